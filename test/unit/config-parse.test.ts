@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_DEFAULTS } from '../../worker/core/config-schema';
+import { formatPath, parseConfig, parseConfigText } from '../../worker/core/config-parse';
+
+const minimal = { origins: [{ id: 'app-1', url: 'https://app-1.internal.example.com' }] };
+
+function problemsOf(input: unknown) {
+  const result = parseConfig(input);
+  if (result.ok) throw new Error('expected the configuration to be refused');
+  return result.problems;
+}
+
+describe('parseConfig', () => {
+  it('fills in every default for a minimal configuration', () => {
+    const result = parseConfig(minimal);
+    expect(result).toEqual({
+      ok: true,
+      config: {
+        origins: [{ id: 'app-1', url: 'https://app-1.internal.example.com', weight: 1, state: 'active' }],
+        affinity: { ...CONFIG_DEFAULTS.affinity },
+        health: { ...CONFIG_DEFAULTS.health },
+        proxy: { ...CONFIG_DEFAULTS.proxy },
+      },
+    });
+  });
+
+  it('accepts the example configuration of the contract', () => {
+    const result = parseConfig({
+      origins: [
+        { id: 'app-1', url: 'https://app-1.internal.example.com', weight: 1, state: 'active' },
+        { id: 'app-2', url: 'https://app-2.internal.example.com', weight: 2 },
+      ],
+      affinity: { cookie: '__affinity', ttl: 82800, key: 'random', algorithm: 'rendezvous', failover: 'sticky' },
+      health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
+    });
+    expect(result.ok).toBe(true);
+  });
+
+  it('accepts every session key form and a path prefix in an origin URL', () => {
+    for (const key of ['random', 'ip', 'header:x-user-id', 'cookie:session_id']) {
+      const result = parseConfig({
+        origins: [{ id: 'a.b_c-1', url: 'http://10.0.0.1:8080/app/', weight: 0, state: 'draining' }],
+        affinity: { key, algorithm: 'ring', failover: 'none' },
+      });
+      expect(result.ok, key).toBe(true);
+    }
+  });
+
+  it('lists every problem at once, each with its field path', () => {
+    const problems = problemsOf({
+      origins: [
+        { id: 'bad id!', url: 'ftp://x', weight: 1001, state: 'paused' },
+        { id: 'ok', url: 'https://ok.example.com', weight: -1 },
+        { id: 'ok', url: 'not a url' },
+      ],
+      affinity: { key: 'query:x', algorithm: 'maglev', ttl: 1.5 },
+      health: { interval: 0, rise: 0 },
+    });
+    const paths = problems.map((p) => p.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'origins[0].id',
+        'origins[0].url',
+        'origins[0].weight',
+        'origins[0].state',
+        'origins[1].weight',
+        'origins[2].url',
+        'origins[2]',
+        'affinity.key',
+        'affinity.algorithm',
+        'affinity.ttl',
+        'health.interval',
+        'health.rise',
+      ]),
+    );
+    const byPath = Object.fromEntries(problems.map((p) => [p.path, p.message]));
+    expect(byPath['origins[0].url']).toMatch(/http: or https:/);
+    expect(byPath['origins[0].state']).toMatch(/"active", "draining", "disabled"/);
+    expect(byPath['origins[2]']).toMatch(/duplicates the id "ok"/);
+    expect(byPath['affinity.key']).toMatch(/header:<name>/);
+  });
+
+  it('refuses an empty origin list and more than 1000 origins', () => {
+    expect(problemsOf({ origins: [] })).toEqual([{ path: 'origins', message: 'must list at least one origin' }]);
+    const many = Array.from({ length: 1001 }, (_, i) => ({ id: `o${i}`, url: `http://10.0.${i >> 8}.${i & 255}` }));
+    expect(problemsOf({ origins: many })[0]!.message).toMatch(/at most 1000/);
+  });
+
+  it('refuses unknown keys instead of ignoring a misspelt setting', () => {
+    const problems = problemsOf({ origins: [{ id: 'a', url: 'http://a', wieght: 2 }], afinity: {} });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: 'origins[0].wieght', message: 'is not a known setting (unknown key "wieght")' },
+        { path: 'afinity', message: 'is not a known setting (unknown key "afinity")' },
+      ]),
+    );
+  });
+
+  it('refuses origin URLs with credentials, a query or a fragment', () => {
+    for (const url of ['https://user:pw@a.example', 'https://a.example/?x=1', 'https://a.example/#x', '/relative']) {
+      expect(problemsOf({ origins: [{ id: 'a', url }] })[0]!.path, url).toBe('origins[0].url');
+    }
+  });
+
+  it('refuses values of the wrong type without throwing', () => {
+    for (const input of [null, 42, 'text', [], { origins: 'x' }, { origins: [null] }, { origins: [{}] }]) {
+      expect(parseConfig(input).ok).toBe(false);
+    }
+  });
+});
+
+describe('parseConfigText', () => {
+  it('reports text that is not JSON', () => {
+    const result = parseConfigText('{"origins": [');
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems[0]).toMatchObject({ path: '(root)', message: expect.stringMatching(/not valid JSON/) });
+  });
+});
+
+describe('formatPath', () => {
+  it('writes paths the way a person points into JSON', () => {
+    expect(formatPath(['origins', 3, 'url'])).toBe('origins[3].url');
+    expect(formatPath([])).toBe('(root)');
+  });
+});

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { planRoute, settleDecision, type Availability, type RouteRequest, type RoutableOrigin } from '../../worker/core/route-plan';
+import { createSelector } from '../../worker/core/selector';
+
+const ORIGINS: RoutableOrigin[] = [
+  { id: 'a', weight: 1, state: 'active' },
+  { id: 'b', weight: 1, state: 'active' },
+  { id: 'c', weight: 1, state: 'active' },
+  { id: 'd', weight: 1, state: 'active' },
+];
+
+function request(overrides: Partial<RouteRequest> & { down?: Record<number, Availability> } = {}): RouteRequest {
+  const origins = overrides.origins ?? ORIGINS;
+  const down = overrides.down ?? {};
+  return {
+    origins,
+    selector: createSelector('rendezvous', origins),
+    failover: 'sticky',
+    attempts: 3,
+    sessionKey: 'session-1',
+    availability: (i) => down[i] ?? 'up',
+    ...overrides,
+  };
+}
+
+/** The session key's own order over all four origins. */
+const preference = createSelector('rendezvous', ORIGINS).pick('session-1', () => true, 4);
+const [first, second, third, fourth] = preference as [number, number, number, number];
+
+describe('planRoute', () => {
+  it('pins a new session to the first origin of its preference list, with the next ones as failover', () => {
+    expect(planRoute(request())).toEqual({ candidates: [first, second, third], decision: 'new', failOpen: false });
+  });
+
+  it('keeps a valid pin, whatever the hash would choose today', () => {
+    const plan = planRoute(request({ pinned: fourth }));
+    expect(plan).toEqual({ candidates: [fourth, first, second], decision: 'pinned', failOpen: false });
+  });
+
+  it('keeps the sessions of draining and weight-0 origins', () => {
+    const origins = ORIGINS.map((o, i) => (i === fourth ? { ...o, state: 'draining' as const } : i === third ? { ...o, weight: 0 } : o));
+    expect(planRoute(request({ origins, pinned: fourth })).candidates[0]).toBe(fourth);
+    expect(planRoute(request({ origins, pinned: third })).candidates[0]).toBe(third);
+  });
+
+  it('gives no new session to draining, disabled, weight-0 or down origins', () => {
+    const origins = ORIGINS.map((o, i) =>
+      i === first ? { ...o, state: 'draining' as const } : i === second ? { ...o, state: 'disabled' as const } : i === third ? { ...o, weight: 0 } : o,
+    );
+    expect(planRoute(request({ origins })).candidates).toEqual([fourth]);
+    expect(planRoute(request({ down: { [first]: 'unhealthy', [second]: 'connect-failed' } })).candidates).toEqual([third, fourth]);
+  });
+
+  it.each([
+    ['unhealthy', 'unhealthy'],
+    ['connect-failed', 'connect-failed'],
+  ] as const)('re-pins a session whose origin is %s to the next origin of its own list, before any attempt', (availability, reason) => {
+    const plan = planRoute(request({ pinned: first, down: { [first]: availability } }));
+    expect(plan).toEqual({ candidates: [second, third, fourth], decision: 'repinned', reason, failOpen: false });
+  });
+
+  it('re-pins the sessions of a disabled origin', () => {
+    const origins = ORIGINS.map((o, i) => (i === first ? { ...o, state: 'disabled' as const } : o));
+    expect(planRoute(request({ origins, pinned: first }))).toMatchObject({ candidates: [second, third, fourth], decision: 'repinned', reason: 'disabled' });
+  });
+
+  it('re-pins removed and expired pins, and says why', () => {
+    expect(planRoute(request({ lapsedPin: 'removed' }))).toMatchObject({ candidates: [first, second, third], decision: 'repinned', reason: 'removed' });
+    expect(planRoute(request({ lapsedPin: 'expired' }))).toMatchObject({ decision: 'repinned', reason: 'expired' });
+  });
+
+  describe('with failover "none"', () => {
+    it('answers from nowhere rather than move a session off a down origin', () => {
+      const plan = planRoute(request({ failover: 'none', pinned: first, down: { [first]: 'unhealthy' } }));
+      expect(plan).toEqual({ candidates: [], decision: 'pinned', reason: 'unhealthy', failOpen: false });
+    });
+
+    it('tries only the pinned origin, without in-request failover', () => {
+      expect(planRoute(request({ failover: 'none', pinned: second })).candidates).toEqual([second]);
+    });
+
+    it('still moves the sessions of a disabled origin, which is not coming back', () => {
+      const origins = ORIGINS.map((o, i) => (i === first ? { ...o, state: 'disabled' as const } : o));
+      expect(planRoute(request({ origins, failover: 'none', pinned: first })).decision).toBe('repinned');
+    });
+  });
+
+  describe('when health calls every origin down', () => {
+    const allDown = { 0: 'unhealthy', 1: 'unhealthy', 2: 'unhealthy', 3: 'connect-failed' } as const;
+
+    it('fails open for new sessions, in preference order', () => {
+      expect(planRoute(request({ down: allDown }))).toEqual({ candidates: [first, second, third], decision: 'new', failOpen: true });
+    });
+
+    it('fails open for pinned sessions, pinned origin first', () => {
+      expect(planRoute(request({ down: allDown, pinned: third }))).toEqual({
+        candidates: [third, first, second],
+        decision: 'pinned',
+        failOpen: true,
+      });
+      expect(planRoute(request({ down: allDown, pinned: third, failover: 'none' }))).toEqual({ candidates: [third], decision: 'pinned', failOpen: true });
+    });
+
+    it('has nothing to offer when no origin takes sessions at all', () => {
+      const origins = ORIGINS.map((o) => ({ ...o, state: 'disabled' as const }));
+      expect(planRoute(request({ origins }))).toEqual({ candidates: [], decision: 'new', failOpen: false });
+    });
+  });
+});
+
+describe('settleDecision', () => {
+  it('turns a kept pin served by a failover origin into a re-pin for a failed connection', () => {
+    const plan = planRoute(request({ pinned: first }));
+    expect(settleDecision(plan, first)).toEqual({ decision: 'pinned', reason: undefined });
+    expect(settleDecision(plan, second)).toEqual({ decision: 'repinned', reason: 'connect-failed' });
+  });
+
+  it('leaves new sessions and re-pins as they were planned', () => {
+    expect(settleDecision(planRoute(request()), second)).toEqual({ decision: 'new', reason: undefined });
+    const repin = planRoute(request({ lapsedPin: 'removed' }));
+    expect(settleDecision(repin, second)).toEqual({ decision: 'repinned', reason: 'removed' });
+  });
+});

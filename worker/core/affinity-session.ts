@@ -1,0 +1,43 @@
+/**
+ * What an affinity cookie means for its session, and when the session needs a fresh cookie.
+ */
+import type { AffinityClaims, TokenVerdict } from './affinity-token';
+
+/** The cookie's outcome as the decision log reports it. */
+export type CookieOutcome = 'valid' | 'absent' | 'tampered' | 'expired' | 'unknown-origin' | 'previous-key';
+
+export interface CookieReading {
+  outcome: CookieOutcome;
+  /** Authentic claims (valid, previous-key, expired or unknown-origin); absent for anything forged. */
+  claims?: AffinityClaims;
+  /** Index of the pinned origin, for a valid pin to a configured origin. */
+  pinned?: number;
+  /** An authentic pin that no longer holds: its origin was removed, or it expired. */
+  lapsedPin?: 'removed' | 'expired';
+}
+
+/**
+ * Interprets a verdict against the configured origins. An authentic cookie keeps its session id even
+ * when its pin lapsed, so the session moves along its own preference list like any other.
+ */
+export function readCookie(verdict: TokenVerdict | undefined, indexOf: ReadonlyMap<string, number>): CookieReading {
+  if (!verdict) return { outcome: 'absent' };
+  if (verdict.status === 'invalid') return { outcome: 'tampered' };
+  const { claims } = verdict;
+  if (verdict.status === 'expired') return { outcome: 'expired', claims, lapsedPin: 'expired' };
+  const pinned = indexOf.get(claims.originId);
+  if (pinned === undefined) return { outcome: 'unknown-origin', claims, lapsedPin: 'removed' };
+  return { outcome: verdict.signedWith === 'previous' ? 'previous-key' : 'valid', claims, pinned };
+}
+
+/**
+ * Sliding expiry without a `Set-Cookie` on every response: a cookie is re-issued when the session is
+ * new or moved, when it was signed with the retired key, when it is past half its lifetime, or when
+ * it outlives the configured lifetime (the operator shortened `ttl`).
+ */
+export function needsFreshCookie(reading: CookieReading, servedOriginId: string, nowSeconds: number, ttl: number): boolean {
+  if (reading.outcome !== 'valid' || !reading.claims) return true;
+  if (reading.claims.originId !== servedOriginId) return true;
+  const remaining = reading.claims.expiresAt - nowSeconds;
+  return remaining < ttl / 2 || remaining > ttl;
+}

@@ -1,0 +1,77 @@
+/**
+ * The affinity cookie's value: a compact, URL-safe token signed with HMAC-SHA256.
+ *
+ *   1.<key id>.<expiry, base36 seconds>.<session id>.<origin id>.<signature>
+ *
+ * The origin id is the operator's opaque label, never the origin's URL or address. The expiry is
+ * signed, so a client cannot keep a pin alive past its idle lifetime by holding on to the cookie.
+ * The key id says which secret signed the token, so a rotation verifies old tokens with the retired
+ * key without trying every key. Verification goes through `crypto.subtle.verify`, which compares in
+ * constant time. Nothing here reads a clock or a secret of its own: both are passed in.
+ */
+import { decodeBase64Url, encodeBase64Url } from './base64url';
+
+export interface AffinityClaims {
+  originId: string;
+  sessionId: string;
+  /** Unix time, seconds, after which the pin no longer holds. */
+  expiresAt: number;
+}
+
+export interface SigningKey {
+  /** Six base64url characters derived from the secret; says nothing about the secret itself. */
+  readonly id: string;
+  readonly key: CryptoKey;
+}
+
+export interface SigningKeys {
+  readonly current: SigningKey;
+  readonly previous?: SigningKey;
+}
+
+export type TokenVerdict =
+  | { status: 'valid'; claims: AffinityClaims; signedWith: 'current' | 'previous' }
+  | { status: 'expired'; claims: AffinityClaims }
+  | { status: 'invalid' };
+
+/** Tokens longer than this are refused before any parsing or cryptography. */
+export const MAX_TOKEN_LENGTH = 200;
+const VERSION = '1';
+const TOKEN_PATTERN =
+  /^1\.([A-Za-z0-9_-]{6})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{16,32})\.([A-Za-z0-9._-]{1,64})\.([A-Za-z0-9_-]{43})$/;
+const HMAC = { name: 'HMAC', hash: 'SHA-256' } as const;
+const KEY_ID_LABEL = 'edge-affinity key id';
+const encoder = new TextEncoder();
+
+/** Imports a secret as an HMAC key, once per isolate, and derives its key id. */
+export async function importSigningKey(secret: string): Promise<SigningKey> {
+  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), HMAC, false, ['sign', 'verify']);
+  const mac = new Uint8Array(await crypto.subtle.sign(HMAC.name, key, encoder.encode(KEY_ID_LABEL)));
+  return { id: encodeBase64Url(mac).slice(0, 6), key };
+}
+
+export async function signAffinityToken(claims: AffinityClaims, signer: SigningKey): Promise<string> {
+  const payload = [VERSION, signer.id, claims.expiresAt.toString(36), claims.sessionId, claims.originId].join('.');
+  const mac = new Uint8Array(await crypto.subtle.sign(HMAC.name, signer.key, encoder.encode(payload)));
+  return `${payload}.${encodeBase64Url(mac)}`;
+}
+
+/**
+ * Checks a token against the current and the previous key. Never throws: whatever a client sends,
+ * the answer is a verdict. A token whose signature does not check out says nothing, not even that it
+ * has expired.
+ */
+export async function verifyAffinityToken(token: string, keys: SigningKeys, nowSeconds: number): Promise<TokenVerdict> {
+  if (token.length > MAX_TOKEN_LENGTH) return { status: 'invalid' };
+  const match = TOKEN_PATTERN.exec(token);
+  if (!match) return { status: 'invalid' };
+  const [, keyId = '', expiry = '', sessionId = '', originId = '', signature = ''] = match;
+  const signer = keys.current.id === keyId ? 'current' : keys.previous?.id === keyId ? 'previous' : undefined;
+  const mac = decodeBase64Url(signature);
+  if (!signer || !mac) return { status: 'invalid' };
+  const payload = encoder.encode(token.slice(0, token.length - signature.length - 1));
+  const authentic = await crypto.subtle.verify(HMAC.name, keys[signer]!.key, mac, payload);
+  if (!authentic) return { status: 'invalid' };
+  const claims = { originId, sessionId, expiresAt: parseInt(expiry, 36) };
+  return claims.expiresAt > nowSeconds ? { status: 'valid', claims, signedWith: signer } : { status: 'expired', claims };
+}

@@ -1,0 +1,162 @@
+/**
+ * The configuration schema (KV key `config`, admin API `PUT /_affinity/config`).
+ *
+ * One schema serves both entry points so that nothing the admin API would refuse can be applied
+ * from KV, and the other way round. Every object is strict: a misspelt key ("wieght") is an error,
+ * not a silently ignored setting.
+ */
+import * as v from 'valibot';
+
+/** Origin ids are opaque labels that end up in the affinity cookie, so they stay cookie- and URL-safe. */
+export const ORIGIN_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** An RFC 9110 §5.6.2 token: what header names and (RFC 6265 §4.1.1) cookie names are made of. */
+const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
+const TOKEN_PATTERN = new RegExp(`^${TOKEN}$`);
+const SESSION_KEY_PATTERN = new RegExp(`^(random|ip|header:${TOKEN}|cookie:${TOKEN})$`);
+
+/** Browsers cap Max-Age at 400 days (RFC 6265bis §5.6.2). */
+const MAX_COOKIE_AGE = 34_560_000;
+
+export const ORIGIN_STATES = ['active', 'draining', 'disabled'] as const;
+export const ALGORITHMS = ['rendezvous', 'ring'] as const;
+export const FAILOVER_MODES = ['sticky', 'none'] as const;
+export const SAME_SITE_VALUES = ['Lax', 'Strict', 'None'] as const;
+
+/** Defaults applied to every optional setting. */
+export const CONFIG_DEFAULTS = {
+  origin: { weight: 1, state: 'active' },
+  affinity: {
+    cookie: '__affinity',
+    ttl: 82_800,
+    key: 'random',
+    algorithm: 'rendezvous',
+    failover: 'sticky',
+    sameSite: 'Lax',
+    decisionHeader: false,
+  },
+  health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
+  proxy: { timeout: 15, attempts: 3 },
+} as const;
+
+function isHttpOriginUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  const httpish = url.protocol === 'http:' || url.protocol === 'https:';
+  return httpish && !url.username && !url.password && !url.search && !url.hash;
+}
+
+function strict<const T extends v.ObjectEntries>(entries: T) {
+  return v.strictObject(entries, 'must be an object');
+}
+
+function bounded(min: number, max: number) {
+  const range = `must be a number from ${min} to ${max}`;
+  return v.pipe(v.number(range), v.finite(range), v.minValue(min, range), v.maxValue(max, range));
+}
+
+function boundedInteger(min: number, max: number) {
+  const range = `must be an integer from ${min} to ${max}`;
+  return v.pipe(v.number(range), v.integer(range), v.minValue(min, range), v.maxValue(max, range));
+}
+
+function oneOf<const T extends readonly string[]>(options: T) {
+  return v.picklist(options, `must be one of ${options.map((o) => `"${o}"`).join(', ')}`);
+}
+
+const OriginSchema = strict({
+  id: v.pipe(
+    v.string('must be a string'),
+    v.regex(ORIGIN_ID_PATTERN, 'must be 1 to 64 characters from A-Z a-z 0-9 . _ -'),
+  ),
+  url: v.pipe(
+    v.string('must be a string'),
+    v.check(
+      isHttpOriginUrl,
+      'must be an absolute http: or https: URL (a path prefix is allowed; no credentials, query or fragment)',
+    ),
+  ),
+  weight: v.optional(bounded(0, 1000), CONFIG_DEFAULTS.origin.weight),
+  state: v.optional(oneOf(ORIGIN_STATES), CONFIG_DEFAULTS.origin.state),
+});
+
+const OriginListSchema = v.pipe(
+  v.array(OriginSchema, 'must be an array of origins'),
+  v.minLength(1, 'must list at least one origin'),
+  v.maxLength(1000, 'must list at most 1000 origins'),
+  // Runs even when some origins have other problems, so that every problem is reported at once.
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!Array.isArray(dataset.value)) return;
+    const seen = new Set<string>();
+    dataset.value.forEach((origin: unknown, index) => {
+      const id = (origin as { id?: unknown } | null)?.id;
+      if (typeof id !== 'string') return;
+      if (seen.has(id)) {
+        addIssue({
+          message: `duplicates the id "${id}" of an earlier origin`,
+          path: [{ type: 'array', origin: 'value', input: dataset.value, key: index, value: origin }],
+        });
+      }
+      seen.add(id);
+    });
+  }),
+);
+
+const d = CONFIG_DEFAULTS;
+
+const AffinitySchema = strict({
+  cookie: v.optional(
+    v.pipe(v.string('must be a string'), v.regex(TOKEN_PATTERN, 'must be a cookie name (an RFC 6265 token)')),
+    d.affinity.cookie,
+  ),
+  ttl: v.optional(boundedInteger(1, MAX_COOKIE_AGE), d.affinity.ttl),
+  key: v.optional(
+    v.pipe(
+      v.string('must be a string'),
+      v.regex(SESSION_KEY_PATTERN, 'must be "random", "ip", "header:<name>" or "cookie:<name>"'),
+    ),
+    d.affinity.key,
+  ),
+  algorithm: v.optional(oneOf(ALGORITHMS), d.affinity.algorithm),
+  failover: v.optional(oneOf(FAILOVER_MODES), d.affinity.failover),
+  sameSite: v.optional(oneOf(SAME_SITE_VALUES), d.affinity.sameSite),
+  decisionHeader: v.optional(v.boolean('must be true or false'), d.affinity.decisionHeader),
+});
+
+const HealthSchema = strict({
+  path: v.optional(
+    v.pipe(
+      v.string('must be a string'),
+      v.regex(/^\/[^\s#]*$/, 'must be a path starting with "/" (a query is allowed)'),
+      v.maxLength(2048, 'must be at most 2048 characters'),
+    ),
+    d.health.path,
+  ),
+  interval: v.optional(bounded(1, 3600), d.health.interval),
+  timeout: v.optional(bounded(0.1, 60), d.health.timeout),
+  rise: v.optional(boundedInteger(1, 10), d.health.rise),
+  fall: v.optional(boundedInteger(1, 10), d.health.fall),
+});
+
+const ProxySchema = strict({
+  timeout: v.optional(bounded(0.1, 300), d.proxy.timeout),
+  attempts: v.optional(boundedInteger(1, 10), d.proxy.attempts),
+});
+
+export const ConfigSchema = strict({
+  origins: OriginListSchema,
+  affinity: v.optional(AffinitySchema, {}),
+  health: v.optional(HealthSchema, {}),
+  proxy: v.optional(ProxySchema, {}),
+});
+
+/** A configuration as it is in force: every default filled in. */
+export type Config = v.InferOutput<typeof ConfigSchema>;
+export type OriginConfig = Config['origins'][number];
+export type OriginState = (typeof ORIGIN_STATES)[number];
+export type AffinityConfig = Config['affinity'];
+export type HealthConfig = Config['health'];

@@ -1,0 +1,105 @@
+/**
+ * The routing decision: which origins a request may try, in which order, and what that means for
+ * its session. Pure: configuration, health and the cookie's verdict in, a plan out.
+ *
+ * - A valid pin to an origin that is not disabled and is up is kept (draining and weight-0 origins
+ *   keep their sessions).
+ * - A pin to a down, disabled or removed origin, or an expired one, moves to the first origin of the
+ *   session's own preference list that takes new sessions: active, weight > 0 and up.
+ * - `failover: "none"` never moves a session off an origin that is merely down; an origin the operator
+ *   disabled or removed is gone for good, so its sessions move even then.
+ * - When health calls every candidate down, fail open: try them in preference order anyway, pinned
+ *   origin first, rather than refuse service on the word of the probes alone.
+ */
+import type { OriginState } from './config-schema';
+import type { OriginSelector } from './selector';
+
+/** What health says of an origin right now: up, down by the probes, or down by a failed connection here. */
+export type Availability = 'up' | 'unhealthy' | 'connect-failed';
+export type RepinReason = 'unhealthy' | 'connect-failed' | 'removed' | 'disabled' | 'expired';
+export type Decision = 'new' | 'pinned' | 'repinned';
+
+export interface RoutableOrigin {
+  readonly id: string;
+  readonly weight: number;
+  readonly state: OriginState;
+}
+
+export interface RouteRequest {
+  origins: readonly RoutableOrigin[];
+  selector: OriginSelector;
+  failover: 'sticky' | 'none';
+  /** How many origins one request may try (the first plus its in-request failovers). */
+  attempts: number;
+  sessionKey: string;
+  /** Index of the pinned origin, when the cookie is valid and names a configured origin. */
+  pinned?: number;
+  /** A cookie that pinned an origin no longer usable for a reason other than health. */
+  lapsedPin?: 'removed' | 'expired';
+  availability(index: number): Availability;
+}
+
+export interface RoutePlan {
+  /** Origin indices to try, in order; empty when nothing may serve. */
+  candidates: number[];
+  decision: Decision;
+  reason?: RepinReason;
+  /** Health called every candidate down, and the candidates were chosen ignoring it. */
+  failOpen: boolean;
+}
+
+export function planRoute(request: RouteRequest): RoutePlan {
+  const { pinned, origins } = request;
+  if (pinned === undefined) return planNewPin(request, request.lapsedPin);
+  const origin = origins[pinned]!;
+  const availability = request.availability(pinned);
+  if (origin.state !== 'disabled' && availability === 'up') {
+    const strict = request.failover === 'none';
+    const spares = strict ? [] : pickNew(request, true, request.attempts - 1, pinned);
+    return { candidates: [pinned, ...spares], decision: 'pinned', failOpen: false };
+  }
+  if (origin.state === 'disabled') return planNewPin(request, 'disabled');
+  const reason = availability as Exclude<Availability, 'up'>;
+  if (request.failover === 'none') {
+    // Strict: the session waits for its origin. Only when health calls everything down is it tried.
+    const everythingDown = pickNew(request, true, 1).length === 0;
+    return everythingDown
+      ? { candidates: [pinned], decision: 'pinned', failOpen: true }
+      : { candidates: [], decision: 'pinned', reason, failOpen: false };
+  }
+  const moved = pickNew(request, true, request.attempts);
+  if (moved.length > 0) return { candidates: moved, decision: 'repinned', reason, failOpen: false };
+  const rest = pickNew(request, false, request.attempts - 1, pinned);
+  return { candidates: [pinned, ...rest], decision: 'pinned', failOpen: true };
+}
+
+/**
+ * What the request's outcome makes of its session: when an in-request failover served it, a kept pin
+ * has moved because its origin's connection failed.
+ */
+export function settleDecision(plan: RoutePlan, served: number): Pick<RoutePlan, 'decision' | 'reason'> {
+  if (served === plan.candidates[0] || plan.decision !== 'pinned') return { decision: plan.decision, reason: plan.reason };
+  return { decision: 'repinned', reason: 'connect-failed' };
+}
+
+function planNewPin(request: RouteRequest, reason: RepinReason | undefined): RoutePlan {
+  const decision: Decision = reason ? 'repinned' : 'new';
+  const healthy = pickNew(request, true, request.attempts);
+  if (healthy.length > 0) return { candidates: healthy, decision, reason, failOpen: false };
+  const anyHealth = pickNew(request, false, request.attempts);
+  return { candidates: anyHealth, decision, reason, failOpen: anyHealth.length > 0 };
+}
+
+/** Origins that take new sessions, in the session key's preference order. */
+function pickNew(request: RouteRequest, respectHealth: boolean, count: number, except?: number): number[] {
+  if (count <= 0) return [];
+  const { origins } = request;
+  return request.selector.pick(
+    request.sessionKey,
+    (index) =>
+      index !== except &&
+      origins[index]!.state === 'active' &&
+      (!respectHealth || request.availability(index) === 'up'),
+    count,
+  );
+}

@@ -1,0 +1,44 @@
+/**
+ * A configuration compiled for routing: built once per configuration change, then read by every
+ * request without rebuilding anything.
+ */
+import type { Config, OriginState } from './config-schema';
+import { createSelector, type OriginSelector } from './selector';
+import { parseSessionKeySource, type SessionKeySource } from './session-key';
+
+export interface RoutedOrigin {
+  readonly id: string;
+  /** The origin URL without a trailing slash, ready for the request path to be appended. */
+  readonly base: string;
+  readonly weight: number;
+  readonly state: OriginState;
+}
+
+export interface RoutingTable {
+  readonly config: Config;
+  readonly origins: readonly RoutedOrigin[];
+  readonly indexOf: ReadonlyMap<string, number>;
+  readonly selector: OriginSelector;
+  readonly sessionKey: SessionKeySource;
+}
+
+export function compileRoutingTable(config: Config): RoutingTable {
+  const origins = config.origins.map((origin) => ({
+    id: origin.id,
+    base: origin.url.replace(/\/+$/, ''),
+    weight: origin.weight,
+    state: origin.state,
+  }));
+  return {
+    config,
+    origins,
+    indexOf: new Map(origins.map((origin, index) => [origin.id, index])),
+    selector: createSelector(config.affinity.algorithm, origins),
+    sessionKey: parseSessionKeySource(config.affinity.key),
+  };
+}
+
+/** The origin's URL for a request path and query: `https://app-1.internal/prefix` + `/cart?x=1`. */
+export function originUrl(origin: RoutedOrigin, pathAndQuery: string): string {
+  return origin.base + pathAndQuery;
+}
