@@ -13,15 +13,27 @@ describe('readCookie', () => {
   it('tells absent, tampered, expired, removed, valid and previous-key cookies apart', () => {
     expect(readCookie(undefined, indexOf)).toEqual({ outcome: 'absent' });
     expect(readCookie({ status: 'invalid' }, indexOf)).toEqual({ outcome: 'tampered' });
-    expect(readCookie({ status: 'expired', claims }, indexOf)).toEqual({ outcome: 'expired', claims, lapsedPin: 'expired' });
+    expect(readCookie({ status: 'expired', claims }, indexOf)).toEqual({
+      outcome: 'expired',
+      claims,
+      lapsedPin: 'expired',
+    });
     const removed = { ...claims, originId: 'app-9' };
     expect(readCookie({ status: 'valid', claims: removed, signedWith: 'current' }, indexOf)).toEqual({
       outcome: 'unknown-origin',
       claims: removed,
       lapsedPin: 'removed',
     });
-    expect(readCookie({ status: 'valid', claims, signedWith: 'current' }, indexOf)).toEqual({ outcome: 'valid', claims, pinned: 0 });
-    expect(readCookie({ status: 'valid', claims, signedWith: 'previous' }, indexOf)).toEqual({ outcome: 'previous-key', claims, pinned: 0 });
+    expect(readCookie({ status: 'valid', claims, signedWith: 'current' }, indexOf)).toEqual({
+      outcome: 'valid',
+      claims,
+      pinned: 0,
+    });
+    expect(readCookie({ status: 'valid', claims, signedWith: 'previous' }, indexOf)).toEqual({
+      outcome: 'previous-key',
+      claims,
+      pinned: 0,
+    });
   });
 });
 

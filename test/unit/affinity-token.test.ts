@@ -20,7 +20,11 @@ beforeAll(async () => {
 describe('affinity token', () => {
   it('round-trips its claims under the current key', async () => {
     const token = await signAffinityToken(claims, current);
-    expect(await verifyAffinityToken(token, { current }, NOW)).toEqual({ status: 'valid', claims, signedWith: 'current' });
+    expect(await verifyAffinityToken(token, { current }, NOW)).toEqual({
+      status: 'valid',
+      claims,
+      signedWith: 'current',
+    });
   });
 
   it('is compact and URL-safe, even with the longest origin id', async () => {
@@ -32,12 +36,24 @@ describe('affinity token', () => {
 
   it('carries the origin id, never anything else about the origin', async () => {
     const token = await signAffinityToken({ ...claims, originId: 'eu.app-7' }, current);
-    expect(token.split('.')).toEqual(['1', current.id, claims.expiresAt.toString(36), claims.sessionId, 'eu', 'app-7', expect.any(String)]);
+    expect(token.split('.')).toEqual([
+      '1',
+      current.id,
+      claims.expiresAt.toString(36),
+      claims.sessionId,
+      'eu',
+      'app-7',
+      expect.any(String),
+    ]);
   });
 
   it('accepts a token signed with the previous key and says so', async () => {
     const token = await signAffinityToken(claims, previous);
-    expect(await verifyAffinityToken(token, { current, previous }, NOW)).toEqual({ status: 'valid', claims, signedWith: 'previous' });
+    expect(await verifyAffinityToken(token, { current, previous }, NOW)).toEqual({
+      status: 'valid',
+      claims,
+      signedWith: 'previous',
+    });
   });
 
   it('refuses a token signed with a key that is no longer configured', async () => {
@@ -47,7 +63,10 @@ describe('affinity token', () => {
 
   it('reports an authentic but expired token as expired', async () => {
     const token = await signAffinityToken({ ...claims, expiresAt: NOW }, current);
-    expect(await verifyAffinityToken(token, { current }, NOW)).toEqual({ status: 'expired', claims: { ...claims, expiresAt: NOW } });
+    expect(await verifyAffinityToken(token, { current }, NOW)).toEqual({
+      status: 'expired',
+      claims: { ...claims, expiresAt: NOW },
+    });
   });
 
   it('refuses any change to the payload: origin, session, expiry or key id', async () => {
@@ -67,7 +86,16 @@ describe('affinity token', () => {
 
   it('refuses garbage and oversized values without throwing', async () => {
     const token = await signAffinityToken(claims, current);
-    for (const garbage of ['', 'x', '1.....', '%%%', token + '.', token + token, 'a'.repeat(4096), `${token}${'A'.repeat(MAX_TOKEN_LENGTH)}`]) {
+    for (const garbage of [
+      '',
+      'x',
+      '1.....',
+      '%%%',
+      token + '.',
+      token + token,
+      'a'.repeat(4096),
+      `${token}${'A'.repeat(MAX_TOKEN_LENGTH)}`,
+    ]) {
       expect(await verifyAffinityToken(garbage, { current }, NOW)).toEqual({ status: 'invalid' });
     }
   });

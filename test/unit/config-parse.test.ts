@@ -113,7 +113,8 @@ describe('parseConfigText', () => {
   it('reports text that is not JSON', () => {
     const result = parseConfigText('{"origins": [');
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.problems[0]).toMatchObject({ path: '(root)', message: expect.stringMatching(/not valid JSON/) });
+    if (!result.ok)
+      expect(result.problems[0]).toMatchObject({ path: '(root)', message: expect.stringMatching(/not valid JSON/) });
   });
 });
 

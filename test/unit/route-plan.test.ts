@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { planRoute, settleDecision, type Availability, type RouteRequest, type RoutableOrigin } from '../../worker/core/route-plan';
+import {
+  planRoute,
+  settleDecision,
+  type Availability,
+  type RouteRequest,
+  type RoutableOrigin,
+} from '../../worker/core/route-plan';
 import { createSelector } from '../../worker/core/selector';
 
 const ORIGINS: RoutableOrigin[] = [
@@ -38,34 +44,56 @@ describe('planRoute', () => {
   });
 
   it('keeps the sessions of draining and weight-0 origins', () => {
-    const origins = ORIGINS.map((o, i) => (i === fourth ? { ...o, state: 'draining' as const } : i === third ? { ...o, weight: 0 } : o));
+    const origins = ORIGINS.map((o, i) =>
+      i === fourth ? { ...o, state: 'draining' as const } : i === third ? { ...o, weight: 0 } : o,
+    );
     expect(planRoute(request({ origins, pinned: fourth })).candidates[0]).toBe(fourth);
     expect(planRoute(request({ origins, pinned: third })).candidates[0]).toBe(third);
   });
 
   it('gives no new session to draining, disabled, weight-0 or down origins', () => {
     const origins = ORIGINS.map((o, i) =>
-      i === first ? { ...o, state: 'draining' as const } : i === second ? { ...o, state: 'disabled' as const } : i === third ? { ...o, weight: 0 } : o,
+      i === first
+        ? { ...o, state: 'draining' as const }
+        : i === second
+          ? { ...o, state: 'disabled' as const }
+          : i === third
+            ? { ...o, weight: 0 }
+            : o,
     );
     expect(planRoute(request({ origins })).candidates).toEqual([fourth]);
-    expect(planRoute(request({ down: { [first]: 'unhealthy', [second]: 'connect-failed' } })).candidates).toEqual([third, fourth]);
+    expect(planRoute(request({ down: { [first]: 'unhealthy', [second]: 'connect-failed' } })).candidates).toEqual([
+      third,
+      fourth,
+    ]);
   });
 
   it.each([
     ['unhealthy', 'unhealthy'],
     ['connect-failed', 'connect-failed'],
-  ] as const)('re-pins a session whose origin is %s to the next origin of its own list, before any attempt', (availability, reason) => {
-    const plan = planRoute(request({ pinned: first, down: { [first]: availability } }));
-    expect(plan).toEqual({ candidates: [second, third, fourth], decision: 'repinned', reason, failOpen: false });
-  });
+  ] as const)(
+    're-pins a session whose origin is %s to the next origin of its own list, before any attempt',
+    (availability, reason) => {
+      const plan = planRoute(request({ pinned: first, down: { [first]: availability } }));
+      expect(plan).toEqual({ candidates: [second, third, fourth], decision: 'repinned', reason, failOpen: false });
+    },
+  );
 
   it('re-pins the sessions of a disabled origin', () => {
     const origins = ORIGINS.map((o, i) => (i === first ? { ...o, state: 'disabled' as const } : o));
-    expect(planRoute(request({ origins, pinned: first }))).toMatchObject({ candidates: [second, third, fourth], decision: 'repinned', reason: 'disabled' });
+    expect(planRoute(request({ origins, pinned: first }))).toMatchObject({
+      candidates: [second, third, fourth],
+      decision: 'repinned',
+      reason: 'disabled',
+    });
   });
 
   it('re-pins removed and expired pins, and says why', () => {
-    expect(planRoute(request({ lapsedPin: 'removed' }))).toMatchObject({ candidates: [first, second, third], decision: 'repinned', reason: 'removed' });
+    expect(planRoute(request({ lapsedPin: 'removed' }))).toMatchObject({
+      candidates: [first, second, third],
+      decision: 'repinned',
+      reason: 'removed',
+    });
     expect(planRoute(request({ lapsedPin: 'expired' }))).toMatchObject({ decision: 'repinned', reason: 'expired' });
   });
 
@@ -89,7 +117,11 @@ describe('planRoute', () => {
     const allDown = { 0: 'unhealthy', 1: 'unhealthy', 2: 'unhealthy', 3: 'connect-failed' } as const;
 
     it('fails open for new sessions, in preference order', () => {
-      expect(planRoute(request({ down: allDown }))).toEqual({ candidates: [first, second, third], decision: 'new', failOpen: true });
+      expect(planRoute(request({ down: allDown }))).toEqual({
+        candidates: [first, second, third],
+        decision: 'new',
+        failOpen: true,
+      });
     });
 
     it('fails open for pinned sessions, pinned origin first', () => {
@@ -98,7 +130,11 @@ describe('planRoute', () => {
         decision: 'pinned',
         failOpen: true,
       });
-      expect(planRoute(request({ down: allDown, pinned: third, failover: 'none' }))).toEqual({ candidates: [third], decision: 'pinned', failOpen: true });
+      expect(planRoute(request({ down: allDown, pinned: third, failover: 'none' }))).toEqual({
+        candidates: [third],
+        decision: 'pinned',
+        failOpen: true,
+      });
     });
 
     it('has nothing to offer when no origin takes sessions at all', () => {

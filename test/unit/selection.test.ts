@@ -38,7 +38,10 @@ describe.each(['rendezvous', 'ring'] as const)('%s selection', (algorithm) => {
   it('moves only the keys of an origin that is removed', () => {
     const list = origins([1, 1, 2, 1, 3, 1, 1, 2, 1, 1]);
     const before = assign(algorithm, list);
-    const after = assign(algorithm, list.filter((o) => o.id !== 'app-3'));
+    const after = assign(
+      algorithm,
+      list.filter((o) => o.id !== 'app-3'),
+    );
     const expected = before.map((id, i) => (id === 'app-3' ? after[i] : id));
     expect(after).toEqual(expected);
     expect(after).not.toContain('app-3');
@@ -46,7 +49,10 @@ describe.each(['rendezvous', 'ring'] as const)('%s selection', (algorithm) => {
 
   it('treats an origin the caller refuses like a removed one', () => {
     const list = origins([1, 1, 1, 1]);
-    const removed = assign(algorithm, list.filter((o) => o.id !== 'app-2'));
+    const removed = assign(
+      algorithm,
+      list.filter((o) => o.id !== 'app-2'),
+    );
     const refused = assign(algorithm, list, (i) => i !== 1);
     expect(refused).toEqual(removed);
   });
@@ -91,7 +97,10 @@ describe('rendezvous selection', () => {
     const weights = [1, 1, 2, 1, 1, 3, 1, 1, 2, 1];
     const list = origins(weights);
     const before = assign('rendezvous', list);
-    const after = assign('rendezvous', list.filter((o) => o.id !== 'app-1'));
+    const after = assign(
+      'rendezvous',
+      list.filter((o) => o.id !== 'app-1'),
+    );
     const moved = counts(after.filter((_, i) => before[i] === 'app-1'));
     const movedTotal = [...moved.values()].reduce((a, b) => a + b, 0);
     const survivorsWeight = weights.slice(1).reduce((a, b) => a + b, 0);
@@ -101,7 +110,6 @@ describe('rendezvous selection', () => {
       expect(moved.get(origin.id) ?? 0, origin.id).toBeLessThan(1.5 * fair);
     });
   });
-
 });
 
 describe('ring selection', () => {

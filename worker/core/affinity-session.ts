@@ -35,7 +35,12 @@ export function readCookie(verdict: TokenVerdict | undefined, indexOf: ReadonlyM
  * new or moved, when it was signed with the retired key, when it is past half its lifetime, or when
  * it outlives the configured lifetime (the operator shortened `ttl`).
  */
-export function needsFreshCookie(reading: CookieReading, servedOriginId: string, nowSeconds: number, ttl: number): boolean {
+export function needsFreshCookie(
+  reading: CookieReading,
+  servedOriginId: string,
+  nowSeconds: number,
+  ttl: number,
+): boolean {
   if (reading.outcome !== 'valid' || !reading.claims) return true;
   if (reading.claims.originId !== servedOriginId) return true;
   const remaining = reading.claims.expiresAt - nowSeconds;

@@ -73,5 +73,7 @@ export async function verifyAffinityToken(token: string, keys: SigningKeys, nowS
   const authentic = await crypto.subtle.verify(HMAC.name, keys[signer]!.key, mac, payload);
   if (!authentic) return { status: 'invalid' };
   const claims = { originId, sessionId, expiresAt: parseInt(expiry, 36) };
-  return claims.expiresAt > nowSeconds ? { status: 'valid', claims, signedWith: signer } : { status: 'expired', claims };
+  return claims.expiresAt > nowSeconds
+    ? { status: 'valid', claims, signedWith: signer }
+    : { status: 'expired', claims };
 }

@@ -90,15 +90,16 @@ const OriginListSchema = v.pipe(
   v.maxLength(1000, 'must list at most 1000 origins'),
   // Runs even when some origins have other problems, so that every problem is reported at once.
   v.rawCheck(({ dataset, addIssue }) => {
-    if (!Array.isArray(dataset.value)) return;
+    const origins: unknown = dataset.value;
+    if (!Array.isArray(origins)) return;
     const seen = new Set<string>();
-    dataset.value.forEach((origin: unknown, index) => {
+    origins.forEach((origin: unknown, index) => {
       const id = (origin as { id?: unknown } | null)?.id;
       if (typeof id !== 'string') return;
       if (seen.has(id)) {
         addIssue({
           message: `duplicates the id "${id}" of an earlier origin`,
-          path: [{ type: 'array', origin: 'value', input: dataset.value, key: index, value: origin }],
+          path: [{ type: 'array', origin: 'value', input: origins, key: index, value: origin }],
         });
       }
       seen.add(id);

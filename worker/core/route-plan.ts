@@ -78,7 +78,8 @@ export function planRoute(request: RouteRequest): RoutePlan {
  * has moved because its origin's connection failed.
  */
 export function settleDecision(plan: RoutePlan, served: number): Pick<RoutePlan, 'decision' | 'reason'> {
-  if (served === plan.candidates[0] || plan.decision !== 'pinned') return { decision: plan.decision, reason: plan.reason };
+  if (served === plan.candidates[0] || plan.decision !== 'pinned')
+    return { decision: plan.decision, reason: plan.reason };
   return { decision: 'repinned', reason: 'connect-failed' };
 }
 

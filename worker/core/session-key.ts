@@ -8,10 +8,7 @@
  */
 
 export type SessionKeySource =
-  | { kind: 'random' }
-  | { kind: 'ip' }
-  | { kind: 'header'; name: string }
-  | { kind: 'cookie'; name: string };
+  { kind: 'random' } | { kind: 'ip' } | { kind: 'header'; name: string } | { kind: 'cookie'; name: string };
 
 /** What a request offers for keying; the shell reads these from the request. */
 export interface SessionKeyInputs {

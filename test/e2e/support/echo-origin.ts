@@ -1,0 +1,132 @@
+/**
+ * A real origin server for the end-to-end tier: node:http on 127.0.0.1, a random port, and a memory
+ * of every request it received. It can be stopped (every open connection dropped, as a crash would)
+ * and restarted on the same port.
+ */
+import { createHash } from 'node:crypto';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** What the default route answers: the request as the origin saw it. */
+export interface Echo {
+  origin: string;
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  bodyLength: number;
+  bodySha256: string;
+}
+
+export class EchoOrigin {
+  readonly seen: SeenRequest[] = [];
+  port = 0;
+  #server?: Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #webSockets = new WebSocketServer({ noServer: true });
+
+  private constructor(readonly id: string) {}
+
+  static async start(id: string): Promise<EchoOrigin> {
+    const origin = new EchoOrigin(id);
+    await origin.listen(0);
+    return origin;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.#server !== undefined;
+  }
+
+  /** Requests other than health probes. */
+  traffic(probePath = '/health'): SeenRequest[] {
+    return this.seen.filter((request) => !request.url.startsWith(probePath));
+  }
+
+  /** Stops like a crash: the listener closes and every open connection is dropped. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    const closed = new Promise((resolve) => server.close(resolve));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+
+  async restart(): Promise<void> {
+    if (!this.#server) await this.listen(this.port);
+  }
+
+  private async listen(port: number): Promise<void> {
+    const server = createServer((request, response) => void this.handle(request, response));
+    server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    server.on('upgrade', (request, socket, head) => {
+      this.seen.push({
+        method: request.method ?? 'GET',
+        url: request.url ?? '/',
+        headers: request.headers,
+        body: Buffer.alloc(0),
+      });
+      this.#webSockets.handleUpgrade(request, socket, head, (ws) => {
+        ws.on('message', (data) => ws.send(`${this.id}:${data.toString()}`));
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+    this.port = (server.address() as AddressInfo).port;
+    this.#server = server;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const url = request.url ?? '/';
+    this.seen.push({ method: request.method ?? 'GET', url, headers: request.headers, body });
+    response.setHeader('x-served-by', this.id);
+    if (url.startsWith('/set-cookies')) {
+      response.setHeader('set-cookie', ['app_session=abc; Path=/; HttpOnly', 'theme=dark; Path=/']);
+      return void response.end('cookies');
+    }
+    if (url.startsWith('/redirect')) {
+      response.writeHead(302, { location: '/elsewhere' });
+      return void response.end();
+    }
+    const status = /^\/status\/(\d{3})/.exec(url);
+    if (status) {
+      response.writeHead(Number(status[1]), { 'content-type': 'text/plain' });
+      return void response.end(`status ${status[1]} from ${this.id}`);
+    }
+    const echo: Echo = {
+      origin: this.id,
+      method: request.method ?? 'GET',
+      url,
+      headers: request.headers,
+      bodyLength: body.length,
+      bodySha256: createHash('sha256').update(body).digest('hex'),
+    };
+    response.writeHead(200, { 'content-type': 'application/json', 'x-custom': 'from-origin' });
+    response.end(JSON.stringify(echo));
+  }
+}

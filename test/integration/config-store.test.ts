@@ -1,0 +1,112 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CONFIG_REFRESH_MS, ConfigStore } from '../../worker/config/config-store';
+import { parseConfig } from '../../worker/core/config-parse';
+import { seedConfig, testEnv } from './support';
+
+const good = (id: string) => ({ origins: [{ id, url: `https://${id}.example.com` }] });
+const T0 = 1_000_000;
+
+/** The KV binding, with its reads counted. */
+function countedKv() {
+  const get = vi.spyOn(testEnv.ORIGINS, 'get');
+  return { kv: testEnv.ORIGINS, reads: () => get.mock.calls.length };
+}
+
+/** Background tasks, collected so that a test can wait for them. */
+function background() {
+  const tasks: Promise<unknown>[] = [];
+  return { run: (task: Promise<unknown>) => void tasks.push(task), settle: () => Promise.all(tasks.splice(0)) };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+async function originIds(store: ConfigStore, now: number, bg = background()) {
+  const lookup = await store.lookup(testEnv.ORIGINS, now, bg.run);
+  await bg.settle();
+  return lookup.status === 'ready' ? lookup.table.origins.map((o) => o.id) : lookup.status;
+}
+
+describe('ConfigStore', () => {
+  it('reads KV once, then serves from memory until the refresh interval', async () => {
+    await seedConfig(good('a'));
+    const { kv, reads } = countedKv();
+    const store = new ConfigStore();
+    const bg = background();
+    for (let i = 0; i < 100; i++) await store.lookup(kv, T0 + i, bg.run);
+    expect(reads()).toBe(1);
+    await store.lookup(kv, T0 + CONFIG_REFRESH_MS, bg.run);
+    await bg.settle();
+    expect(reads()).toBe(2);
+  });
+
+  it('takes a change in KV within one refresh interval, without making a request wait for it', async () => {
+    await seedConfig(good('a'));
+    const store = new ConfigStore();
+    expect(await originIds(store, T0)).toEqual(['a']);
+    await seedConfig(good('b'));
+    expect(await originIds(store, T0 + CONFIG_REFRESH_MS - 1)).toEqual(['a']);
+    const bg = background();
+    const stale = await store.lookup(testEnv.ORIGINS, T0 + CONFIG_REFRESH_MS, bg.run);
+    expect(stale.status === 'ready' && stale.table.origins[0]!.id).toBe('a'); // served at once, refreshed behind
+    await bg.settle();
+    expect(await originIds(store, T0 + CONFIG_REFRESH_MS + 1)).toEqual(['b']);
+  });
+
+  it('parses a configuration once per change, not per refresh', async () => {
+    await seedConfig(good('a'));
+    const store = new ConfigStore();
+    const first = await store.lookup(testEnv.ORIGINS, T0, () => {});
+    const bg = background();
+    await store.lookup(testEnv.ORIGINS, T0 + CONFIG_REFRESH_MS, bg.run);
+    await bg.settle();
+    const second = await store.lookup(testEnv.ORIGINS, T0 + CONFIG_REFRESH_MS + 1, () => {});
+    expect(first.status === 'ready' && second.status === 'ready' && first.table === second.table).toBe(true);
+  });
+
+  it('keeps the last good configuration when KV gets an invalid one, logs the problems once and reports them', async () => {
+    await seedConfig(good('a'));
+    const store = new ConfigStore();
+    await originIds(store, T0);
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    await seedConfig({ origins: [{ id: 'a', url: 'ftp://a' }] });
+    expect(await originIds(store, T0 + CONFIG_REFRESH_MS)).toEqual(['a']);
+    expect(await originIds(store, T0 + 2 * CONFIG_REFRESH_MS)).toEqual(['a']);
+    expect(errors).toHaveBeenCalledTimes(1);
+    expect(JSON.parse(String(errors.mock.calls[0]![0]))).toMatchObject({ event: 'config.invalid', keptLastGood: true });
+    expect(store.health().rejected?.problems).toEqual([
+      { path: 'origins[0].url', message: expect.stringMatching(/http: or https:/) },
+    ]);
+  });
+
+  it('keeps the last good configuration when the key disappears', async () => {
+    await seedConfig(good('a'));
+    const store = new ConfigStore();
+    await originIds(store, T0);
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    await testEnv.ORIGINS.delete('config');
+    expect(await originIds(store, T0 + CONFIG_REFRESH_MS)).toEqual(['a']);
+  });
+
+  it('reports a missing configuration, and retries KV at most once a second meanwhile', async () => {
+    await testEnv.ORIGINS.delete('config');
+    const { reads } = countedKv();
+    const store = new ConfigStore();
+    expect(await originIds(store, T0)).toBe('missing');
+    expect(await originIds(store, T0 + 500)).toBe('missing');
+    expect(reads()).toBe(1);
+    await seedConfig(good('a'));
+    expect(await originIds(store, T0 + 1000)).toEqual(['a']);
+  });
+
+  it('applies an admin change at once, and does not let a stale KV read undo it', async () => {
+    await seedConfig(good('a'));
+    const store = new ConfigStore();
+    await originIds(store, T0);
+    const parsed = parseConfig(good('b'));
+    if (!parsed.ok) throw new Error('test configuration must be valid');
+    store.apply(parsed.config, JSON.stringify(parsed.config), T0 + 1);
+    expect(await originIds(store, T0 + 2)).toEqual(['b']);
+    // KV still holds "a" here (as a location that has not seen the write yet would).
+    expect(await originIds(store, T0 + 1 + CONFIG_REFRESH_MS)).toEqual(['b']);
+  });
+});

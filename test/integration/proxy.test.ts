@@ -1,0 +1,211 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins, type OriginBehaviour } from './support';
+
+const ORIGINS = ['one', 'two', 'three', 'four'].map((name) => ({ id: name, url: `http://${name}` }));
+const hostOf = (request: Request) => new URL(request.url).hostname;
+
+beforeEach(() => seedConfig({ origins: ORIGINS }));
+afterEach(() => vi.restoreAllMocks());
+
+function everyoneAnswers(): Record<string, OriginBehaviour> {
+  return Object.fromEntries(ORIGINS.map((o) => [o.id, answersWith(o.id)]));
+}
+
+/** Opens a session and returns its cookie and origin. */
+async function openSession(worker: ReturnType<typeof freshWorker>, url = 'http://proxy.test/') {
+  const response = await worker.fetch(url);
+  return { cookie: affinityCookie(response)!, origin: response.headers.get('x-served-by')!, response };
+}
+
+describe('the affinity cookie', () => {
+  it('is Secure on https, and not on plain http', async () => {
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const secure = (await openSession(worker, 'https://proxy.test/')).response.headers.getSetCookie()[0]!;
+    const plain = (await openSession(worker, 'http://proxy.test/')).response.headers.getSetCookie()[0]!;
+    expect(secure.split('; ')).toContain('Secure');
+    expect(plain.split('; ')).not.toContain('Secure');
+  });
+
+  it('honours the configured name, lifetime and SameSite, and a __Host- prefix', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { cookie: '__Host-pin', ttl: 600, sameSite: 'Strict' } });
+    stubOrigins(everyoneAnswers());
+    const setCookie = (await freshWorker().fetch('http://proxy.test/')).headers.getSetCookie()[0]!;
+    expect(setCookie).toMatch(/^__Host-pin=1\./);
+    expect(setCookie.split('; ')).toEqual(
+      expect.arrayContaining(['Max-Age=600', 'Path=/', 'HttpOnly', 'Secure', 'SameSite=Strict']),
+    );
+    expect(setCookie).not.toMatch(/Domain=/);
+  });
+
+  it('is re-issued past half its lifetime, and not before (sliding expiry)', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { ttl: 100 } });
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const start = Date.now();
+    const { cookie } = await openSession(worker);
+    vi.spyOn(Date, 'now').mockReturnValue(start + 40_000);
+    expect(affinityCookie(await worker.fetch('http://proxy.test/', { headers: { cookie } }))).toBeUndefined();
+    vi.spyOn(Date, 'now').mockReturnValue(start + 60_000);
+    expect(affinityCookie(await worker.fetch('http://proxy.test/', { headers: { cookie } }))).toBeDefined();
+  });
+
+  it('starts a new pin once the session has been idle past its lifetime', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { ttl: 100 } });
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const { cookie } = await openSession(worker);
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 101_000);
+    const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    expect(response.status).toBe(200);
+    expect(affinityCookie(response)).toBeDefined();
+  });
+});
+
+describe('in-request failover', () => {
+  it('retries a refused connection on the next origin of the session’s own preference list, and re-pins there', async () => {
+    stubOrigins(everyoneAnswers());
+    const { cookie, origin } = await openSession(freshWorker());
+    // The pinned origin dies; a fresh isolate (no local ejection yet) finds out by connecting.
+    const seen = stubOrigins({ ...everyoneAnswers(), [origin]: 'refuse' });
+    const response = await freshWorker().fetch('http://proxy.test/', { headers: { cookie } });
+    const servedBy = response.headers.get('x-served-by')!;
+    expect(response.status).toBe(200);
+    expect(seen.map(hostOf)).toEqual([origin, servedBy]);
+    const moved = affinityCookie(response)!;
+    const again = await freshWorker().fetch('http://proxy.test/', { headers: { cookie: moved } });
+    expect(again.headers.get('x-served-by')).toBe(servedBy);
+    expect(seen.map(hostOf)).toEqual([origin, servedBy, servedBy]);
+  });
+
+  it('does not replay a body it could not buffer (over 64 KiB)', async () => {
+    stubOrigins(everyoneAnswers());
+    const { cookie, origin } = await openSession(freshWorker());
+    const seen = stubOrigins({ ...everyoneAnswers(), [origin]: 'refuse' });
+    const body = new Uint8Array(70 * 1024);
+    const response = await freshWorker().fetch('http://proxy.test/upload', {
+      method: 'POST',
+      body,
+      headers: { cookie, 'content-length': String(body.length) },
+    });
+    expect(response.status).toBe(502);
+    expect(await response.text()).toMatch(/cannot be replayed/);
+    expect(seen.map(hostOf)).toEqual([origin]);
+  });
+
+  it('replays a buffered body byte for byte', async () => {
+    const received: string[] = [];
+    const echo: OriginBehaviour = async (request) => {
+      received.push(await request.text());
+      return answersWith(hostOf(request))(request);
+    };
+    stubOrigins(Object.fromEntries(ORIGINS.map((o) => [o.id, echo])));
+    const worker = freshWorker();
+    const { cookie, origin } = await openSession(worker);
+    stubOrigins({ ...Object.fromEntries(ORIGINS.map((o) => [o.id, echo])), [origin]: 'refuse' });
+    const response = await freshWorker().fetch('http://proxy.test/', {
+      method: 'POST',
+      body: 'x'.repeat(1024),
+      headers: { cookie },
+    });
+    expect(response.status).toBe(200);
+    expect(received.at(-1)).toBe('x'.repeat(1024));
+  });
+
+  it('retries an idempotent request that timed out, but answers 504 to a POST rather than risk doing it twice', async () => {
+    await seedConfig({ origins: ORIGINS, proxy: { timeout: 0.2 } });
+    stubOrigins(everyoneAnswers());
+    const { cookie, origin } = await openSession(freshWorker());
+    const hang: OriginBehaviour = (request) =>
+      new Promise((_, reject) =>
+        request.signal.addEventListener('abort', () => reject(new Error('The operation was aborted'))),
+      );
+    const seen = stubOrigins({ ...everyoneAnswers(), [origin]: hang });
+    const get = await freshWorker().fetch('http://proxy.test/', { headers: { cookie } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get('x-served-by')).not.toBe(origin);
+    seen.length = 0;
+    const post = await freshWorker().fetch('http://proxy.test/', {
+      method: 'POST',
+      body: 'order',
+      headers: { cookie },
+    });
+    expect(post.status).toBe(504);
+    expect(seen.map(hostOf)).toEqual([origin]);
+  });
+
+  it('re-pins later sessions of a failed origin before trying it again (local ejection)', async () => {
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const sessions = await Promise.all(Array.from({ length: 40 }, () => openSession(worker)));
+    const victim = sessions[0]!.origin;
+    const seen = stubOrigins({ ...everyoneAnswers(), [victim]: 'refuse' });
+    for (const session of sessions.filter((s) => s.origin === victim)) {
+      expect((await worker.fetch('http://proxy.test/', { headers: { cookie: session.cookie } })).status).toBe(200);
+    }
+    expect(seen.filter((r) => hostOf(r) === victim)).toHaveLength(1);
+  });
+
+  it('with failover "none", answers 503 instead of moving the session', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { failover: 'none' } });
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const { cookie, origin } = await openSession(worker);
+    const seen = stubOrigins({ ...everyoneAnswers(), [origin]: 'refuse' });
+    const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBeTruthy();
+    expect(affinityCookie(response)).toBeUndefined();
+    expect(seen.map(hostOf)).toEqual([origin]);
+  });
+});
+
+describe('the decision log', () => {
+  it('writes one JSON line per request with origin, decision, reason, cookie outcome, status and duration', async () => {
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const { cookie, origin } = await openSession(worker);
+    await worker.fetch('http://proxy.test/a?secret=1', { headers: { cookie, 'cf-connecting-ip': '203.0.113.9' } });
+    const lines = log.mock.calls.map(([line]) => JSON.parse(String(line))).filter((l) => l.event === 'request');
+    expect(lines).toEqual([
+      expect.objectContaining({
+        origin,
+        decision: 'new',
+        cookie: 'absent',
+        status: 200,
+        durationMs: expect.any(Number),
+      }),
+      expect.objectContaining({ origin, decision: 'pinned', cookie: 'valid', status: 200, path: '/a' }),
+    ]);
+    const text = log.mock.calls.flat().join('\n');
+    expect(text).not.toContain(cookie.split('=')[1]!);
+    expect(text).not.toContain('203.0.113.9');
+    expect(text).not.toContain('secret=1');
+  });
+});
+
+describe('session keys', () => {
+  it('sends the same header value to the same origin with or without an affinity cookie', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { key: 'header:x-user-id' } });
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    for (const user of ['alice', 'bob', 'carol', 'dave', 'erin']) {
+      const served = new Set<string | null>();
+      for (let i = 0; i < 5; i++)
+        served.add(
+          (await worker.fetch('http://proxy.test/', { headers: { 'x-user-id': user } })).headers.get('x-served-by'),
+        );
+      expect(served.size, user).toBe(1);
+    }
+  });
+
+  it('falls back to a random session id when the header is absent', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { key: 'header:x-user-id' } });
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const served = new Set<string | null>();
+    for (let i = 0; i < 40; i++) served.add((await worker.fetch('http://proxy.test/')).headers.get('x-served-by'));
+    expect(served.size).toBeGreaterThan(1);
+  });
+});

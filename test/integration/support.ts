@@ -1,0 +1,66 @@
+/**
+ * Helpers of the integration tier: a fresh worker per test, configuration seeded into the real KV
+ * binding, and origins simulated by stubbing `fetch` (these tests run inside workerd, next to the
+ * worker's own code).
+ */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { vi } from 'vitest';
+import { createApp } from '../../worker/app';
+import type { Bindings } from '../../worker/bindings';
+import { IsolateState } from '../../worker/isolate-state';
+
+export const testEnv = env as Bindings;
+
+export async function seedConfig(config: unknown): Promise<void> {
+  await testEnv.ORIGINS.put('config', typeof config === 'string' ? config : JSON.stringify(config));
+}
+
+/** A worker with a fresh isolate state, as after a deploy. */
+export function freshWorker(overrides: Partial<Bindings> = {}) {
+  const isolate = new IsolateState();
+  const app = createApp(isolate);
+  const bindings = { ...testEnv, ...overrides } as Bindings;
+  return {
+    isolate,
+    async fetch(input: string | Request, init?: RequestInit): Promise<Response> {
+      const ctx = createExecutionContext();
+      const response = await app.fetch(new Request(input, init), bindings, ctx);
+      await waitOnExecutionContext(ctx);
+      return response;
+    },
+  };
+}
+
+export type OriginBehaviour = (request: Request) => Response | Promise<Response>;
+
+/**
+ * Stubs outbound `fetch`: each origin is a host name mapped to a behaviour; `refuse` throws the
+ * error workerd throws for a refused connection. Returns the list of requests the origins saw.
+ */
+export function stubOrigins(origins: Record<string, OriginBehaviour | 'refuse'>): Request[] {
+  const seen: Request[] = [];
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    const request = new Request(input as RequestInfo, init as RequestInit);
+    seen.push(request);
+    const behaviour = origins[new URL(request.url).hostname];
+    if (!behaviour) throw new Error(`no stubbed origin for ${request.url}`);
+    if (behaviour === 'refuse') throw new Error('Network connection lost.');
+    return behaviour(request);
+  });
+  return seen;
+}
+
+/** An origin that answers with its own name. */
+export const answersWith =
+  (name: string): OriginBehaviour =>
+  () =>
+    new Response(`served by ${name}`, { headers: { 'x-served-by': name } });
+
+/** The `name=value` of the affinity cookie a response set, if any. */
+export function affinityCookie(response: Response, name = '__affinity'): string | undefined {
+  return response.headers
+    .getSetCookie()
+    .find((cookie) => cookie.startsWith(`${name}=`))
+    ?.split(';')[0];
+}

@@ -1,0 +1,29 @@
+/**
+ * The affinity cookie on the wire: a new session's id and the `Set-Cookie` header. Hono's helpers
+ * handle the RFC 6265 grammar (reading is `getCookie`); the token itself is ours (see core/affinity-token).
+ */
+import { generateCookie } from 'hono/cookie';
+import type { AffinityConfig } from '../core/config-schema';
+import { encodeBase64Url } from '../core/base64url';
+
+/** A new session id: 96 random bits, 16 base64url characters. */
+export function newSessionId(): string {
+  return encodeBase64Url(crypto.getRandomValues(new Uint8Array(12)));
+}
+
+/**
+ * `Set-Cookie` for a token: host-only, `Path=/`, `HttpOnly` (scripts have no use for it), `SameSite`
+ * and `Max-Age` from the configuration, `Secure` on https and whenever the name's prefix demands it
+ * (RFC 6265bis §4.1.3).
+ */
+export function affinityCookieHeader(token: string, affinity: AffinityConfig, requestUrl: string): string {
+  const prefixed = /^__(secure|host)-/i.test(affinity.cookie);
+  const secure = prefixed || affinity.sameSite === 'None' || new URL(requestUrl).protocol === 'https:';
+  return generateCookie(affinity.cookie, token, {
+    path: '/',
+    httpOnly: true,
+    secure,
+    sameSite: affinity.sameSite,
+    maxAge: affinity.ttl,
+  });
+}

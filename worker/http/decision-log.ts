@@ -1,0 +1,44 @@
+/**
+ * One structured log line per proxied request, so that every routing decision can be understood
+ * afterwards: where it went, why, and what the cookie said. Deliberately absent: cookie values,
+ * session ids, client addresses, query strings and secrets.
+ */
+import type { CookieOutcome } from '../core/affinity-session';
+import type { Decision, RepinReason } from '../core/route-plan';
+import { logEvent } from '../log';
+import type { AttemptFailure } from './forwarder';
+
+export interface DecisionRecord {
+  method: string;
+  path: string;
+  /** The origin that served the request; null when none did. */
+  origin: string | null;
+  decision: Decision;
+  reason?: RepinReason;
+  cookie: CookieOutcome;
+  status: number;
+  durationMs: number;
+  /** Origins tried, the one that served included. */
+  attempts: number;
+  failOpen: boolean;
+  failures: readonly AttemptFailure[];
+}
+
+export function logDecision(record: DecisionRecord): void {
+  const { failures, reason, ...fields } = record;
+  logEvent(record.status >= 500 && !record.origin ? 'warn' : 'info', 'request', {
+    ...fields,
+    ...(reason ? { reason } : {}),
+    ...(failures.length > 0 ? { failures: failures.map(({ originId, kind }) => ({ origin: originId, kind })) } : {}),
+  });
+}
+
+/** The opt-in debugging header (`affinity.decisionHeader`): `repinned; origin=app-2; reason=unhealthy; cookie=valid`. */
+export function decisionHeader(record: DecisionRecord): string {
+  const parts = [record.decision, `origin=${record.origin ?? 'none'}`];
+  if (record.reason) parts.push(`reason=${record.reason}`);
+  parts.push(`cookie=${record.cookie}`);
+  return parts.join('; ');
+}
+
+export const DECISION_HEADER = 'x-affinity-decision';

@@ -1,0 +1,56 @@
+/**
+ * The worker's own answers, when it cannot or will not proxy. Short plain text that tells an operator
+ * what to do, never a secret, a cookie value or a stack trace.
+ */
+import type { ConfigLookup } from '../config/config-store';
+import { CONFIG_KEY } from '../config/config-store';
+
+export function plainText(status: number, message: string, retryAfterSeconds?: number): Response {
+  const headers = new Headers({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  if (retryAfterSeconds !== undefined) headers.set('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))));
+  return new Response(`${message}\n`, { status, headers });
+}
+
+/** Fail closed: without the signing secret no cookie can be trusted or issued. */
+export function missingSecret(): Response {
+  return plainText(
+    500,
+    'edge-affinity: the AFFINITY_SECRET secret is not set, so nothing is proxied.\n' +
+      'Set it with `wrangler secret put AFFINITY_SECRET` (locally: AFFINITY_SECRET=... in .dev.vars).',
+  );
+}
+
+export function configUnavailable(lookup: Exclude<ConfigLookup, { status: 'ready' }>): Response {
+  const howTo =
+    `Put a configuration under the key "${CONFIG_KEY}" of the ORIGINS KV namespace, for example:\n` +
+    `  wrangler kv key put --binding ORIGINS ${CONFIG_KEY} '{"origins":[{"id":"app-1","url":"https://app-1.example.com"}]}'\n` +
+    'or PUT it to /_affinity/config with the admin token.';
+  switch (lookup.status) {
+    case 'missing':
+      return plainText(503, `edge-affinity: no configuration yet.\n${howTo}`, 5);
+    case 'invalid':
+      return plainText(
+        503,
+        `edge-affinity: the configuration in KV key "${CONFIG_KEY}" is invalid (${lookup.problems.length} problem(s); ` +
+          'see the logs or GET /_affinity/status).',
+        5,
+      );
+    case 'unavailable':
+      return plainText(503, 'edge-affinity: the configuration could not be read from KV; retrying.', 5);
+  }
+}
+
+export type UnavailableReason = 'no-origin' | 'strict-pin-down' | 'all-failed' | 'not-replayable' | 'timeout';
+
+const UNAVAILABLE: Record<UnavailableReason, [status: number, message: string]> = {
+  'no-origin': [503, 'edge-affinity: no origin is available to take this session.'],
+  'strict-pin-down': [503, "edge-affinity: this session's origin is unavailable and failover is off."],
+  'all-failed': [502, 'edge-affinity: no origin could be reached.'],
+  'not-replayable': [502, 'edge-affinity: the origin could not be reached and the request body cannot be replayed.'],
+  timeout: [504, 'edge-affinity: the origin did not answer in time.'],
+};
+
+export function originUnavailable(reason: UnavailableReason, retryAfterSeconds: number): Response {
+  const [status, message] = UNAVAILABLE[reason];
+  return plainText(status, message, retryAfterSeconds);
+}

@@ -1,0 +1,77 @@
+/**
+ * Sends a request to its candidate origins in order until one answers.
+ *
+ * Only a failure before response headers moves on to the next origin: a refused or reset connection
+ * (nothing was processed, so a replay is safe) or no answer within `proxy.timeout`. After a timeout
+ * the origin may have acted on the request, so only idempotent methods are replayed (RFC 9110
+ * §9.2.2). Any response, a 5xx included, is the origin's answer and is passed through.
+ */
+import { originUrl, type RoutedOrigin } from '../core/routing-table';
+import type { ReplayableBody } from './replayable-body';
+
+export interface AttemptFailure {
+  index: number;
+  originId: string;
+  kind: 'connect-failed' | 'timeout';
+  error: string;
+}
+
+export type ForwardOutcome =
+  | { ok: true; response: Response; served: number; failures: AttemptFailure[] }
+  | { ok: false; failures: AttemptFailure[]; stopped: 'exhausted' | 'not-replayable' | 'not-idempotent' };
+
+export interface ForwardRequest {
+  method: string;
+  pathAndQuery: string;
+  headers: Headers;
+  body: ReplayableBody;
+  /** Time allowed for each origin's response headers. */
+  timeoutMs: number;
+  /** Candidate origins in order, with their index in the routing table. */
+  targets: readonly { index: number; origin: RoutedOrigin }[];
+}
+
+/** RFC 9110 §9.2.2. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+export async function forwardWithFailover(request: ForwardRequest): Promise<ForwardOutcome> {
+  const failures: AttemptFailure[] = [];
+  for (const [attempt, target] of request.targets.entries()) {
+    if (attempt > 0 && !request.body.replayable) return { ok: false, failures, stopped: 'not-replayable' };
+    const result = await sendOnce(request, target);
+    if (result instanceof Response) return { ok: true, response: result, served: target.index, failures };
+    failures.push(result);
+    if (result.kind === 'timeout' && !IDEMPOTENT.has(request.method)) {
+      return { ok: false, failures, stopped: 'not-idempotent' };
+    }
+  }
+  return { ok: false, failures, stopped: 'exhausted' };
+}
+
+async function sendOnce(
+  request: ForwardRequest,
+  target: { index: number; origin: RoutedOrigin },
+): Promise<Response | AttemptFailure> {
+  // A timer, not AbortSignal.timeout(): the limit covers the wait for headers only, and must not
+  // cut a long download or event stream once the origin has answered.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), request.timeoutMs);
+  try {
+    return await fetch(originUrl(target.origin, request.pathAndQuery), {
+      method: request.method,
+      headers: request.headers,
+      body: request.body.take(),
+      redirect: 'manual',
+      signal: controller.signal,
+    });
+  } catch (error) {
+    return {
+      index: target.index,
+      originId: target.origin.id,
+      kind: controller.signal.aborted ? 'timeout' : 'connect-failed',
+      error: error instanceof Error ? error.message : String(error),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
