@@ -1,8 +1,10 @@
 /**
  * The worker's bindings: those of wrangler.toml as `wrangler types` generated them (`Env`), plus the
- * optional secrets, which `wrangler types` cannot declare as optional.
+ * secrets, which `wrangler types` only knows from a local .dev.vars and cannot declare as optional.
  */
 export interface Bindings extends Env {
+  /** The HMAC key of the affinity cookie. The worker fails closed (500) when it is missing or empty. */
+  AFFINITY_SECRET?: string;
   /** A retired signing key, still accepted while cookies signed with it age out. */
   AFFINITY_SECRET_PREVIOUS?: string;
   /** Bearer token of the admin API; without it the admin API answers 404. */

@@ -44,7 +44,8 @@ export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): P
   const lookup = await isolate.config.lookup(env.ORIGINS, startedAt, (task) => c.executionCtx.waitUntil(task));
   if (lookup.status !== 'ready') return configUnavailable(lookup);
   const { table } = lookup;
-  const session = await readSession(c, isolate, table, startedAt);
+  const keys = await isolate.keys.get(env.AFFINITY_SECRET, env.AFFINITY_SECRET_PREVIOUS);
+  const session = await readSession(c, keys, table, startedAt);
   const plan = planRoute({
     origins: table.origins,
     selector: table.selector,
@@ -66,13 +67,7 @@ export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): P
   return forward(exchange);
 }
 
-async function readSession(
-  c: Context<AppEnv>,
-  isolate: IsolateState,
-  table: RoutingTable,
-  now: number,
-): Promise<Session> {
-  const keys = await isolate.keys.get(c.env.AFFINITY_SECRET, c.env.AFFINITY_SECRET_PREVIOUS);
+async function readSession(c: Context<AppEnv>, keys: SigningKeys, table: RoutingTable, now: number): Promise<Session> {
   const token = getCookie(c, table.config.affinity.cookie);
   const verdict = token === undefined ? undefined : await verifyAffinityToken(token, keys, Math.floor(now / 1000));
   const reading = readCookie(verdict, table.indexOf);
