@@ -152,6 +152,16 @@ describe('pass-through', () => {
     expect(String(lastSeen().headers.cookie ?? '')).not.toContain('__affinity');
   });
 
+  it('pins a new session on its WebSocket handshake', async () => {
+    const socket = new WebSocket(`${worker.url.replace('http', 'ws')}/ws`);
+    const setCookie = await new Promise<string[]>((resolve, reject) => {
+      socket.on('upgrade', (response) => resolve([response.headers['set-cookie'] ?? []].flat()));
+      socket.on('error', reject);
+    });
+    socket.close();
+    expect(setCookie.some((cookie) => cookie.startsWith('__affinity=1.'))).toBe(true);
+  });
+
   describe('an origin mounted under a path prefix', () => {
     let mounted: WorkerUnderTest;
     beforeAll(async () => {
