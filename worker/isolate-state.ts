@@ -2,10 +2,14 @@
  * Everything an isolate keeps between requests: the configuration in force, the imported keys and
  * what it knows of origin health. One instance per worker instance, so tests can start clean.
  */
+import type { Bindings } from './bindings';
 import { ConfigStore } from './config/config-store';
-import type { Availability } from './core/route-plan';
 import type { HealthConfig } from './core/config-schema';
+import type { Availability } from './core/route-plan';
+import type { RoutingTable } from './core/routing-table';
+import { HealthView } from './health/health-view';
 import { ejectionMs, LocalEjections } from './health/local-ejections';
+import { PassiveReporter } from './health/passive-reporter';
 import type { AttemptFailure } from './http/forwarder';
 import { SigningKeyCache } from './http/signing-keys';
 
@@ -13,13 +17,24 @@ export class IsolateState {
   readonly config = new ConfigStore();
   readonly keys = new SigningKeyCache();
   readonly ejections = new LocalEjections();
+  readonly health = new HealthView();
+  readonly reporter = new PassiveReporter();
 
+  /** A failed connection here outranks the snapshot: it is newer. */
   availability(originId: string, now: number): Availability {
-    return this.ejections.isEjected(originId, now) ? 'connect-failed' : 'up';
+    if (this.ejections.isEjected(originId, now)) return 'connect-failed';
+    return this.health.isUnhealthy(originId) ? 'unhealthy' : 'up';
   }
 
-  /** Origins that failed here are skipped by this isolate's next requests. */
+  /** Origins that failed here are skipped by this isolate's next requests and reported to the monitor. */
   recordFailures(failures: readonly AttemptFailure[], health: HealthConfig, now: number): void {
     for (const failure of failures) this.ejections.eject(failure.originId, now, ejectionMs(health));
+    this.reporter.record(failures, now);
+  }
+
+  /** Background work after a request: refresh the health snapshot, send passive reports. Never awaited. */
+  upkeep(env: Bindings, table: RoutingTable, now: number, background: (task: Promise<unknown>) => void): void {
+    this.health.refreshIfDue(env, table.healthPlan, now, background);
+    this.reporter.flushIfDue(env, now, background);
   }
 }

@@ -8,6 +8,8 @@ import { env } from 'cloudflare:workers';
 import { vi } from 'vitest';
 import { createApp } from '../../worker/app';
 import type { Bindings } from '../../worker/bindings';
+import type { HealthPlan } from '../../worker/core/health-plan';
+import type { HealthSnapshot, PassiveFailure } from '../../worker/health/monitor-protocol';
 import { IsolateState } from '../../worker/isolate-state';
 
 export const testEnv = env as Bindings;
@@ -16,13 +18,42 @@ export async function seedConfig(config: unknown): Promise<void> {
   await testEnv.ORIGINS.put('config', typeof config === 'string' ? config : JSON.stringify(config));
 }
 
-/** A worker with a fresh isolate state, as after a deploy. */
+/**
+ * Stands in for the health monitor in proxy tests, so that they control what health says (the real
+ * monitor, whose probes would go through the stubbed fetch, has tests of its own).
+ */
+export class FakeMonitor {
+  unhealthy: string[] = [];
+  planKey: string | null = null;
+  readonly plans: HealthPlan[] = [];
+  readonly reports: PassiveFailure[][] = [];
+
+  binding(): Bindings['HEALTH_MONITOR'] {
+    const stub = {
+      snapshot: async (): Promise<HealthSnapshot> => ({
+        planKey: this.planKey,
+        takenAt: Date.now(),
+        unhealthy: this.unhealthy,
+      }),
+      configure: async (plan: HealthPlan) => {
+        this.plans.push(plan);
+        this.planKey = plan.key;
+      },
+      report: async (failures: PassiveFailure[]) => void this.reports.push(failures),
+    };
+    return { getByName: () => stub } as unknown as Bindings['HEALTH_MONITOR'];
+  }
+}
+
+/** A worker with a fresh isolate state, as after a deploy, and a fake health monitor. */
 export function freshWorker(overrides: Partial<Bindings> = {}) {
   const isolate = new IsolateState();
   const app = createApp(isolate);
-  const bindings = { ...testEnv, ...overrides } as Bindings;
+  const monitor = new FakeMonitor();
+  const bindings = { ...testEnv, HEALTH_MONITOR: monitor.binding(), ...overrides } as Bindings;
   return {
     isolate,
+    monitor,
     async fetch(input: string | Request, init?: RequestInit): Promise<Response> {
       const ctx = createExecutionContext();
       const response = await app.fetch(new Request(input, init), bindings, ctx);

@@ -3,6 +3,7 @@
  * request without rebuilding anything.
  */
 import type { Config, OriginState } from './config-schema';
+import { healthPlan, type HealthPlan } from './health-plan';
 import { createSelector, type OriginSelector } from './selector';
 import { parseSessionKeySource, type SessionKeySource } from './session-key';
 
@@ -20,6 +21,8 @@ export interface RoutingTable {
   readonly indexOf: ReadonlyMap<string, number>;
   readonly selector: OriginSelector;
   readonly sessionKey: SessionKeySource;
+  /** What the health monitor should probe for this configuration. */
+  readonly healthPlan: HealthPlan;
 }
 
 export function compileRoutingTable(config: Config): RoutingTable {
@@ -35,6 +38,7 @@ export function compileRoutingTable(config: Config): RoutingTable {
     indexOf: new Map(origins.map((origin, index) => [origin.id, index])),
     selector: createSelector(config.affinity.algorithm, origins),
     sessionKey: parseSessionKeySource(config.affinity.key),
+    healthPlan: healthPlan(config),
   };
 }
 

@@ -159,6 +159,8 @@ function decisionRecord(
 }
 
 function finish(exchange: Exchange, record: DecisionRecord, headers: Headers): void {
+  const { c, isolate, table } = exchange;
+  isolate.upkeep(c.env, table, Date.now(), (task) => c.executionCtx.waitUntil(task));
   logDecision(record);
   if (exchange.table.config.affinity.decisionHeader) headers.set(DECISION_HEADER, decisionHeader(record));
 }

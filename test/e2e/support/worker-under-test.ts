@@ -72,6 +72,7 @@ export class WorkerUnderTest {
       modules: true,
       compatibilityDate: COMPATIBILITY_DATE,
       kvNamespaces: { ORIGINS: 'origins' },
+      durableObjects: { HEALTH_MONITOR: 'OriginHealthMonitor' },
       resourcePersistencePath: this.#state,
       bindings: Object.fromEntries(Object.entries(secrets).filter(([, value]) => value !== undefined)),
       handleStructuredLogs: (log) => this.logs.push(log.message),

@@ -1,0 +1,118 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Client, openSessions } from './support/client';
+import { EchoOrigin } from './support/echo-origin';
+import { WorkerUnderTest } from './support/worker-under-test';
+
+const HEALTH = { path: '/health', interval: 1, timeout: 1, rise: 2, fall: 2 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let origins: EchoOrigin[];
+let worker: WorkerUnderTest;
+const byId = (id: string) => origins.find((o) => o.id === id)!;
+const configWith = (overrides: Record<string, object | null> = {}) => ({
+  origins: origins.filter((o) => overrides[o.id] !== null).map((o) => ({ id: o.id, url: o.url, ...overrides[o.id] })),
+  health: HEALTH,
+});
+
+/** Requests that keep the isolate refreshing its health snapshot, from a session pinned elsewhere. */
+function keepTraffic(client: Client): () => Promise<void> {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await client.echo('/');
+      await sleep(150);
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+  };
+}
+
+/** Request log lines the worker wrote since `mark`, with connection failures on `originId`. */
+function attemptsOn(originId: string, mark: number): unknown[] {
+  return worker.logs
+    .slice(mark)
+    .filter((line) => line.includes('"event":"request"') && line.includes(`"origin":"${originId}","kind"`));
+}
+
+beforeAll(async () => {
+  origins = await Promise.all(['app-1', 'app-2', 'app-3'].map((id) => EchoOrigin.start(id)));
+});
+afterEach(async () => {
+  await worker?.dispose();
+  await Promise.all(origins.map((o) => o.restart()));
+});
+afterAll(() => Promise.all(origins.map((o) => o.stop())));
+
+describe('health monitoring end to end', () => {
+  it('stops giving new sessions to an origin that died, takes it back after it recovers, and never moves sessions back', async () => {
+    worker = await WorkerUnderTest.start({ config: configWith() });
+    const sessions = await openSessions(worker, 60);
+    const victim = byId('app-2');
+    const pinnedToVictim = sessions.filter((s) => s.origin === victim.id);
+    const bystander = sessions.find((s) => s.origin !== victim.id)!.client;
+    const stopTraffic = keepTraffic(bystander);
+    try {
+      await victim.stop();
+      await sleep(1000 * (HEALTH.interval * (HEALTH.fall + 1) + HEALTH.timeout));
+      const mark = worker.logs.length;
+      const fresh = await openSessions(worker, 40);
+      expect(fresh.filter((s) => s.origin === victim.id)).toEqual([]);
+      expect(attemptsOn(victim.id, mark), 'not even attempted: health knew it was down').toEqual([]);
+
+      const moved = await Promise.all(
+        pinnedToVictim.map(async (s) => ({ client: s.client, to: (await s.client.echo('/')).echo.origin })),
+      );
+      expect(moved.every((m) => m.to !== victim.id)).toBe(true);
+
+      await victim.restart();
+      await sleep(1000 * HEALTH.interval * (HEALTH.rise + 1));
+      const afterRecovery = await openSessions(worker, 60);
+      expect(afterRecovery.filter((s) => s.origin === victim.id).length).toBeGreaterThan(0);
+      for (const m of moved) expect((await m.client.echo('/')).echo.origin, 'no move back').toBe(m.to);
+    } finally {
+      await stopTraffic();
+    }
+  });
+
+  it('lets a draining origin keep its sessions and gives it no new ones', async () => {
+    worker = await WorkerUnderTest.start({ config: configWith() });
+    const sessions = await openSessions(worker, 45);
+    const drained = sessions.filter((s) => s.origin === 'app-1');
+    expect(drained.length).toBeGreaterThan(0);
+    await worker.putConfig(configWith({ 'app-1': { state: 'draining' } }));
+    await worker.redeploy({ AFFINITY_SECRET: 'e2e-secret-current' }); // same secret: cookies stay valid
+    for (const s of drained) expect((await s.client.echo('/')).echo.origin).toBe('app-1');
+    const fresh = await openSessions(worker, 40);
+    expect(fresh.filter((s) => s.origin === 'app-1')).toEqual([]);
+  });
+
+  it.each([
+    ['disabled', { state: 'disabled' }],
+    ['removed', null],
+  ] as const)('sends no request at all to a %s origin, probes aside', async (_, override) => {
+    worker = await WorkerUnderTest.start({ config: configWith() });
+    const sessions = await openSessions(worker, 45);
+    const pinned = sessions.filter((s) => s.origin === 'app-3');
+    expect(pinned.length).toBeGreaterThan(0);
+    await worker.putConfig(configWith({ 'app-3': override }));
+    await worker.redeploy({ AFFINITY_SECRET: 'e2e-secret-current' });
+    const before = byId('app-3').traffic().length;
+    for (const s of pinned) {
+      const { echo, affinitySetCookie } = await s.client.echo('/');
+      expect(echo.origin).not.toBe('app-3');
+      expect(affinitySetCookie).toBeDefined();
+    }
+    await openSessions(worker, 40);
+    await sleep(1500);
+    expect(byId('app-3').traffic().length).toBe(before);
+    if (override === null) {
+      // Once the monitor has the new plan, a removed origin is not even probed.
+      const probes = () => byId('app-3').seen.length - byId('app-3').traffic().length;
+      const probesBefore = probes();
+      await sleep(2500);
+      expect(probes()).toBe(probesBefore);
+    }
+  });
+});

@@ -1,0 +1,202 @@
+import {
+  abortAllDurableObjects,
+  createExecutionContext,
+  createScheduledController,
+  waitOnExecutionContext,
+  evictDurableObject,
+  listDurableObjectIds,
+  reset,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from 'cloudflare:test';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../../worker/core/config-parse';
+import { healthPlan } from '../../worker/core/health-plan';
+import { COORDINATOR } from '../../worker/health/monitor-protocol';
+import worker from '../../worker/index';
+import { PROBE_USER_AGENT } from '../../worker/health/probe';
+import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins, testEnv } from './support';
+
+const coordinator = () => testEnv.HEALTH_MONITOR.getByName(COORDINATOR);
+
+function planOf(config: unknown) {
+  const parsed = parseConfig(config);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return healthPlan(parsed.config);
+}
+
+/** Origins a, b, c at http://a ... with the given health settings (a long interval: tests run rounds by hand). */
+function abcPlan(health: Record<string, unknown> = {}) {
+  return planOf({
+    origins: ['a', 'b', 'c'].map((id) => ({ id, url: `http://${id}` })),
+    health: { interval: 3600, path: '/healthz', ...health },
+  });
+}
+
+async function runRound(stub = coordinator()) {
+  expect(await runDurableObjectAlarm(stub)).toBe(true);
+}
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await abortAllDurableObjects();
+  await reset();
+});
+
+describe('the health monitor', () => {
+  it('probes every origin on its alarm, and stores state, latency and last error', async () => {
+    const seen = stubOrigins({ a: answersWith('a'), b: () => new Response('down', { status: 503 }), c: 'refuse' });
+    await coordinator().configure(abcPlan({ rise: 1, fall: 1 }));
+    await runRound();
+    const { origins } = await coordinator().status();
+    expect(origins.a).toMatchObject({
+      state: 'healthy',
+      latencyMs: expect.any(Number),
+      lastProbeAt: expect.any(Number),
+    });
+    expect(origins.b).toMatchObject({ state: 'unhealthy', lastError: 'HTTP 503' });
+    expect(origins.c).toMatchObject({ state: 'unhealthy', lastError: 'Network connection lost.' });
+    expect(seen.map((r) => r.url).sort()).toEqual(['http://a/healthz', 'http://b/healthz', 'http://c/healthz']);
+    expect(seen.every((r) => r.headers.get('user-agent') === PROBE_USER_AGENT)).toBe(true);
+    expect((await coordinator().snapshot()).unhealthy.sort()).toEqual(['b', 'c']);
+  });
+
+  it('counts a probe that does not answer within the timeout as failed', async () => {
+    stubOrigins({
+      a: answersWith('a'),
+      b: (request) =>
+        new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason))),
+      c: answersWith('c'),
+    });
+    await coordinator().configure(abcPlan({ rise: 1, fall: 1, timeout: 0.2 }));
+    await runRound();
+    expect((await coordinator().status()).origins.b).toMatchObject({
+      state: 'unhealthy',
+      lastError: 'no answer within 0.2 s',
+    });
+  });
+
+  it('keeps its state in storage: an eviction loses nothing and the alarm stays armed', async () => {
+    stubOrigins({ a: answersWith('a'), b: 'refuse', c: answersWith('c') });
+    await coordinator().configure(abcPlan({ rise: 1, fall: 1 }));
+    await runRound();
+    const before = await coordinator().status();
+    await evictDurableObject(coordinator());
+    const after = await coordinator().status();
+    expect(after.origins).toEqual(before.origins);
+    expect(after.planKey).toBe(before.planKey);
+    expect(await runInDurableObject(coordinator(), (_, state) => state.storage.getAlarm())).not.toBeNull();
+  });
+
+  it('re-arms its alarm when a round fails', async () => {
+    stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
+    await coordinator().configure(abcPlan());
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    await runInDurableObject(coordinator(), (_, state) => {
+      vi.spyOn(state.storage, 'put').mockRejectedValueOnce(new Error('storage unavailable'));
+    });
+    await runRound();
+    expect(String(errors.mock.calls[0]?.[0])).toContain('health.round-failed');
+    expect(await runInDurableObject(coordinator(), (_, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now());
+    await runRound(); // and the next round works
+    expect((await coordinator().status()).origins.a!.lastProbeAt).toEqual(expect.any(Number));
+  });
+
+  it('takes passive reports at once, and only probes bring the origin back', async () => {
+    stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
+    await coordinator().configure(abcPlan({ rise: 2, fall: 2 }));
+    await runRound();
+    await runRound();
+    expect((await coordinator().status()).origins.b!.state).toBe('healthy');
+    await coordinator().report([{ originId: 'b', count: 2, error: 'Network connection lost.', at: Date.now() }]);
+    expect((await coordinator().snapshot()).unhealthy).toEqual(['b']);
+    await runRound();
+    expect((await coordinator().snapshot()).unhealthy).toEqual(['b']); // one good probe is not enough (rise 2)
+    await runRound();
+    expect((await coordinator().snapshot()).unhealthy).toEqual([]);
+  });
+
+  it('ignores reports about origins it does not probe', async () => {
+    stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
+    await coordinator().configure(abcPlan({ fall: 1 }));
+    await coordinator().report([{ originId: 'zz', count: 5, error: 'x', at: Date.now() }]);
+    expect(Object.keys((await coordinator().status()).origins).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('shards many origins over several objects, which publish back to the coordinator, and drops shards no longer needed', async () => {
+    const origins = Array.from({ length: 40 }, (_, i) => ({ id: `o${i}`, url: `http://o${i}` }));
+    stubOrigins(Object.fromEntries(origins.map((o) => [o.id, answersWith(o.id)])));
+    // interval 1 s, timeout 1 s: six origins per object, so seven objects.
+    const big = planOf({ origins, health: { interval: 1, timeout: 1, rise: 1 } });
+    await coordinator().configure(big);
+    expect((await coordinator().status()).shards).toBe(7);
+    expect(await listDurableObjectIds(testEnv.HEALTH_MONITOR)).toHaveLength(7);
+    await vi.waitFor(
+      async () => {
+        const status = await coordinator().status();
+        expect(Object.values(status.origins).filter((h) => h.state === 'healthy')).toHaveLength(40);
+      },
+      { timeout: 8000, interval: 200 },
+    );
+    await coordinator().configure(planOf({ origins: origins.slice(0, 5), health: { interval: 1, timeout: 1 } }));
+    const dropped = testEnv.HEALTH_MONITOR.getByName('shard-3');
+    expect(await runInDurableObject(dropped, (_, state) => state.storage.getAlarm())).toBeNull();
+    expect(Object.keys((await coordinator().status()).origins)).toHaveLength(5);
+  }, 15_000);
+});
+
+describe('the scheduled check', () => {
+  it('gives the monitor the configuration in KV with no request at all, and follows changes', async () => {
+    const config = { origins: [{ id: 'a', url: 'http://a' }], health: { interval: 3600 } };
+    await seedConfig(config);
+    stubOrigins({ a: answersWith('a'), b: answersWith('b') });
+    const ctx = createExecutionContext();
+    await worker.scheduled!(createScheduledController({ cron: '* * * * *' }), testEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await coordinator().status()).planKey).toBe(planOf(config).key);
+    const changed = { ...config, origins: [...config.origins, { id: 'b', url: 'http://b' }] };
+    await seedConfig(changed);
+    await worker.scheduled!(createScheduledController({ cron: '* * * * *' }), testEnv, createExecutionContext());
+    expect((await coordinator().status()).planKey).toBe(planOf(changed).key);
+  });
+});
+
+describe('the routing path', () => {
+  const config = {
+    origins: ['a', 'b', 'c'].map((id) => ({ id, url: `http://${id}` })),
+    health: { interval: 3600, fall: 1 },
+  };
+
+  it('gives the monitor its plan on the first request, and routes by its snapshot from then on', async () => {
+    await seedConfig(config);
+    const seen = stubOrigins({ a: answersWith('a'), b: 'refuse', c: answersWith('c') });
+    const worker = freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR });
+    await worker.fetch('http://proxy.test/');
+    expect((await coordinator().status()).planKey).toBe(planOf(config).key);
+    await runRound(); // the probes find b down
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 10_000); // next snapshot refresh due
+    await worker.fetch('http://proxy.test/');
+    seen.length = 0;
+    for (let i = 0; i < 30; i++) expect((await worker.fetch('http://proxy.test/')).status).toBe(200);
+    expect(seen.filter((r) => new URL(r.url).hostname === 'b')).toEqual([]);
+  });
+
+  it('re-pins a session whose origin the probes call down before any attempt to reach it', async () => {
+    await seedConfig(config);
+    stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
+    const worker = freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR });
+    const sessions = await Promise.all(Array.from({ length: 20 }, () => worker.fetch('http://proxy.test/')));
+    const onB = sessions.filter((r) => r.headers.get('x-served-by') === 'b').map((r) => affinityCookie(r)!);
+    expect(onB.length).toBeGreaterThan(0);
+    await coordinator().report([{ originId: 'b', count: 1, error: 'reset', at: Date.now() }]);
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 10_000);
+    await worker.fetch('http://proxy.test/'); // refreshes the snapshot behind its response
+    const seen = stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
+    for (const cookie of onB) {
+      const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+      expect(response.headers.get('x-served-by')).not.toBe('b');
+      expect(affinityCookie(response)).toBeDefined();
+    }
+    expect(seen.filter((r) => new URL(r.url).hostname === 'b')).toEqual([]);
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../worker/core/config-parse';
+import { originStatus } from '../../worker/core/origin-status';
+
+function config(origins: object[]) {
+  const parsed = parseConfig({ origins });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.config;
+}
+
+describe('originStatus', () => {
+  const four = config([
+    { id: 'a', url: 'http://a', weight: 1 },
+    { id: 'b', url: 'http://b', weight: 3 },
+    { id: 'c', url: 'http://c', state: 'draining' },
+    { id: 'd', url: 'http://d', weight: 0 },
+  ]);
+
+  it('lists every origin with its configuration, health and share of new sessions', () => {
+    const rows = originStatus(four, {
+      a: { state: 'healthy', successes: 3, failures: 0, lastProbeAt: 0, latencyMs: 12, changedAt: 0 },
+      b: { state: 'unhealthy', successes: 0, failures: 2, lastProbeAt: 1000, lastError: 'HTTP 503', changedAt: 1000 },
+    });
+    expect(rows).toEqual([
+      {
+        id: 'a',
+        url: 'http://a',
+        state: 'active',
+        weight: 1,
+        health: 'healthy',
+        lastProbe: '1970-01-01T00:00:00.000Z',
+        latencyMs: 12,
+        lastError: null,
+        healthSince: '1970-01-01T00:00:00.000Z',
+        newSessionShare: 1,
+      },
+      {
+        id: 'b',
+        url: 'http://b',
+        state: 'active',
+        weight: 3,
+        health: 'unhealthy',
+        lastProbe: '1970-01-01T00:00:01.000Z',
+        latencyMs: null,
+        lastError: 'HTTP 503',
+        healthSince: '1970-01-01T00:00:01.000Z',
+        newSessionShare: 0,
+      },
+      {
+        id: 'c',
+        url: 'http://c',
+        state: 'draining',
+        weight: 1,
+        health: 'unknown',
+        lastProbe: null,
+        latencyMs: null,
+        lastError: null,
+        healthSince: null,
+        newSessionShare: 0,
+      },
+      {
+        id: 'd',
+        url: 'http://d',
+        state: 'active',
+        weight: 0,
+        health: 'unknown',
+        lastProbe: null,
+        latencyMs: null,
+        lastError: null,
+        healthSince: null,
+        newSessionShare: 0,
+      },
+    ]);
+  });
+
+  it('shares new sessions by weight among the origins that take them', () => {
+    expect(originStatus(four, {}).map((r) => r.newSessionShare)).toEqual([0.25, 0.75, 0, 0]);
+  });
+
+  it('shows the fail-open shares when health calls every candidate down', () => {
+    const down = { state: 'unhealthy' as const, successes: 0, failures: 2 };
+    expect(originStatus(four, { a: down, b: down }).map((r) => r.newSessionShare)).toEqual([0.25, 0.75, 0, 0]);
+  });
+});

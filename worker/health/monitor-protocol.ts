@@ -1,0 +1,50 @@
+/**
+ * What the health monitor's objects and the isolates say to each other.
+ *
+ * One object, named "coordinator", holds the plan (what to probe), splits it into shards, probes
+ * shard 0 itself and hands the others to objects named "shard-1", "shard-2"..., which publish their
+ * results back. Isolates talk to the coordinator only: they read its snapshot, send it their passive
+ * failure reports and, when its plan is not their configuration's, the plan.
+ */
+import type { HealthConfig } from '../core/config-schema';
+import type { ProbeTarget } from '../core/health-plan';
+import type { OriginHealth } from '../core/health-transition';
+
+export const COORDINATOR = 'coordinator';
+
+export function shardName(shard: number): string {
+  return shard === 0 ? COORDINATOR : `shard-${shard}`;
+}
+
+/** What one object probes. `generation` changes with every new plan, so late results of an old one are dropped. */
+export interface ShardOrders {
+  generation: number;
+  shard: number;
+  health: HealthConfig;
+  origins: ProbeTarget[];
+}
+
+/** What every isolate caches for routing: small, whatever the number of origins. */
+export interface HealthSnapshot {
+  /** The plan the monitor probes by (null before the first one arrives). */
+  planKey: string | null;
+  takenAt: number;
+  /** Ids of the origins the probes (or enough passive reports) call unhealthy. */
+  unhealthy: string[];
+}
+
+/** Everything known about every origin, for the status endpoint. */
+export interface HealthStatus {
+  planKey: string | null;
+  takenAt: number;
+  shards: number;
+  origins: Record<string, OriginHealth>;
+}
+
+/** Connection failures one isolate saw for one origin since its last report. */
+export interface PassiveFailure {
+  originId: string;
+  count: number;
+  error: string;
+  at: number;
+}

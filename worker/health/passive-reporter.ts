@@ -1,0 +1,45 @@
+/**
+ * Passive health: connection failures this isolate saw, reported to the health monitor behind the
+ * response (`waitUntil`), never in front of it.
+ *
+ * Reports are coalesced: the first failure goes out at once, so a dead origin is known quickly; after
+ * that an isolate sends at most one report per second, however many requests fail, each report
+ * carrying the count per origin.
+ */
+import type { Bindings } from '../bindings';
+import type { AttemptFailure } from '../http/forwarder';
+import { logEvent } from '../log';
+import { COORDINATOR, type PassiveFailure } from './monitor-protocol';
+
+export const REPORT_INTERVAL_MS = 1_000;
+
+export class PassiveReporter {
+  readonly #pending = new Map<string, PassiveFailure>();
+  #sentAt = -Infinity;
+  #sending = false;
+
+  record(failures: readonly AttemptFailure[], now: number): void {
+    for (const failure of failures) {
+      const pending = this.#pending.get(failure.originId);
+      if (pending) pending.count += 1;
+      else this.#pending.set(failure.originId, { originId: failure.originId, count: 1, error: failure.error, at: now });
+    }
+  }
+
+  flushIfDue(env: Bindings, now: number, background: (task: Promise<unknown>) => void): void {
+    if (this.#pending.size === 0 || this.#sending || now - this.#sentAt < REPORT_INTERVAL_MS) return;
+    const failures = [...this.#pending.values()];
+    this.#pending.clear();
+    this.#sentAt = now;
+    this.#sending = true;
+    background(this.#send(env, failures).finally(() => (this.#sending = false)));
+  }
+
+  async #send(env: Bindings, failures: PassiveFailure[]): Promise<void> {
+    try {
+      await env.HEALTH_MONITOR.getByName(COORDINATOR).report(failures);
+    } catch (error) {
+      logEvent('warn', 'health.report-failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
