@@ -112,11 +112,14 @@ function printBanner(port: number, origins: CartOrigin[]): void {
   edge-affinity demo is running.
 
   Shop (through the worker):  ${url}/
+  Status page:                ${url}/_affinity/status#token=${DEMO_ADMIN_TOKEN}
+  Admin API:                  curl -H 'Authorization: Bearer ${DEMO_ADMIN_TOKEN}' ${url}/_affinity/status
   Origins:                    ${origins.map((o) => `${o.id} on :${o.port}`).join(', ')}
-  Demo secrets:               AFFINITY_SECRET and ADMIN_TOKEN=${DEMO_ADMIN_TOKEN} (demo-only values)
+  (AFFINITY_SECRET and ADMIN_TOKEN here are demo-only values.)
 
   Add items to the cart and reload: you stay on one origin, so the cart stays.
-  Press 1, 2 or 3 to stop (and again to restart) that origin; the page says who served it.
+  Press 1, 2 or 3 to stop (and again to restart) that origin: the shop moves you to another origin
+  without an error page and says which one served you; the status page shows the origin go down.
   Press q or Ctrl-C to stop everything.
 `);
 }

@@ -2,6 +2,8 @@
  * The Hono application: the admin API under `/_affinity`, everything else proxied.
  */
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { createAdminApp } from './admin/admin-routes';
 import type { AppEnv } from './bindings';
 import { plainText } from './http/error-responses';
 import { proxyRequest } from './http/proxy';
@@ -10,8 +12,10 @@ import { logEvent } from './log';
 
 export function createApp(isolate = new IsolateState()): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.route('/_affinity', createAdminApp(isolate));
   app.all('*', (c) => proxyRequest(c, isolate));
   app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
     // The client learns that something broke, not what: details go to the logs only.
     logEvent('error', 'unhandled', {
       method: c.req.method,

@@ -1,3 +1,5 @@
+import type { SecureHeadersVariables } from 'hono/secure-headers';
+
 /**
  * The worker's bindings: those of wrangler.toml as `wrangler types` generated them (`Env`), plus the
  * secrets, which `wrangler types` only knows from a local .dev.vars and cannot declare as optional.
@@ -13,4 +15,5 @@ export interface Bindings extends Env {
 
 export interface AppEnv {
   Bindings: Bindings;
+  Variables: SecureHeadersVariables;
 }

@@ -209,3 +209,94 @@ describe('session keys', () => {
     expect(served.size).toBeGreaterThan(1);
   });
 });
+
+describe('decision log reasons', () => {
+  /** Opens a session, changes the world, sends the session's next request; returns that request's log line. */
+  async function decisionAfter(
+    change: (ctx: {
+      worker: ReturnType<typeof freshWorker>;
+      origin: string;
+    }) => Promise<ReturnType<typeof freshWorker> | void>,
+  ) {
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const { cookie, origin } = await openSession(worker);
+    const next = (await change({ worker, origin })) ?? worker;
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    await next.fetch('http://proxy.test/', { headers: { cookie } });
+    const lines = log.mock.calls.map(([line]) => JSON.parse(String(line))).filter((l) => l.event === 'request');
+    log.mockRestore();
+    return { line: lines.at(-1), origin };
+  }
+
+  it('says "pinned" with a valid cookie', async () => {
+    const { line, origin } = await decisionAfter(async () => {});
+    expect(line).toMatchObject({ decision: 'pinned', cookie: 'valid', origin });
+    expect(line.reason).toBeUndefined();
+  });
+
+  it('says "repinned" because "unhealthy" when the monitor calls the origin down', async () => {
+    const { line, origin } = await decisionAfter(async ({ worker, origin }) => {
+      worker.monitor.unhealthy = [origin];
+      vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 6_000); // the snapshot is due for a refresh
+      await worker.fetch('http://proxy.test/warm-up'); // whose upkeep refreshes it
+    });
+    expect(line).toMatchObject({ decision: 'repinned', reason: 'unhealthy', cookie: 'valid' });
+    expect(line.origin).not.toBe(origin);
+  });
+
+  it('says "repinned" because "connect-failed" when the connection fails inside the request', async () => {
+    const { line, origin } = await decisionAfter(
+      async ({ origin }) => void stubOrigins({ ...everyoneAnswers(), [origin]: 'refuse' }),
+    );
+    expect(line).toMatchObject({
+      decision: 'repinned',
+      reason: 'connect-failed',
+      cookie: 'valid',
+      attempts: 2,
+      failures: [{ origin, kind: 'connect-failed' }],
+    });
+  });
+
+  it('says "repinned" because "removed", with an "unknown-origin" cookie, when the origin left the configuration', async () => {
+    const { line } = await decisionAfter(async ({ origin }) => {
+      await seedConfig({ origins: ORIGINS.filter((o) => o.id !== origin) });
+      return freshWorker();
+    });
+    expect(line).toMatchObject({ decision: 'repinned', reason: 'removed', cookie: 'unknown-origin' });
+  });
+
+  it('says "repinned" because "disabled" when the origin was disabled', async () => {
+    const { line } = await decisionAfter(async ({ origin }) => {
+      await seedConfig({ origins: ORIGINS.map((o) => (o.id === origin ? { ...o, state: 'disabled' } : o)) });
+      return freshWorker();
+    });
+    expect(line).toMatchObject({ decision: 'repinned', reason: 'disabled', cookie: 'valid' });
+  });
+
+  it('says "repinned" because "expired", with an "expired" cookie, after the idle lifetime', async () => {
+    const { line } = await decisionAfter(
+      async () => void vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 82_801_000),
+    );
+    expect(line).toMatchObject({ decision: 'repinned', reason: 'expired', cookie: 'expired' });
+  });
+
+  it('reports a "previous-key" cookie after a rotation, and a "tampered" one as a new session', async () => {
+    const rotated = await decisionAfter(async () =>
+      freshWorker({ AFFINITY_SECRET: 'a-brand-new-secret', AFFINITY_SECRET_PREVIOUS: 'integration-test-secret' }),
+    );
+    expect(rotated.line).toMatchObject({ decision: 'pinned', cookie: 'previous-key', origin: rotated.origin });
+    const forgotten = await decisionAfter(async () => freshWorker({ AFFINITY_SECRET: 'a-brand-new-secret' }));
+    expect(forgotten.line).toMatchObject({ decision: 'new', cookie: 'tampered' });
+  });
+
+  it('adds the decision as a response header only when asked to', async () => {
+    stubOrigins(everyoneAnswers());
+    expect((await freshWorker().fetch('http://proxy.test/')).headers.has('x-affinity-decision')).toBe(false);
+    await seedConfig({ origins: ORIGINS, affinity: { decisionHeader: true } });
+    const response = await freshWorker().fetch('http://proxy.test/');
+    expect(response.headers.get('x-affinity-decision')).toBe(
+      `new; origin=${response.headers.get('x-served-by')}; cookie=absent`,
+    );
+  });
+});

@@ -9,7 +9,8 @@ import { vi } from 'vitest';
 import { createApp } from '../../worker/app';
 import type { Bindings } from '../../worker/bindings';
 import type { HealthPlan } from '../../worker/core/health-plan';
-import type { HealthSnapshot, PassiveFailure } from '../../worker/health/monitor-protocol';
+import type { OriginHealth } from '../../worker/core/health-transition';
+import type { HealthSnapshot, HealthStatus, PassiveFailure } from '../../worker/health/monitor-protocol';
 import { IsolateState } from '../../worker/isolate-state';
 
 export const testEnv = env as Bindings;
@@ -25,6 +26,7 @@ export async function seedConfig(config: unknown): Promise<void> {
 export class FakeMonitor {
   unhealthy: string[] = [];
   planKey: string | null = null;
+  records: Record<string, OriginHealth> = {};
   readonly plans: HealthPlan[] = [];
   readonly reports: PassiveFailure[][] = [];
 
@@ -40,6 +42,12 @@ export class FakeMonitor {
         this.planKey = plan.key;
       },
       report: async (failures: PassiveFailure[]) => void this.reports.push(failures),
+      status: async (): Promise<HealthStatus> => ({
+        planKey: this.planKey,
+        takenAt: Date.now(),
+        shards: 1,
+        origins: this.records,
+      }),
     };
     return { getByName: () => stub } as unknown as Bindings['HEALTH_MONITOR'];
   }

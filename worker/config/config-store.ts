@@ -80,6 +80,11 @@ export class ConfigStore {
     return table;
   }
 
+  /** The configuration in force here and the text it came from, if any. */
+  current(): { table: RoutingTable; text: string } | undefined {
+    return this.#inForce;
+  }
+
   health(): ConfigHealth {
     return { inForce: this.#inForce !== undefined, rejected: this.#rejected, readError: this.#readError };
   }

@@ -44,7 +44,7 @@ export function applyProbe(health: OriginHealth, probe: ProbeOutcome, thresholds
     const next = { ...probed, successes: health.successes + 1, failures: 0, latencyMs: probe.latencyMs };
     return next.successes >= thresholds.rise ? settle(next, 'healthy', probe.at) : next;
   }
-  return fail({ ...probed, latencyMs: probe.latencyMs ?? health.latencyMs }, 1, probe.error, probe.at, thresholds);
+  return fail(probed, 1, probe.error, probe.at, thresholds);
 }
 
 /** Failures seen by isolates: they count like failed probes, so enough of them act at once. */

@@ -13,6 +13,7 @@ export interface OriginStatus {
   health: HealthState;
   /** ISO time of the last probe, null before the first. */
   lastProbe: string | null;
+  /** Milliseconds the last successful probe took. */
   latencyMs: number | null;
   lastError: string | null;
   /** ISO time of the last change of health state. */

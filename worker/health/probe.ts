@@ -18,9 +18,8 @@ export async function probeOrigin(target: ProbeTarget, health: HealthConfig): Pr
       signal: AbortSignal.timeout(health.timeout * 1000),
     });
     await response.body?.cancel();
-    const latencyMs = Date.now() - at;
-    if (response.status >= 200 && response.status < 400) return { ok: true, at, latencyMs };
-    return { ok: false, at, latencyMs, error: `HTTP ${response.status}` };
+    if (response.status >= 200 && response.status < 400) return { ok: true, at, latencyMs: Date.now() - at };
+    return { ok: false, at, error: `HTTP ${response.status}` };
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     const reason = timedOut

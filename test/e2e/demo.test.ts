@@ -1,0 +1,92 @@
+/**
+ * `npm start`, as a newcomer would run it: the demo comes up, a cart survives reloads in a real
+ * browser, stopping the origin that holds it moves the visitor on without an error page, and `q`
+ * stops everything the demo started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const BROWSER_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let demo: ChildProcess;
+let output = '';
+let shopUrl: string;
+let statusUrl: string;
+let browser: Browser;
+
+function startDemo(): Promise<void> {
+  demo = spawn(process.execPath, [resolve(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start-demo.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  demo.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((ready, fail) => {
+    createInterface({ input: demo.stdout! }).on('line', (line) => {
+      output += `${line}\n`;
+      shopUrl ??= /Shop \(through the worker\):\s+(\S+)/.exec(line)?.[1] as string;
+      statusUrl ??= /Status page:\s+(\S+)/.exec(line)?.[1] as string;
+      if (/Press q or Ctrl-C/.test(line)) ready();
+    });
+    demo.on('exit', (code) => fail(new Error(`the demo exited with code ${code}:\n${output}`)));
+  });
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('npm start', () => {
+  beforeAll(async () => {
+    await startDemo();
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    if (demo && demo.exitCode === null) demo.kill('SIGINT');
+  });
+
+  it('prints the shop, the status page with a dev token, and how to stop an origin', () => {
+    expect(shopUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(statusUrl).toMatch(/\/_affinity\/status#token=demo-admin-token$/);
+    expect(output).toMatch(/Press 1, 2 or 3 to stop/);
+  });
+
+  it('keeps the cart across reloads, and moves on without an error page when its origin stops', async () => {
+    const page = await browser.newPage();
+    await page.goto(shopUrl);
+    const holder = (await page.locator('#served-by').textContent())!;
+    await page.selectOption('select[name="item"]', 'Hand grinder');
+    await page.click('text=Add to cart');
+    await page.selectOption('select[name="item"]', 'Ceramic mug');
+    await page.click('text=Add to cart');
+    for (let reload = 0; reload < 3; reload++) {
+      await page.reload();
+      expect(await page.locator('#served-by').textContent()).toBe(holder);
+      expect(await page.locator('#cart li').allTextContents()).toEqual(['Hand grinder', 'Ceramic mug']);
+    }
+    demo.stdin!.write(`${holder.replace('app-', '')}\n`); // the key that stops this origin
+    await expect.poll(() => output, { timeout: 5_000 }).toContain(`${holder} stopped`);
+    const response = await page.reload();
+    expect(response?.status()).toBe(200);
+    expect(await page.locator('#served-by').textContent()).not.toBe(holder);
+    expect(await page.locator('#note').textContent()).toMatch(/moved you here without an error page/);
+  }, 30_000);
+
+  it('stops everything it started on q', async () => {
+    const exited = new Promise((resolve) => demo.once('exit', resolve));
+    demo.stdin!.write('q\n');
+    await exited;
+    await expect(fetch(shopUrl, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+  }, 20_000);
+});

@@ -1,0 +1,224 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { answersWith, freshWorker, seedConfig, stubOrigins, testEnv } from './support';
+
+const TOKEN = 'integration-admin-token';
+const ORIGINS = ['one', 'two', 'three'].map((id) => ({ id, url: `http://${id}` }));
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+beforeEach(async () => {
+  await seedConfig({ origins: ORIGINS });
+  stubOrigins(Object.fromEntries(ORIGINS.map((o) => [o.id, answersWith(o.id)])));
+});
+afterEach(() => vi.restoreAllMocks());
+
+const put = (worker: ReturnType<typeof freshWorker>, body: unknown, headers: Record<string, string> = {}) =>
+  worker.fetch('http://proxy.test/_affinity/config', {
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+describe('admin authentication', () => {
+  it('answers 404 on every admin route when no ADMIN_TOKEN is configured, and proxies none of them', async () => {
+    const seen = stubOrigins(Object.fromEntries(ORIGINS.map((o) => [o.id, answersWith(o.id)])));
+    const worker = freshWorker({ ADMIN_TOKEN: undefined });
+    for (const path of ['/_affinity/config', '/_affinity/status', '/_affinity/anything', '/_affinity']) {
+      expect((await worker.fetch(`http://proxy.test${path}`, { headers: auth })).status, path).toBe(404);
+    }
+    expect((await worker.fetch('http://proxy.test/_affinity/config', { method: 'PUT', body: '{}' })).status).toBe(404);
+    expect(seen).toEqual([]);
+  });
+
+  it.each([
+    ['no Authorization header', {}],
+    ['a wrong token', { authorization: 'Bearer not-the-token' }],
+    ['an empty bearer', { authorization: 'Bearer ' }],
+    ['another scheme', { authorization: 'Token integration-admin-token' }],
+    ['the token as Basic credentials', { authorization: `Basic ${btoa(`admin:${TOKEN}`)}` }],
+  ])('answers 401 with a Bearer challenge to %s', async (_, headers) => {
+    const worker = freshWorker();
+    for (const [method, path] of [
+      ['GET', '/_affinity/config'],
+      ['PUT', '/_affinity/config'],
+      ['GET', '/_affinity/status'],
+    ] as const) {
+      const response = await worker.fetch(`http://proxy.test${path}`, {
+        method,
+        headers,
+        body: method === 'PUT' ? '{}' : undefined,
+      });
+      expect(response.status, `${method} ${path}`).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="edge-affinity"');
+    }
+  });
+
+  it('shows a browser the sign-in page, still with a 401 and a Bearer challenge', async () => {
+    const worker = freshWorker();
+    const response = await worker.fetch('http://proxy.test/_affinity/status', { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="edge-affinity"');
+    const html = await response.text();
+    expect(html).toContain('<form id="sign-in">');
+    expect(html).not.toContain('data-origin');
+    const refused = await worker.fetch('http://proxy.test/_affinity/status', {
+      headers: { accept: 'text/html', authorization: 'Bearer nope' },
+    });
+    expect(await refused.text()).toContain('That token was refused.');
+  });
+
+  it('serves its pages with a content security policy that allows only their own nonce-tagged script', async () => {
+    const response = await freshWorker().fetch('http://proxy.test/_affinity/status', {
+      headers: { ...auth, accept: 'text/html' },
+    });
+    const policy = response.headers.get('content-security-policy')!;
+    const nonce = /script-src 'nonce-([^']+)'/.exec(policy)?.[1];
+    expect(nonce).toBeTruthy();
+    expect(policy).toContain("default-src 'none'");
+    expect(await response.text()).toContain(`<script nonce="${nonce}">`);
+  });
+});
+
+describe('GET /_affinity/config', () => {
+  it('returns the configuration in force, every default filled in, with an ETag', async () => {
+    const response = await freshWorker().fetch('http://proxy.test/_affinity/config', { headers: auth });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('etag')).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
+    const config = (await response.json()) as { origins: unknown[]; affinity: { cookie: string } };
+    expect(config.origins).toEqual(ORIGINS.map((o) => ({ ...o, weight: 1, state: 'active' })));
+    expect(config.affinity.cookie).toBe('__affinity');
+  });
+});
+
+describe('PUT /_affinity/config', () => {
+  it.each([
+    ['bad JSON', '{"origins": [', [{ path: '(root)', message: expect.stringMatching(/not valid JSON/) }]],
+    ['an empty origin list', { origins: [] }, [{ path: 'origins', message: 'must list at least one origin' }]],
+    [
+      'a non-http(s) URL',
+      { origins: [{ id: 'a', url: 'ftp://a' }] },
+      [{ path: 'origins[0].url', message: expect.stringMatching(/http: or https:/) }],
+    ],
+    [
+      'duplicate ids',
+      {
+        origins: [
+          { id: 'a', url: 'http://a' },
+          { id: 'a', url: 'http://b' },
+        ],
+      },
+      [{ path: 'origins[1]', message: expect.stringMatching(/duplicates the id "a"/) }],
+    ],
+    [
+      'a bad id',
+      { origins: [{ id: 'no spaces', url: 'http://a' }] },
+      [{ path: 'origins[0].id', message: expect.stringMatching(/1 to 64 characters/) }],
+    ],
+    [
+      'a weight out of range',
+      { origins: [{ id: 'a', url: 'http://a', weight: 1001 }] },
+      [{ path: 'origins[0].weight', message: 'must be a number from 0 to 1000' }],
+    ],
+    [
+      'an unknown state',
+      { origins: [{ id: 'a', url: 'http://a', state: 'paused' }] },
+      [{ path: 'origins[0].state', message: expect.stringMatching(/must be one of/) }],
+    ],
+    [
+      'an unknown key',
+      { origins: [{ id: 'a', url: 'http://a' }], affinity: { key: 'query:x' } },
+      [{ path: 'affinity.key', message: expect.stringMatching(/header:<name>/) }],
+    ],
+  ])('refuses %s with 400, lists the problems and stores nothing', async (_, body, problems) => {
+    const before = await testEnv.ORIGINS.get('config');
+    const response = await put(freshWorker(), body);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: 'invalid configuration', problems });
+    expect(await testEnv.ORIGINS.get('config')).toBe(before);
+  });
+
+  it('lists every problem of a configuration at once', async () => {
+    const response = await put(freshWorker(), {
+      origins: [{ id: 'a b', url: 'ftp://x', weight: -1, state: 'off' }],
+      health: { interval: 0 },
+    });
+    const { problems } = (await response.json()) as { problems: { path: string }[] };
+    expect(problems.map((p) => p.path).sort()).toEqual([
+      'health.interval',
+      'origins[0].id',
+      'origins[0].state',
+      'origins[0].url',
+      'origins[0].weight',
+    ]);
+  });
+
+  it('stores a valid configuration in KV, applies it here at once and tells the health monitor', async () => {
+    const worker = freshWorker();
+    const next = { origins: [{ id: 'four', url: 'http://four' }], health: { interval: 5 } };
+    stubOrigins({ four: answersWith('four') });
+    const response = await put(worker, next);
+    expect(response.status).toBe(200);
+    const stored = JSON.parse((await testEnv.ORIGINS.get('config'))!);
+    expect(stored).toEqual(await response.json());
+    expect(stored.origins).toEqual([{ id: 'four', url: 'http://four', weight: 1, state: 'active' }]);
+    expect((await worker.fetch('http://proxy.test/')).headers.get('x-served-by')).toBe('four');
+    expect(worker.monitor.plans.map((p) => p.origins)).toEqual([[{ id: 'four', url: 'http://four' }]]);
+  });
+
+  it('refuses to overwrite a configuration changed since it was read (If-Match)', async () => {
+    const worker = freshWorker();
+    const read = await worker.fetch('http://proxy.test/_affinity/config', { headers: auth });
+    const etag = read.headers.get('etag')!;
+    await seedConfig({ origins: [{ id: 'someone-else', url: 'http://else' }] });
+    expect((await put(worker, { origins: ORIGINS }, { 'if-match': etag })).status).toBe(412);
+    const fresh = await freshWorker().fetch('http://proxy.test/_affinity/config', { headers: auth });
+    expect((await put(worker, { origins: ORIGINS }, { 'if-match': fresh.headers.get('etag')! })).status).toBe(200);
+  });
+
+  it('refuses a body over 1 MiB', async () => {
+    expect((await put(freshWorker(), 'x'.repeat(1024 * 1024 + 1))).status).toBe(413);
+  });
+});
+
+describe('GET /_affinity/status', () => {
+  it('returns every origin with state, weight, health, last probe, latency, last error and share as JSON', async () => {
+    const worker = freshWorker();
+    worker.monitor.records = {
+      one: { state: 'healthy', successes: 2, failures: 0, lastProbeAt: 1_000, latencyMs: 7, changedAt: 0 },
+      two: {
+        state: 'unhealthy',
+        successes: 0,
+        failures: 2,
+        lastProbeAt: 2_000,
+        lastError: 'HTTP 502',
+        changedAt: 2_000,
+      },
+    };
+    const response = await worker.fetch('http://proxy.test/_affinity/status', { headers: auth });
+    expect(response.headers.get('content-type')).toMatch(/application\/json/);
+    const report = (await response.json()) as { origins: Record<string, unknown>[]; config: unknown };
+    expect(report.config).toEqual({ inForce: true, rejected: null, readError: null });
+    expect(report.origins).toEqual([
+      expect.objectContaining({
+        id: 'one',
+        state: 'active',
+        weight: 1,
+        health: 'healthy',
+        lastProbe: '1970-01-01T00:00:01.000Z',
+        latencyMs: 7,
+        newSessionShare: 0.5,
+      }),
+      expect.objectContaining({ id: 'two', health: 'unhealthy', lastError: 'HTTP 502', newSessionShare: 0 }),
+      expect.objectContaining({ id: 'three', health: 'unknown', lastProbe: null, newSessionShare: 0.5 }),
+    ]);
+  });
+
+  it('renders an HTML page for clients that ask for it', async () => {
+    const response = await freshWorker().fetch('http://proxy.test/_affinity/status', {
+      headers: { ...auth, accept: 'text/html' },
+    });
+    expect(response.headers.get('content-type')).toMatch(/text\/html/);
+    const html = await response.text();
+    expect(html).toContain('refreshes every 5 s');
+    for (const origin of ORIGINS) expect(html).toContain(`data-origin="${origin.id}"`);
+  });
+});
