@@ -4,6 +4,7 @@
  */
 import * as v from 'valibot';
 import { ConfigSchema, type Config } from './config-schema';
+import { unknownKeys } from './unknown-keys';
 
 /** One thing wrong with a configuration: where (`origins[1].url`) and why. */
 export interface ConfigProblem {
@@ -16,8 +17,12 @@ export type ConfigParseResult = { ok: true; config: Config } | { ok: false; prob
 /** Validates a decoded JSON value and fills in every default. */
 export function parseConfig(input: unknown): ConfigParseResult {
   const result = v.safeParse(ConfigSchema, input);
-  if (result.success) return { ok: true, config: result.output };
-  return { ok: false, problems: result.issues.map(toProblem) };
+  const unknown = unknownKeys(ConfigSchema, input).map((keys) => ({
+    path: formatPath(keys),
+    message: `is not a known setting (unknown key ${JSON.stringify(String(keys.at(-1)))})`,
+  }));
+  if (result.success && unknown.length === 0) return { ok: true, config: result.output };
+  return { ok: false, problems: [...(result.issues?.map(toProblem) ?? []), ...unknown] };
 }
 
 /** Decodes JSON text, then validates it. */
@@ -39,18 +44,26 @@ export function describeProblems(problems: readonly ConfigProblem[]): string {
 
 function toProblem(issue: v.BaseIssue<unknown>): ConfigProblem {
   const keys = issue.path?.map((item) => item.key) ?? [];
-  if (issue.type === 'strict_object') {
-    // valibot reports an unknown key as "expected never"; say what it is instead.
-    const unknownKey = keys.at(-1);
-    return { path: formatPath(keys), message: `is not a known setting (unknown key "${String(unknownKey)}")` };
-  }
-  return { path: formatPath(keys), message: issue.message };
+  const path = formatPath(keys);
+  if (issue.type !== 'strict_object') return { path, message: issue.message };
+  // valibot reports unknown and missing keys alike, as an object issue; say which it is.
+  if (issue.expected === 'never')
+    return { path, message: `is not a known setting (unknown key ${JSON.stringify(keys.at(-1))})` };
+  return { path, message: 'is required' };
 }
 
-/** `['origins', 1, 'url']` → `origins[1].url`, the way a person would point at it in the JSON. */
+/**
+ * `['origins', 1, 'url']` → `origins[1].url`, the way a person would point at it in the JSON; a key
+ * that is not a plain name is quoted: `["my key"]`.
+ */
 export function formatPath(keys: readonly unknown[]): string {
   if (keys.length === 0) return '(root)';
-  return keys
-    .map((key, index) => (typeof key === 'number' ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`))
-    .join('');
+  return keys.map((key, index) => pathStep(key, index === 0)).join('');
+}
+
+function pathStep(key: unknown, first: boolean): string {
+  if (typeof key === 'number') return `[${key}]`;
+  const name = String(key);
+  if (!/^[A-Za-z_$][\w$]*$/.test(name)) return `[${JSON.stringify(name)}]`;
+  return first ? name : `.${name}`;
 }

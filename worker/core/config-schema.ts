@@ -22,6 +22,7 @@ export const ORIGIN_STATES = ['active', 'draining', 'disabled'] as const;
 export const ALGORITHMS = ['rendezvous', 'ring'] as const;
 export const FAILOVER_MODES = ['sticky', 'none'] as const;
 export const SAME_SITE_VALUES = ['Lax', 'Strict', 'None'] as const;
+export const DECISION_LOG_MODES = ['all', 'changes'] as const;
 
 /** Defaults applied to every optional setting. */
 export const CONFIG_DEFAULTS = {
@@ -34,6 +35,7 @@ export const CONFIG_DEFAULTS = {
     failover: 'sticky',
     sameSite: 'Lax',
     decisionHeader: false,
+    decisionLog: 'all',
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
   proxy: { timeout: 15, attempts: 3 },
@@ -47,11 +49,22 @@ function isHttpOriginUrl(value: string): boolean {
     return false;
   }
   const httpish = url.protocol === 'http:' || url.protocol === 'https:';
-  return httpish && !url.username && !url.password && !url.search && !url.hash;
+  // The raw text too: a bare "?" or "#" leaves url.search and url.hash empty, yet the request path
+  // appended to it would land in the query or the fragment.
+  const plain = !value.includes('?') && !value.includes('#');
+  return httpish && plain && !url.username && !url.password;
 }
 
+export const isObject = (input: unknown): input is Record<string, unknown> =>
+  typeof input === 'object' && input !== null && !Array.isArray(input);
+
+/**
+ * An object with these keys; unknown keys are reported by config-parse.ts, which walks this schema
+ * (valibot's strict object reports only the first unknown key, loses `__proto__` and lets arrays
+ * through).
+ */
 function strict<const T extends v.ObjectEntries>(entries: T) {
-  return v.strictObject(entries, 'must be an object');
+  return v.pipe(v.custom<Record<string, unknown>>(isObject, 'must be an object'), v.object(entries));
 }
 
 function bounded(min: number, max: number) {
@@ -126,6 +139,7 @@ const AffinitySchema = strict({
   failover: v.optional(oneOf(FAILOVER_MODES), d.affinity.failover),
   sameSite: v.optional(oneOf(SAME_SITE_VALUES), d.affinity.sameSite),
   decisionHeader: v.optional(v.boolean('must be true or false'), d.affinity.decisionHeader),
+  decisionLog: v.optional(oneOf(DECISION_LOG_MODES), d.affinity.decisionLog),
 });
 
 const HealthSchema = strict({

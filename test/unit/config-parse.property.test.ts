@@ -1,0 +1,958 @@
+/**
+ * Property-based tests of configuration parsing.
+ *
+ * The oracle is the documented contract (README, "Configuration"), written out again here: valid
+ * configurations are generated from those rules, invalid ones are a valid configuration with exactly
+ * one documented rule broken, and neither is ever checked against the schema itself.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseConfig, parseConfigText, type ConfigParseResult } from '../../worker/core/config-parse';
+import { compileRoutingTable, originUrl } from '../../worker/core/routing-table';
+
+// ---------------------------------------------------------------------------------------------------
+// The documented rules
+// ---------------------------------------------------------------------------------------------------
+
+/** The defaults of the README's configuration table. */
+const DEFAULTS = {
+  origin: { weight: 1, state: 'active' },
+  affinity: {
+    cookie: '__affinity',
+    ttl: 82_800,
+    key: 'random',
+    algorithm: 'rendezvous',
+    failover: 'sticky',
+    sameSite: 'Lax',
+    decisionHeader: false,
+  },
+  health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
+  proxy: { timeout: 15, attempts: 3 },
+} as const;
+
+const MAX_ORIGINS = 1000;
+const MAX_COOKIE_AGE = 34_560_000;
+const STATES = ['active', 'draining', 'disabled'];
+const ALGORITHMS = ['rendezvous', 'ring'];
+const FAILOVER_MODES = ['sticky', 'none'];
+const SAME_SITE_VALUES = ['Lax', 'Strict', 'None'];
+
+const ORIGIN_KEYS = ['id', 'url', 'weight', 'state'];
+const AFFINITY_KEYS = ['cookie', 'ttl', 'key', 'algorithm', 'failover', 'sameSite', 'decisionHeader'];
+const HEALTH_KEYS = ['path', 'interval', 'timeout', 'rise', 'fall'];
+const PROXY_KEYS = ['timeout', 'attempts'];
+const ROOT_KEYS = ['origins', 'affinity', 'health', 'proxy'];
+
+const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-';
+/** RFC 6265 §4.1.1 cookie-name = RFC 2616 token: any CHAR but CTLs and separators. */
+const TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const SEPARATORS = '()<>@,;:\\"/[]?={} \t';
+
+interface OriginInput {
+  id: string;
+  url: string;
+  weight?: number;
+  state?: string;
+}
+interface ConfigInput {
+  origins: OriginInput[];
+  affinity?: Record<string, unknown>;
+  health?: Record<string, unknown>;
+  proxy?: Record<string, unknown>;
+}
+
+type Json = unknown;
+type Plain = Record<string, unknown>;
+
+const isPlainObject = (value: unknown): value is Plain =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const has = (object: Plain, key: string) => Object.hasOwn(object, key);
+const isNumberIn = (value: unknown, min: number, max: number) =>
+  typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max;
+const isIntegerIn = (value: unknown, min: number, max: number) =>
+  isNumberIn(value, min, max) && Number.isInteger(value);
+const isToken = (value: unknown) => typeof value === 'string' && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value);
+
+/** Absolute http:/https: URL with an authority and an optional path prefix: no credentials, query or fragment. */
+function isOriginUrl(value: unknown): boolean {
+  if (typeof value !== 'string' || !/^https?:\/\/[^/?#@\s\\]+(\/[^?#\s\\]*)?$/i.test(value)) return false;
+  try {
+    new URL(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isSessionKey(value: unknown): boolean {
+  if (value === 'random' || value === 'ip') return true;
+  if (typeof value !== 'string') return false;
+  const match = /^(header|cookie):(.*)$/s.exec(value);
+  return match !== null && isToken(match[2]);
+}
+
+/** An object that has only `keys`, each of them absent or satisfying its rule. */
+function isSection(value: unknown, rules: Record<string, (v: unknown) => boolean>): boolean {
+  if (!isPlainObject(value)) return false;
+  return Object.keys(value).every((key) => Object.hasOwn(rules, key) && rules[key]!(value[key]));
+}
+
+/** Whether the README's rules accept `input`, written without the schema. */
+function followsTheRules(input: unknown): boolean {
+  if (!isPlainObject(input) || !has(input, 'origins')) return false;
+  const sections: Record<string, (v: unknown) => boolean> = {
+    origins: (origins) =>
+      Array.isArray(origins) &&
+      origins.length >= 1 &&
+      origins.length <= MAX_ORIGINS &&
+      Array.from(origins).every(
+        (origin) =>
+          isPlainObject(origin) &&
+          has(origin, 'id') &&
+          has(origin, 'url') &&
+          isSection(origin, {
+            id: (id) => typeof id === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(id),
+            url: isOriginUrl,
+            weight: (weight) => isNumberIn(weight, 0, 1000),
+            state: (state) => STATES.includes(state as string),
+          }),
+      ) &&
+      new Set(origins.map((origin: Plain) => origin.id)).size === origins.length,
+    affinity: (affinity) =>
+      isSection(affinity, {
+        cookie: isToken,
+        ttl: (ttl) => isIntegerIn(ttl, 1, MAX_COOKIE_AGE),
+        key: isSessionKey,
+        algorithm: (algorithm) => ALGORITHMS.includes(algorithm as string),
+        failover: (failover) => FAILOVER_MODES.includes(failover as string),
+        sameSite: (sameSite) => SAME_SITE_VALUES.includes(sameSite as string),
+        decisionHeader: (flag) => typeof flag === 'boolean',
+      }),
+    health: (health) =>
+      isSection(health, {
+        // Documented: starts with "/". Being a path, it also has no whitespace or fragment and a sane length.
+        path: (path) => typeof path === 'string' && /^\/[^\s#]*$/.test(path) && path.length <= 2048,
+        interval: (interval) => isNumberIn(interval, 1, 3600),
+        timeout: (timeout) => isNumberIn(timeout, 0.1, 60),
+        rise: (rise) => isIntegerIn(rise, 1, 10),
+        fall: (fall) => isIntegerIn(fall, 1, 10),
+      }),
+    proxy: (proxy) =>
+      isSection(proxy, {
+        timeout: (timeout) => isNumberIn(timeout, 0.1, 300),
+        attempts: (attempts) => isIntegerIn(attempts, 1, 10),
+      }),
+  };
+  return isSection(input, sections);
+}
+
+/** What a valid configuration must come out as: the given values kept, every default filled in. */
+function withDefaults(input: ConfigInput) {
+  return {
+    origins: input.origins.map((origin) => ({ ...DEFAULTS.origin, ...origin })),
+    affinity: { ...DEFAULTS.affinity, ...input.affinity },
+    health: { ...DEFAULTS.health, ...input.health },
+    proxy: { ...DEFAULTS.proxy, ...input.proxy },
+  };
+}
+
+/** The README's path notation: `origins[1].url`, `affinity.key`, `(root)`. */
+function pathOf(keys: readonly (string | number)[]): string {
+  if (keys.length === 0) return '(root)';
+  const step = (key: string | number, i: number) =>
+    typeof key === 'number'
+      ? `[${key}]`
+      : !/^[A-Za-z_$][\w$]*$/.test(key)
+        ? `[${JSON.stringify(key)}]`
+        : i === 0
+          ? key
+          : `.${key}`;
+  return keys.map(step).join('');
+}
+
+/** Whether a problem's path is the field itself or something inside it. */
+function pointsAt(problemPath: string, fieldPath: string): boolean {
+  if (fieldPath === '(root)') return true;
+  return (
+    problemPath === fieldPath || problemPath.startsWith(`${fieldPath}.`) || problemPath.startsWith(`${fieldPath}[`)
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Valid configurations
+// ---------------------------------------------------------------------------------------------------
+
+const chars = (alphabet: string) => fc.constantFrom(...alphabet);
+const idArb = fc.oneof(
+  fc.string({ unit: chars(ID_CHARS), minLength: 1, maxLength: 64 }),
+  fc.string({ unit: chars(ID_CHARS), minLength: 64, maxLength: 64 }),
+);
+const tokenArb = fc.oneof(
+  fc.string({ unit: chars(TOKEN_CHARS), minLength: 1, maxLength: 24 }),
+  fc.constantFrom('__Host-session', '__Secure-sid', 'x-user-id', 'JSESSIONID'),
+);
+const segmentArb = fc.string({
+  unit: chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-'),
+  minLength: 1,
+  maxLength: 12,
+});
+const hostArb = fc.oneof(
+  fc.domain().filter((host) => !host.split('.').some((label) => label.startsWith('xn--'))),
+  fc.ipV4(),
+  fc.ipV6().map((address) => `[${address}]`),
+  fc.constantFrom('localhost', '127.0.0.1', 'app-1.internal.example.com'),
+);
+const urlArb = fc
+  .record({
+    scheme: fc.constantFrom('http', 'https', 'HTTPS', 'Http'),
+    host: hostArb,
+    port: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),
+    prefix: fc.array(segmentArb, { maxLength: 4 }),
+    trailingSlash: fc.boolean(),
+  })
+  .map(({ scheme, host, port, prefix, trailingSlash }) => {
+    const path = prefix.map((segment) => `/${segment}`).join('') + (trailingSlash ? '/' : '');
+    return `${scheme}://${host}${port === undefined ? '' : `:${port}`}${path}`;
+  });
+const weightArb = fc.oneof(
+  fc.constantFrom(0, 1000, 1, 0.5, Number.MIN_VALUE),
+  fc.integer({ min: 0, max: 1000 }),
+  fc.double({ min: 0, max: 1000, noNaN: true }),
+);
+const originArb: fc.Arbitrary<OriginInput> = fc.record(
+  { id: idArb, url: urlArb, weight: weightArb, state: fc.constantFrom(...STATES) },
+  { requiredKeys: ['id', 'url'] },
+);
+const originsArb = (minLength: number, maxLength: number) =>
+  fc.uniqueArray(originArb, { selector: (origin) => origin.id, minLength, maxLength });
+
+const sessionKeyArb = fc.oneof(
+  fc.constantFrom('random', 'ip'),
+  tokenArb.map((name) => `header:${name}`),
+  tokenArb.map((name) => `cookie:${name}`),
+);
+const affinityArb = fc.record(
+  {
+    cookie: tokenArb,
+    ttl: fc.oneof(fc.constantFrom(1, MAX_COOKIE_AGE), fc.integer({ min: 1, max: MAX_COOKIE_AGE })),
+    key: sessionKeyArb,
+    algorithm: fc.constantFrom(...ALGORITHMS),
+    failover: fc.constantFrom(...FAILOVER_MODES),
+    sameSite: fc.constantFrom(...SAME_SITE_VALUES),
+    decisionHeader: fc.boolean(),
+  },
+  { requiredKeys: [] },
+);
+const healthPathArb = fc
+  .tuple(
+    fc.array(segmentArb, { maxLength: 3 }),
+    fc.boolean(),
+    fc.option(fc.constantFrom('?probe=1', '?a=b&c'), { nil: '' }),
+  )
+  .map(
+    ([segments, trailingSlash, query]) =>
+      `/${segments.join('/')}${trailingSlash && segments.length ? '/' : ''}${query}`,
+  );
+const between = (min: number, max: number) => fc.oneof(fc.constantFrom(min, max), fc.double({ min, max, noNaN: true }));
+const healthArb = fc.record(
+  {
+    path: healthPathArb,
+    interval: between(1, 3600),
+    timeout: between(0.1, 60),
+    rise: fc.integer({ min: 1, max: 10 }),
+    fall: fc.integer({ min: 1, max: 10 }),
+  },
+  { requiredKeys: [] },
+);
+const proxyArb = fc.record(
+  { timeout: between(0.1, 300), attempts: fc.integer({ min: 1, max: 10 }) },
+  { requiredKeys: [] },
+);
+const configArb = (minOrigins = 1, maxOrigins = 8): fc.Arbitrary<ConfigInput> =>
+  fc.record(
+    { origins: originsArb(minOrigins, maxOrigins), affinity: affinityArb, health: healthArb, proxy: proxyArb },
+    { requiredKeys: ['origins'] },
+  );
+
+// ---------------------------------------------------------------------------------------------------
+// One broken rule
+// ---------------------------------------------------------------------------------------------------
+
+interface Mutation {
+  /** What was broken, for the failure report. */
+  rule: string;
+  /** The field it was broken in, in the README's notation. */
+  field: string;
+  /** Other paths a problem may name for it (a duplicate id is reported at its origin). */
+  alsoAt?: string[];
+  input: unknown;
+}
+
+const REMOVE = Symbol('remove');
+
+/** A deep copy of `config` with the value at `keys` replaced (missing sections are created empty). */
+function withField(config: ConfigInput, keys: (string | number)[], value: unknown): unknown {
+  const copy = structuredClone(config) as unknown as Plain;
+  let parent: Plain = copy;
+  for (const key of keys.slice(0, -1)) {
+    if (parent[key] === undefined) parent[key] = {};
+    parent = parent[key] as Plain;
+  }
+  const last = keys.at(-1)!;
+  if (value === REMOVE) delete parent[last];
+  // defineProperty, so that a key such as "__proto__" becomes an own property, as JSON.parse makes it.
+  else Object.defineProperty(parent, last, { value, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
+const notANumberArb = fc.oneof(
+  fc.constantFrom<Json>('1', '0', '', '10', true, false, null, [], {}, [1], { value: 1 }),
+  fc.string(),
+);
+/** Anything but a number in [min, max] (an integer there when `integer`). */
+function badNumberArb(min: number, max: number, integer: boolean): fc.Arbitrary<unknown> {
+  const arbs: fc.Arbitrary<unknown>[] = [
+    fc.constantFrom(min - 1, max + 1, -min, NaN, Infinity, -Infinity, Number.MAX_VALUE, -Number.MAX_VALUE),
+    fc.double({ max: min, maxExcluded: true }).filter((n) => !(n >= min)),
+    fc.double({ min: max, minExcluded: true }).filter((n) => !(n <= max)),
+    notANumberArb,
+  ];
+  if (integer) arbs.push(fc.double({ min, max, noNaN: true, noInteger: true }), fc.constant(min + 0.5));
+  const valid = integer ? isIntegerIn : isNumberIn;
+  return fc.oneof(...arbs).filter((value) => !valid(value, min, max));
+}
+const notAStringArb = fc.constantFrom<Json>(0, 1, true, null, [], {}, ['active'], { id: 'x' });
+/** A string that is none of `options` (near misses first), or not a string at all. */
+const badChoiceArb = (options: string[]) =>
+  fc
+    .oneof(
+      fc.constantFrom('', ...options.flatMap((o) => [o.toUpperCase(), o.toLowerCase(), ` ${o}`, `${o} `, `${o}s`])),
+      fc.string(),
+      notAStringArb,
+    )
+    .filter((value) => !options.includes(value as string));
+const notABooleanArb = fc.constantFrom<Json>('true', 'false', 1, 0, null, [], {}, 'yes');
+const notAnObjectArb = fc.constantFrom<Json>(null, 0, 42, '', 'text', true, false, [1], ['origins']);
+const notAnIdCharArb = fc
+  .string({ unit: 'binary', minLength: 1, maxLength: 1 })
+  .filter((char) => !ID_CHARS.includes(char));
+const notATokenCharArb = fc.oneof(
+  chars(SEPARATORS),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }).filter((char) => !TOKEN_CHARS.includes(char)),
+);
+const withCharArb = (base: fc.Arbitrary<string>, char: fc.Arbitrary<string>) =>
+  fc.tuple(base, char, fc.nat()).map(([text, c, at]) => {
+    const i = at % (text.length + 1);
+    return text.slice(0, i) + c + text.slice(i);
+  });
+const badIdArb = fc.oneof(
+  fc.constant(''),
+  fc.string({ unit: chars(ID_CHARS), minLength: 65, maxLength: 100 }),
+  withCharArb(fc.string({ unit: chars(ID_CHARS), maxLength: 20 }), notAnIdCharArb),
+  notAStringArb,
+);
+const badTokenArb = fc.oneof(fc.constant(''), withCharArb(tokenArb, notATokenCharArb), notAStringArb);
+const badUrlArb = (url: string) => {
+  const [scheme = 'http', rest = ''] = url.split('://');
+  const host = rest.split('/')[0] ?? '';
+  const path = rest.slice(host.length);
+  return fc.oneof(
+    // another scheme
+    fc
+      .constantFrom('ftp', 'ws', 'wss', 'file', 'gopher', 'httpx', 'htp', 'data', 'javascript')
+      .map((other) => `${other}://${rest}`),
+    fc.constantFrom('file:///etc/passwd', 'javascript:alert(1)', 'mailto:ops@example.com', 'data:text/plain,x'),
+    // not absolute
+    fc.constantFrom(
+      '',
+      '/',
+      `/${rest}`,
+      rest,
+      `//${rest}`,
+      'app-1.internal.example.com',
+      `${scheme}:/`,
+      `${scheme}://`,
+    ),
+    // credentials
+    fc
+      .constantFrom('user:pw@', 'user@', ':pw@', 'admin:admin@')
+      .map((credentials) => `${scheme}://${credentials}${host}${path}`),
+    // a query or a fragment
+    fc
+      .tuple(
+        fc.constantFrom('?', '#', '/?', '/#'),
+        fc.string({ unit: chars(ID_CHARS + '=&'), minLength: 1, maxLength: 12 }),
+      )
+      .map(([mark, text]) => `${url}${mark}${text}`),
+    // not a URL at all
+    fc.constantFrom(
+      `${scheme}://exa mple.com`,
+      `${scheme}://[::1`,
+      `${scheme}://${host}:99999`,
+      `${scheme}://${host}:port`,
+    ),
+    notAStringArb,
+  );
+};
+const badSessionKeyArb = fc.oneof(
+  fc.constantFrom('', 'Random', 'IP', 'query:x', 'header:', 'cookie:', 'header', 'cookie', 'header:a:b', 'path:/x'),
+  fc
+    .tuple(
+      fc.constantFrom('header', 'cookie'),
+      badTokenArb.filter((t) => typeof t === 'string'),
+    )
+    .map(([f, t]) => `${f}:${t as string}`),
+  fc
+    .tuple(
+      fc.string().filter((f) => f !== 'header' && f !== 'cookie'),
+      tokenArb,
+    )
+    .map(([f, t]) => `${f}:${t}`),
+  notAStringArb,
+);
+const badHealthPathArb = fc.oneof(
+  fc.constantFrom('', 'health', 'healthz/', 'http://app/health', ' /health', '\\health'),
+  fc.string({ minLength: 1 }).filter((path) => !path.startsWith('/')),
+  notAStringArb,
+);
+/** Keys the contract does not know, misspellings and Object.prototype names included. */
+const unknownKeyArb = (known: string[]) =>
+  fc
+    .oneof(
+      fc.constantFrom(
+        'wieght',
+        'weights',
+        'ID',
+        'Url',
+        'name',
+        'ttl ',
+        '__proto__',
+        'constructor',
+        'toString',
+        'hasOwnProperty',
+      ),
+      fc.string(),
+    )
+    .filter((key) => !known.includes(key));
+
+/** `config` with exactly one documented rule broken, and where. */
+function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
+  const n = config.origins.length;
+  const set = (rule: string, keys: (string | number)[], values: fc.Arbitrary<unknown>, alsoAt?: string[]) =>
+    values.map((value): Mutation => ({ rule, field: pathOf(keys), alsoAt, input: withField(config, keys, value) }));
+  const originIndex = fc.nat({ max: n - 1 });
+  const perOrigin = (rule: string, key: string, values: (i: number) => fc.Arbitrary<unknown>) =>
+    originIndex.chain((i) => set(rule, ['origins', i, key], values(i)));
+
+  const mutations: fc.Arbitrary<Mutation>[] = [
+    // origins[]
+    perOrigin('a broken id', 'id', () => badIdArb),
+    perOrigin('no id', 'id', () => fc.constant(REMOVE)),
+    perOrigin('a URL that is not an absolute http(s) URL without credentials, query or fragment', 'url', (i) =>
+      badUrlArb(config.origins[i]!.url),
+    ),
+    perOrigin('no url', 'url', () => fc.constant(REMOVE)),
+    perOrigin('a weight out of range or not a number', 'weight', () => badNumberArb(0, 1000, false)),
+    perOrigin('an unknown state', 'state', () => badChoiceArb(STATES)),
+    originIndex.chain((i) =>
+      unknownKeyArb(ORIGIN_KEYS).chain((key) =>
+        set('an unknown key in an origin', ['origins', i, key], fc.jsonValue()),
+      ),
+    ),
+    originIndex.chain((i) => set('an origin that is not an object', ['origins', i], notAnObjectArb)),
+    // origins
+    set('no origins', ['origins'], fc.constantFrom<Json>([], REMOVE)),
+    set(
+      'origins that are not a list',
+      ['origins'],
+      fc.constantFrom<Json>(null, {}, 'app-1', 1, { 0: config.origins[0] }),
+    ),
+    fc.integer({ min: MAX_ORIGINS + 1 - n, max: MAX_ORIGINS + 20 - n }).map((extra): Mutation => {
+      const taken = new Set(config.origins.map((o) => o.id));
+      const more: OriginInput[] = [];
+      for (let k = 0; more.length < extra; k++) {
+        if (!taken.has(`extra-${k}`)) more.push({ id: `extra-${k}`, url: `http://10.1.${k >> 8}.${k & 255}` });
+      }
+      return {
+        rule: 'more than 1000 origins',
+        field: 'origins',
+        input: { ...config, origins: [...config.origins, ...more] },
+      };
+    }),
+    // affinity
+    set('a cookie name that is not a token', ['affinity', 'cookie'], badTokenArb),
+    set('a ttl that is not an integer from 1 to 34560000', ['affinity', 'ttl'], badNumberArb(1, MAX_COOKIE_AGE, true)),
+    set('an unknown session key form', ['affinity', 'key'], badSessionKeyArb),
+    set('an unknown algorithm', ['affinity', 'algorithm'], badChoiceArb(ALGORITHMS)),
+    set('an unknown failover mode', ['affinity', 'failover'], badChoiceArb(FAILOVER_MODES)),
+    set('an unknown sameSite', ['affinity', 'sameSite'], badChoiceArb(SAME_SITE_VALUES)),
+    set('a decisionHeader that is not a boolean', ['affinity', 'decisionHeader'], notABooleanArb),
+    unknownKeyArb(AFFINITY_KEYS).chain((key) => set('an unknown affinity setting', ['affinity', key], fc.jsonValue())),
+    set('affinity that is not an object', ['affinity'], notAnObjectArb),
+    // health
+    set('a probe path not starting with "/"', ['health', 'path'], badHealthPathArb),
+    set('an interval out of range', ['health', 'interval'], badNumberArb(1, 3600, false)),
+    set('a probe timeout out of range', ['health', 'timeout'], badNumberArb(0.1, 60, false)),
+    set('rise out of range', ['health', 'rise'], badNumberArb(1, 10, true)),
+    set('fall out of range', ['health', 'fall'], badNumberArb(1, 10, true)),
+    unknownKeyArb(HEALTH_KEYS).chain((key) => set('an unknown health setting', ['health', key], fc.jsonValue())),
+    set('health that is not an object', ['health'], notAnObjectArb),
+    // proxy
+    set('a proxy timeout out of range', ['proxy', 'timeout'], badNumberArb(0.1, 300, false)),
+    set('proxy attempts out of range', ['proxy', 'attempts'], badNumberArb(1, 10, true)),
+    unknownKeyArb(PROXY_KEYS).chain((key) => set('an unknown proxy setting', ['proxy', key], fc.jsonValue())),
+    set('proxy that is not an object', ['proxy'], notAnObjectArb),
+    // the document
+    unknownKeyArb(ROOT_KEYS).chain((key) => set('an unknown top-level key', [key], fc.jsonValue())),
+    fc
+      .constantFrom<Json>(null, 42, 'text', true)
+      .map((input): Mutation => ({ rule: 'not an object', field: '(root)', input })),
+  ];
+  if (n >= 2) {
+    mutations.push(
+      fc.tuple(fc.integer({ min: 1, max: n - 1 }), fc.nat()).map(([later, earlier]): Mutation => {
+        const source = earlier % later;
+        const field = pathOf(['origins', later, 'id']);
+        return {
+          rule: 'a duplicate id',
+          field,
+          alsoAt: [pathOf(['origins', later])],
+          input: withField(config, ['origins', later, 'id'], config.origins[source]!.id),
+        };
+      }),
+    );
+  }
+  return fc.oneof(...mutations);
+}
+
+const mutatedConfigArb = configArb(1, 6).chain((config) => mutationArb(config));
+
+// ---------------------------------------------------------------------------------------------------
+// Almost right: arbitrary values plugged into the configuration's fields
+// ---------------------------------------------------------------------------------------------------
+
+const typicalWrongArb = fc.constantFrom<Json>(null, [], {}, '', 0, -1, true, 'x', [null]);
+/** A field's own valid value, a typical wrong one, or any JSON value at all. */
+const plug = <T>(valid: fc.Arbitrary<T>) =>
+  fc.oneof(
+    { weight: 3, arbitrary: valid },
+    { weight: 1, arbitrary: typicalWrongArb },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  );
+const ORIGIN_VALUES: Record<string, fc.Arbitrary<unknown>> = {
+  id: idArb,
+  url: urlArb,
+  weight: weightArb,
+  state: fc.constantFrom(...STATES),
+};
+const AFFINITY_VALUES: Record<string, fc.Arbitrary<unknown>> = {
+  cookie: tokenArb,
+  ttl: fc.integer({ min: 1, max: MAX_COOKIE_AGE }),
+  key: sessionKeyArb,
+  algorithm: fc.constantFrom(...ALGORITHMS),
+  failover: fc.constantFrom(...FAILOVER_MODES),
+  sameSite: fc.constantFrom(...SAME_SITE_VALUES),
+  decisionHeader: fc.boolean(),
+};
+const HEALTH_VALUES: Record<string, fc.Arbitrary<unknown>> = {
+  path: healthPathArb,
+  interval: between(1, 3600),
+  timeout: between(0.1, 60),
+  rise: fc.integer({ min: 1, max: 10 }),
+  fall: fc.integer({ min: 1, max: 10 }),
+};
+const PROXY_VALUES: Record<string, fc.Arbitrary<unknown>> = {
+  timeout: between(0.1, 300),
+  attempts: fc.integer({ min: 1, max: 10 }),
+};
+const almostOriginArb = plug(
+  fc.record(
+    {
+      id: plug(idArb),
+      url: plug(urlArb),
+      weight: plug(weightArb),
+      state: plug(fc.constantFrom(...STATES)),
+      extra: plug(fc.constant(1)),
+    },
+    { requiredKeys: [] },
+  ),
+);
+const almostSection = (fields: Record<string, fc.Arbitrary<unknown>>) =>
+  plug(fc.record(Object.fromEntries(Object.entries(fields).map(([k, a]) => [k, plug(a)])), { requiredKeys: [] }));
+const almostRightArb: fc.Arbitrary<unknown> = fc.record(
+  {
+    origins: plug(fc.array(almostOriginArb, { minLength: 1, maxLength: 4 })),
+    affinity: almostSection(AFFINITY_VALUES),
+    health: almostSection(HEALTH_VALUES),
+    proxy: almostSection(PROXY_VALUES),
+    extra: plug(fc.constant('unknown')),
+  },
+  { requiredKeys: [] },
+);
+
+/**
+ * A copy of `input` with the value at `keys` set; unchanged when that would not be JSON (something on the
+ * way is not an object, or a key would make an array sparse or give it a named property).
+ */
+function plugged(input: unknown, keys: (string | number)[], value: unknown): unknown {
+  const copy = structuredClone(input);
+  const settable = (holder: unknown, key: string | number): holder is Plain =>
+    typeof holder === 'object' &&
+    holder !== null &&
+    (!Array.isArray(holder) || (typeof key === 'number' && key <= holder.length));
+  let parent: unknown = copy;
+  for (const key of keys.slice(0, -1)) {
+    if (!settable(parent, key)) return input;
+    if (parent[key] === undefined) parent[key] = {};
+    parent = parent[key];
+  }
+  const last = keys.at(-1)!;
+  if (!settable(parent, last)) return input;
+  Object.defineProperty(parent, last, { value, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
+/** Somewhere in `config` (an existing field, an absent optional one or an unknown one) and a value to put there. */
+function plugArb(config: ConfigInput): fc.Arbitrary<{ keys: (string | number)[]; value: unknown }> {
+  const at = (keys: fc.Arbitrary<(string | number)[]>, valid: fc.Arbitrary<unknown>) =>
+    fc.tuple(keys, plug(valid)).map(([k, value]) => ({ keys: k, value }));
+  const index = fc.nat({ max: config.origins.length - 1 });
+  const sectionField = (section: string, values: Record<string, fc.Arbitrary<unknown>>) =>
+    fc.constantFrom(...Object.keys(values)).chain((key) => at(fc.constant([section, key]), values[key]!));
+  return fc.oneof(
+    at(fc.constant(['origins']), originsArb(1, 3)),
+    at(
+      index.map((i) => ['origins', i]),
+      originArb,
+    ),
+    ...Object.entries(ORIGIN_VALUES).map(([key, valid]) =>
+      at(
+        index.map((i) => ['origins', i, key]),
+        valid,
+      ),
+    ),
+    at(fc.constant(['affinity']), affinityArb),
+    sectionField('affinity', AFFINITY_VALUES),
+    at(fc.constant(['health']), healthArb),
+    sectionField('health', HEALTH_VALUES),
+    at(fc.constant(['proxy']), proxyArb),
+    sectionField('proxy', PROXY_VALUES),
+    at(
+      fc.constantFrom(['extra'], ['affinity', 'extra'], ['health', 'extra'], ['proxy', 'extra']),
+      fc.constant('unknown'),
+    ),
+    at(
+      index.map((i) => ['origins', i, 'extra']),
+      fc.constant('unknown'),
+    ),
+  );
+}
+
+/** A valid configuration with one to three of its fields replaced by a valid value, a typical wrong one or any JSON. */
+const pluggedConfigArb: fc.Arbitrary<unknown> = configArb(1, 4).chain((config) =>
+  fc
+    .array(plugArb(config), { minLength: 1, maxLength: 3 })
+    .map((plugs) => plugs.reduce<unknown>((input, { keys, value }) => plugged(input, keys, value), config)),
+);
+
+// ---------------------------------------------------------------------------------------------------
+// The properties
+// ---------------------------------------------------------------------------------------------------
+
+/** parseConfig; a throw fails the property with the input that caused it. */
+function parse(input: unknown): ConfigParseResult {
+  const result = parseConfig(input);
+  expect(typeof result.ok).toBe('boolean');
+  return result;
+}
+
+/** A refusal lists at least one problem, each exactly {path, message}, both strings, the message not empty. */
+function expectProblemList(result: ConfigParseResult): void {
+  if (result.ok) return;
+  expect(Array.isArray(result.problems)).toBe(true);
+  expect(result.problems.length).toBeGreaterThan(0);
+  for (const problem of result.problems) {
+    expect(Object.keys(problem).sort()).toEqual(['message', 'path']);
+    expect(typeof problem.path).toBe('string');
+    expect(typeof problem.message).toBe('string');
+    expect(problem.message.length).toBeGreaterThan(0);
+  }
+}
+
+const anythingArb = fc.anything({
+  withBoxedValues: true,
+  withMap: true,
+  withSet: true,
+  withBigInt: true,
+  withDate: true,
+  withTypedArray: true,
+  withSparseArray: true,
+  withNullPrototype: true,
+  withObjectString: true,
+  withUnicodeString: true,
+});
+
+describe('parseConfig and parseConfigText, on any input', () => {
+  it('never throws on any JSON value, and accepts none that breaks the rules', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (input) => {
+        const result = parse(input);
+        expectProblemList(result);
+        if (result.ok) expect(followsTheRules(input)).toBe(true);
+        expect(parseConfigText(JSON.stringify(input))).toEqual(result);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('never throws on any JavaScript value (Maps, Sets, boxed values, sparse arrays, null prototypes)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(anythingArb, fc.record({ origins: anythingArb }), fc.record({ origins: fc.array(anythingArb) })),
+        (input) => expectProblemList(parse(input)),
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('never throws on any text, and reports text that is not JSON at (root)', () => {
+    const textArb = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.string({ unit: 'grapheme', maxLength: 200 }),
+      fc.string({ unit: chars('{}[]":,0123456789.eE+-truefalsnl \n\\'), maxLength: 80 }),
+      fc.jsonValue().map((value) => JSON.stringify(value)),
+      almostRightArb.map((value) => JSON.stringify(value)),
+    );
+    fc.assert(
+      fc.property(textArb, (text) => {
+        const result = parseConfigText(text);
+        expectProblemList(result);
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          expect(result).toEqual({
+            ok: false,
+            problems: [{ path: '(root)', message: expect.stringMatching(/^is not valid JSON/) }],
+          });
+          return;
+        }
+        expect(result).toEqual(parseConfig(json));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('never throws on configurations that look almost right, and answers with a whole configuration or problems', () => {
+    fc.assert(
+      fc.property(fc.oneof(almostRightArb, pluggedConfigArb), (input) => {
+        const result = parse(input);
+        expectProblemList(result);
+        if (result.ok) expect(Object.keys(result.config).sort()).toEqual(['affinity', 'health', 'origins', 'proxy']);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('gives every problem a non-empty path and message', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          almostRightArb,
+          pluggedConfigArb,
+          mutatedConfigArb.map((m) => m.input),
+        ),
+        (input) => {
+          const result = parse(input);
+          if (result.ok) return;
+          for (const problem of result.problems) {
+            expect(problem.path, problem.message).not.toBe('');
+            expect(problem.message, problem.path).not.toBe('');
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('parseConfig, on what it calls an unknown key', () => {
+  /** Where the input has a key the contract does not know, in the README's path notation. */
+  function unknownKeyPaths(input: unknown): Set<string> {
+    const paths = new Set<string>();
+    const collect = (value: unknown, at: (string | number)[], known: string[]) => {
+      // An array is not an object here: it is refused as such, not for its "unknown keys" 0, 1...
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+      for (const key of Object.keys(value)) if (!known.includes(key)) paths.add(pathOf([...at, key]));
+    };
+    collect(input, [], ROOT_KEYS);
+    if (!isPlainObject(input)) return paths;
+    if (Array.isArray(input.origins)) {
+      Array.from(input.origins).forEach((origin, i) => collect(origin, ['origins', i], ORIGIN_KEYS));
+    }
+    collect(input.affinity, ['affinity'], AFFINITY_KEYS);
+    collect(input.health, ['health'], HEALTH_KEYS);
+    collect(input.proxy, ['proxy'], PROXY_KEYS);
+    return paths;
+  }
+
+  it('reports every unknown key the input has, and calls nothing else an unknown key', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          pluggedConfigArb,
+          mutatedConfigArb.map((m) => m.input),
+        ),
+        (input) => {
+          const result = parse(input);
+          const expected = unknownKeyPaths(input);
+          const reported = result.ok
+            ? []
+            : result.problems.filter((p) => / \(unknown key ".*"\)$/s.test(p.message)).map((p) => p.path);
+          expect(
+            reported.filter((path) => !expected.has(path)),
+            'called unknown but not an unknown key',
+          ).toEqual([]);
+          expect(
+            [...expected].filter((path) => !reported.includes(path)),
+            'unknown keys not reported',
+          ).toEqual([]);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it.each([
+    ['the document', null],
+    ['an origin', { origins: [null] }],
+    ['the affinity section', { origins: [{ id: 'app-1', url: 'https://app-1.example.com' }], affinity: 'sticky' }],
+    ['the health section', { origins: [{ id: 'app-1', url: 'https://app-1.example.com' }], health: 10 }],
+  ])('says what is wrong when %s is not an object, instead of calling it an unknown key', (_, input) => {
+    const result = parse(input);
+    expect(result.ok).toBe(false);
+    if (!result.ok) for (const problem of result.problems) expect(problem.message).not.toMatch(/unknown key/);
+  });
+
+  it.each([
+    ['origins', {}],
+    ['origins[0].id', { origins: [{ url: 'https://app-1.example.com' }] }],
+    ['origins[0].url', { origins: [{ id: 'app-1' }] }],
+  ])('says that the required %s is missing, instead of calling it an unknown key', (path, input) => {
+    const result = parse(input);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.problems.map((p) => p.path)).toEqual([path]);
+      expect(result.problems[0]!.message).not.toMatch(/unknown key|not a known setting/);
+    }
+  });
+});
+
+describe('parseConfig, on valid configurations', () => {
+  it('accepts every configuration that follows the rules, keeping each given value and filling in every default', () => {
+    fc.assert(
+      fc.property(configArb(), (input) => {
+        expect(followsTheRules(input)).toBe(true);
+        expect(parse(input)).toEqual({ ok: true, config: withDefaults(input) });
+        expect(parseConfigText(JSON.stringify(input))).toEqual({ ok: true, config: withDefaults(input) });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('accepts the maximum of 1000 origins', () => {
+    fc.assert(
+      fc.property(configArb(MAX_ORIGINS, MAX_ORIGINS), (input) => {
+        expect(input.origins).toHaveLength(MAX_ORIGINS);
+        expect(parse(input)).toEqual({ ok: true, config: withDefaults(input) });
+      }),
+      { numRuns: 3 },
+    );
+  });
+
+  it('accepts a configuration with fields replaced exactly when the documented rules allow it', () => {
+    fc.assert(
+      fc.property(pluggedConfigArb, (input) => {
+        expect(parse(input).ok).toBe(followsTheRules(input));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('accepts only origin URLs that a request path can be appended to', () => {
+    const candidateUrlArb = fc.oneof(
+      urlArb,
+      fc.tuple(urlArb, fc.constantFrom('?', '#', '/?', '/#', '?#')).map(([url, suffix]) => url + suffix),
+    );
+    fc.assert(
+      fc.property(candidateUrlArb, (url) => {
+        const result = parse({ origins: [{ id: 'app-1', url }] });
+        if (!result.ok) return;
+        const [origin] = compileRoutingTable(result.config).origins;
+        const target = new URL(originUrl(origin!, '/cart?item=1'));
+        expect(target.pathname, `${url} + /cart?item=1 = ${target.href}`).toMatch(/\/cart$/);
+        expect(target.search).toBe('?item=1');
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('parseConfig, on a valid configuration with one rule broken', () => {
+  it('refuses it, and every problem points at the broken field', () => {
+    fc.assert(
+      fc.property(mutatedConfigArb, ({ rule, field, alsoAt = [], input }) => {
+        expect(followsTheRules(input), `the generator broke "${rule}" at ${field}`).toBe(false);
+        const result = parse(input);
+        expect(result.ok, `accepted ${rule} at ${field}`).toBe(false);
+        if (result.ok) return;
+        expectProblemList(result);
+        const atField = (path: string) => pointsAt(path, field) || alsoAt.includes(path);
+        expect(
+          result.problems.some((p) => atField(p.path)),
+          `no problem at ${field} for ${rule}`,
+        ).toBe(true);
+        expect(
+          result.problems.filter((p) => !atField(p.path)),
+          `problems elsewhere for ${rule} at ${field}`,
+        ).toEqual([]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses an origin URL with an empty query or fragment ("https://h/app?"), which would swallow the request path', () => {
+    fc.assert(
+      fc.property(
+        configArb(1, 4).chain((config) =>
+          fc.tuple(
+            fc.constant(config),
+            fc.nat({ max: config.origins.length - 1 }),
+            fc.constantFrom('?', '#', '/?', '/#'),
+          ),
+        ),
+        ([config, i, suffix]) => {
+          const input = withField(config, ['origins', i, 'url'], config.origins[i]!.url + suffix);
+          const result = parse(input);
+          expect(result.ok, `accepted ${config.origins[i]!.url + suffix}`).toBe(false);
+          if (!result.ok) expect(result.problems.map((p) => p.path)).toEqual([`origins[${i}].url`]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it.each(['affinity', 'health', 'proxy'])('refuses an empty array where the %s object belongs', (section) => {
+    const result = parse({ origins: [{ id: 'app-1', url: 'https://app-1.internal.example.com' }], [section]: [] });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems.map((p) => p.path)).toEqual([section]);
+  });
+
+  it('names a problem with an unknown top-level key "" with a non-empty path', () => {
+    const result = parse({ origins: [{ id: 'app-1', url: 'https://app-1.internal.example.com' }], '': 1 });
+    expect(result.ok).toBe(false);
+    if (!result.ok) for (const problem of result.problems) expect(problem.path).not.toBe('');
+  });
+});
