@@ -15,7 +15,7 @@ describe('originRequestHeaders', () => {
         'x-end-to-end': 'kept',
       },
     });
-    const headers = originRequestHeaders(request, facts);
+    const headers = originRequestHeaders(request, new URL(request.url), facts);
     for (const name of ['connection', 'x-hop', 'keep-alive', 'te', 'proxy-authorization'])
       expect(headers.has(name), name).toBe(false);
     expect(headers.get('x-end-to-end')).toBe('kept');
@@ -25,7 +25,7 @@ describe('originRequestHeaders', () => {
     const request = new Request('https://shop.example/ws', {
       headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'k' },
     });
-    const headers = originRequestHeaders(request, facts);
+    const headers = originRequestHeaders(request, new URL(request.url), facts);
     expect(headers.get('upgrade')).toBe('websocket');
     expect(headers.get('connection')).toBe('Upgrade');
     expect(headers.get('sec-websocket-key')).toBe('k');
@@ -33,21 +33,23 @@ describe('originRequestHeaders', () => {
 
   it('sets X-Forwarded-For, -Proto and -Host, appending to a chain without repeating the client', () => {
     const request = new Request('https://shop.example/cart', { headers: { 'x-forwarded-for': '203.0.113.1' } });
-    const headers = originRequestHeaders(request, facts);
+    const headers = originRequestHeaders(request, new URL(request.url), facts);
     expect(headers.get('x-forwarded-for')).toBe('203.0.113.1, 198.51.100.7');
     expect(headers.get('x-forwarded-proto')).toBe('https');
     expect(headers.get('x-forwarded-host')).toBe('shop.example');
     const already = new Request('https://shop.example/', {
       headers: { 'x-forwarded-for': '203.0.113.1, 198.51.100.7' },
     });
-    expect(originRequestHeaders(already, facts).get('x-forwarded-for')).toBe('203.0.113.1, 198.51.100.7');
+    expect(originRequestHeaders(already, new URL(already.url), facts).get('x-forwarded-for')).toBe(
+      '203.0.113.1, 198.51.100.7',
+    );
   });
 
   it('removes the affinity cookie and keeps the others', () => {
     const request = new Request('https://shop.example/', { headers: { cookie: 'a=1; __affinity=1.x.y; b=2' } });
-    expect(originRequestHeaders(request, facts).get('cookie')).toBe('a=1; b=2');
+    expect(originRequestHeaders(request, new URL(request.url), facts).get('cookie')).toBe('a=1; b=2');
     const only = new Request('https://shop.example/', { headers: { cookie: '__affinity=1.x.y' } });
-    expect(originRequestHeaders(only, facts).has('cookie')).toBe(false);
+    expect(originRequestHeaders(only, new URL(only.url), facts).has('cookie')).toBe(false);
   });
 });
 

@@ -290,6 +290,19 @@ describe('decision log reasons', () => {
     expect(forgotten.line).toMatchObject({ decision: 'new', cookie: 'tampered' });
   });
 
+  it('with decisionLog "changes", leaves out only routine requests (a valid pin kept without trouble)', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { decisionLog: 'changes' } });
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const { cookie, origin } = await openSession(worker);
+    await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    stubOrigins({ ...everyoneAnswers(), [origin]: 'refuse' });
+    await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    const lines = log.mock.calls.map(([line]) => JSON.parse(String(line))).filter((l) => l.event === 'request');
+    expect(lines.map((l) => l.decision)).toEqual(['new', 'repinned']);
+  });
+
   it('adds the decision as a response header only when asked to', async () => {
     stubOrigins(everyoneAnswers());
     expect((await freshWorker().fetch('http://proxy.test/')).headers.has('x-affinity-decision')).toBe(false);

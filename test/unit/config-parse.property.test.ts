@@ -25,6 +25,7 @@ const DEFAULTS = {
     failover: 'sticky',
     sameSite: 'Lax',
     decisionHeader: false,
+    decisionLog: 'all',
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
   proxy: { timeout: 15, attempts: 3 },
@@ -36,9 +37,10 @@ const STATES = ['active', 'draining', 'disabled'];
 const ALGORITHMS = ['rendezvous', 'ring'];
 const FAILOVER_MODES = ['sticky', 'none'];
 const SAME_SITE_VALUES = ['Lax', 'Strict', 'None'];
+const DECISION_LOG_MODES = ['all', 'changes'];
 
 const ORIGIN_KEYS = ['id', 'url', 'weight', 'state'];
-const AFFINITY_KEYS = ['cookie', 'ttl', 'key', 'algorithm', 'failover', 'sameSite', 'decisionHeader'];
+const AFFINITY_KEYS = ['cookie', 'ttl', 'key', 'algorithm', 'failover', 'sameSite', 'decisionHeader', 'decisionLog'];
 const HEALTH_KEYS = ['path', 'interval', 'timeout', 'rise', 'fall'];
 const PROXY_KEYS = ['timeout', 'attempts'];
 const ROOT_KEYS = ['origins', 'affinity', 'health', 'proxy'];
@@ -127,6 +129,7 @@ function followsTheRules(input: unknown): boolean {
         failover: (failover) => FAILOVER_MODES.includes(failover as string),
         sameSite: (sameSite) => SAME_SITE_VALUES.includes(sameSite as string),
         decisionHeader: (flag) => typeof flag === 'boolean',
+        decisionLog: (mode) => DECISION_LOG_MODES.includes(mode as string),
       }),
     health: (health) =>
       isSection(health, {
@@ -240,6 +243,7 @@ const affinityArb = fc.record(
     failover: fc.constantFrom(...FAILOVER_MODES),
     sameSite: fc.constantFrom(...SAME_SITE_VALUES),
     decisionHeader: fc.boolean(),
+    decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
   },
   { requiredKeys: [] },
 );
@@ -487,6 +491,7 @@ function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
     set('an unknown failover mode', ['affinity', 'failover'], badChoiceArb(FAILOVER_MODES)),
     set('an unknown sameSite', ['affinity', 'sameSite'], badChoiceArb(SAME_SITE_VALUES)),
     set('a decisionHeader that is not a boolean', ['affinity', 'decisionHeader'], notABooleanArb),
+    set('an unknown decisionLog mode', ['affinity', 'decisionLog'], badChoiceArb(DECISION_LOG_MODES)),
     unknownKeyArb(AFFINITY_KEYS).chain((key) => set('an unknown affinity setting', ['affinity', key], fc.jsonValue())),
     set('affinity that is not an object', ['affinity'], notAnObjectArb),
     // health
@@ -553,6 +558,7 @@ const AFFINITY_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   failover: fc.constantFrom(...FAILOVER_MODES),
   sameSite: fc.constantFrom(...SAME_SITE_VALUES),
   decisionHeader: fc.boolean(),
+  decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
 };
 const HEALTH_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   path: healthPathArb,

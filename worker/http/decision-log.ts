@@ -24,6 +24,16 @@ export interface DecisionRecord {
   failures: readonly AttemptFailure[];
 }
 
+/**
+ * With `affinity.decisionLog: "changes"`, the bulk of traffic (a valid pin kept, answered without
+ * trouble) is not logged, like HAProxy's `option dontlog-normal`; everything else still is.
+ */
+export function isRoutine(record: DecisionRecord): boolean {
+  return (
+    record.decision === 'pinned' && record.cookie === 'valid' && record.failures.length === 0 && record.status < 500
+  );
+}
+
 export function logDecision(record: DecisionRecord): void {
   const { failures, reason, ...fields } = record;
   logEvent(record.status >= 500 && !record.origin ? 'warn' : 'info', 'request', {

@@ -3,7 +3,7 @@
  */
 
 /** RFC 9110 §7.6.1: meaningful for one connection only, so a proxy must not pass them on. */
-const HOP_BY_HOP = [
+const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -13,22 +13,25 @@ const HOP_BY_HOP = [
   'trailer',
   'transfer-encoding',
   'upgrade',
-];
+]);
 
 export function isWebSocketUpgrade(headers: Headers): boolean {
   return headers.get('upgrade')?.toLowerCase() === 'websocket';
 }
 
-/** Drops hop-by-hop headers, including any the `Connection` header names; keeps a WebSocket handshake. */
+/**
+ * Drops hop-by-hop headers, including any the `Connection` header names; keeps a WebSocket handshake.
+ * One pass over the names present: usually there is nothing to delete, and this runs twice per request.
+ */
 function dropHopByHop(headers: Headers, keepUpgrade: boolean): void {
-  const named =
-    headers
-      .get('connection')
-      ?.split(',')
-      .map((name) => name.trim().toLowerCase()) ?? [];
-  for (const name of [...HOP_BY_HOP, ...named]) {
-    if (name) headers.delete(name);
+  const doomed: string[] = [];
+  for (const name of headers.keys()) {
+    if (HOP_BY_HOP.has(name)) doomed.push(name);
+    if (name === 'connection') {
+      for (const named of headers.get(name)!.split(',')) doomed.push(named.trim().toLowerCase());
+    }
   }
+  for (const name of doomed) if (name) headers.delete(name);
   if (keepUpgrade) {
     headers.set('upgrade', 'websocket');
     headers.set('connection', 'Upgrade');
@@ -43,13 +46,12 @@ export interface ForwardingFacts {
 }
 
 /** The headers of the request to the origin: the client's, minus hop-by-hop and the affinity cookie. */
-export function originRequestHeaders(request: Request, facts: ForwardingFacts): Headers {
+export function originRequestHeaders(request: Request, url: URL, facts: ForwardingFacts): Headers {
   const headers = new Headers(request.headers);
   dropHopByHop(headers, isWebSocketUpgrade(request.headers));
   const cookie = withoutCookie(headers.get('cookie'), facts.affinityCookie);
   if (cookie) headers.set('cookie', cookie);
   else headers.delete('cookie');
-  const url = new URL(request.url);
   const forwardedFor = appendForwardedFor(headers.get('x-forwarded-for'), facts.clientIp);
   if (forwardedFor) headers.set('x-forwarded-for', forwardedFor);
   headers.set('x-forwarded-proto', url.protocol.slice(0, -1));

@@ -15,7 +15,7 @@ import { requestSessionKey } from '../core/session-key';
 import type { AppEnv } from '../bindings';
 import type { IsolateState } from '../isolate-state';
 import { affinityCookieHeader, newSessionId } from './affinity-cookie';
-import { DECISION_HEADER, decisionHeader, logDecision, type DecisionRecord } from './decision-log';
+import { DECISION_HEADER, decisionHeader, isRoutine, logDecision, type DecisionRecord } from './decision-log';
 import { configUnavailable, missingSecret, originUnavailable, type UnavailableReason } from './error-responses';
 import { clientResponseHeaders, originRequestHeaders } from './forward-headers';
 import { forwardWithFailover, type ForwardOutcome } from './forwarder';
@@ -87,7 +87,7 @@ async function forward(exchange: Exchange): Promise<Response> {
   const outcome = await forwardWithFailover({
     method: request.method,
     pathAndQuery: url.pathname + url.search,
-    headers: originRequestHeaders(request, {
+    headers: originRequestHeaders(request, url, {
       affinityCookie: table.config.affinity.cookie,
       clientIp: c.req.header('cf-connecting-ip') ?? null,
     }),
@@ -161,6 +161,7 @@ function decisionRecord(
 function finish(exchange: Exchange, record: DecisionRecord, headers: Headers): void {
   const { c, isolate, table } = exchange;
   isolate.upkeep(c.env, table, Date.now(), (task) => c.executionCtx.waitUntil(task));
-  logDecision(record);
-  if (exchange.table.config.affinity.decisionHeader) headers.set(DECISION_HEADER, decisionHeader(record));
+  const { decisionLog, decisionHeader: withHeader } = table.config.affinity;
+  if (decisionLog === 'all' || !isRoutine(record)) logDecision(record);
+  if (withHeader) headers.set(DECISION_HEADER, decisionHeader(record));
 }
