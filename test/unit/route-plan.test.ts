@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  allCandidates,
   planRoute,
   settleDecision,
   type Availability,
@@ -40,7 +41,18 @@ describe('planRoute', () => {
 
   it('keeps a valid pin, whatever the hash would choose today', () => {
     const plan = planRoute(request({ pinned: fourth }));
-    expect(plan).toEqual({ candidates: [fourth, first, second], decision: 'pinned', failOpen: false });
+    expect(plan).toMatchObject({ candidates: [fourth], decision: 'pinned', failOpen: false });
+    expect(allCandidates(plan)).toEqual([fourth, first, second]);
+  });
+
+  it('ranks the spares of a kept pin only when asked (they are needed only if the pin fails)', () => {
+    let ranked = 0;
+    const selector = createSelector('rendezvous', ORIGINS);
+    const counting = { pick: (...args: Parameters<typeof selector.pick>) => (ranked++, selector.pick(...args)) };
+    const plan = planRoute(request({ pinned: fourth, selector: counting }));
+    expect(ranked).toBe(0);
+    expect(plan.failover!()).toEqual([first, second]);
+    expect(ranked).toBe(1);
   });
 
   it('keeps the sessions of draining and weight-0 origins', () => {
@@ -104,7 +116,7 @@ describe('planRoute', () => {
     });
 
     it('tries only the pinned origin, without in-request failover', () => {
-      expect(planRoute(request({ failover: 'none', pinned: second })).candidates).toEqual([second]);
+      expect(allCandidates(planRoute(request({ failover: 'none', pinned: second })))).toEqual([second]);
     });
 
     it('still moves the sessions of a disabled origin, which is not coming back', () => {

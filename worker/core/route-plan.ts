@@ -42,6 +42,11 @@ export interface RouteRequest {
 export interface RoutePlan {
   /** Origin indices to try, in order; empty when nothing may serve. */
   candidates: number[];
+  /**
+   * Origins to try after `candidates`, computed only when those failed: a kept pin is the common
+   * case, and ranking every origin for spares it will not need would cost O(origins) per request.
+   */
+  failover?: () => number[];
   decision: Decision;
   reason?: RepinReason;
   /** Health called every candidate down, and the candidates were chosen ignoring it. */
@@ -54,9 +59,9 @@ export function planRoute(request: RouteRequest): RoutePlan {
   const origin = origins[pinned]!;
   const availability = request.availability(pinned);
   if (origin.state !== 'disabled' && availability === 'up') {
-    const strict = request.failover === 'none';
-    const spares = strict ? [] : pickNew(request, true, request.attempts - 1, pinned);
-    return { candidates: [pinned, ...spares], decision: 'pinned', failOpen: false };
+    if (request.failover === 'none') return { candidates: [pinned], decision: 'pinned', failOpen: false };
+    const failover = () => pickNew(request, true, request.attempts - 1, pinned);
+    return { candidates: [pinned], failover, decision: 'pinned', failOpen: false };
   }
   if (origin.state === 'disabled') return planNewPin(request, 'disabled');
   const reason = availability as Exclude<Availability, 'up'>;
@@ -71,6 +76,11 @@ export function planRoute(request: RouteRequest): RoutePlan {
   if (moved.length > 0) return { candidates: moved, decision: 'repinned', reason, failOpen: false };
   const rest = pickNew(request, false, request.attempts - 1, pinned);
   return { candidates: [pinned, ...rest], decision: 'pinned', failOpen: true };
+}
+
+/** Every origin a plan may try, in order (the lazily computed failover ones included). */
+export function allCandidates(plan: RoutePlan): number[] {
+  return [...plan.candidates, ...(plan.failover?.() ?? [])];
 }
 
 /**

@@ -28,7 +28,14 @@ export interface ForwardRequest {
   /** Time allowed for each origin's response headers. */
   timeoutMs: number;
   /** Candidate origins in order, with their index in the routing table. */
-  targets: readonly { index: number; origin: RoutedOrigin }[];
+  targets: readonly Target[];
+  /** Further candidates, asked for only once `targets` have all failed. */
+  moreTargets?: () => readonly Target[];
+}
+
+interface Target {
+  index: number;
+  origin: RoutedOrigin;
 }
 
 /** RFC 9110 §9.2.2. */
@@ -36,7 +43,9 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 export async function forwardWithFailover(request: ForwardRequest): Promise<ForwardOutcome> {
   const failures: AttemptFailure[] = [];
-  for (const [attempt, target] of request.targets.entries()) {
+  const targets = [...request.targets];
+  for (let attempt = 0; attempt < targets.length; attempt++) {
+    const target = targets[attempt]!;
     if (attempt > 0 && !request.body.replayable) return { ok: false, failures, stopped: 'not-replayable' };
     const result = await sendOnce(request, target);
     if (result instanceof Response) return { ok: true, response: result, served: target.index, failures };
@@ -44,14 +53,12 @@ export async function forwardWithFailover(request: ForwardRequest): Promise<Forw
     if (result.kind === 'timeout' && !IDEMPOTENT.has(request.method)) {
       return { ok: false, failures, stopped: 'not-idempotent' };
     }
+    if (attempt === request.targets.length - 1 && request.moreTargets) targets.push(...request.moreTargets());
   }
   return { ok: false, failures, stopped: 'exhausted' };
 }
 
-async function sendOnce(
-  request: ForwardRequest,
-  target: { index: number; origin: RoutedOrigin },
-): Promise<Response | AttemptFailure> {
+async function sendOnce(request: ForwardRequest, target: Target): Promise<Response | AttemptFailure> {
   // A timer, not AbortSignal.timeout(): the limit covers the wait for headers only, and must not
   // cut a long download or event stream once the origin has answered.
   const controller = new AbortController();

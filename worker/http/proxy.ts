@@ -82,6 +82,7 @@ async function readSession(c: Context<AppEnv>, keys: SigningKeys, table: Routing
 
 async function forward(exchange: Exchange): Promise<Response> {
   const { c, table, plan, isolate } = exchange;
+  const toTarget = (index: number) => ({ index, origin: table.origins[index]! });
   const request = c.req.raw;
   const url = new URL(request.url);
   const outcome = await forwardWithFailover({
@@ -93,7 +94,8 @@ async function forward(exchange: Exchange): Promise<Response> {
     }),
     body: await prepareBody(request),
     timeoutMs: table.config.proxy.timeout * 1000,
-    targets: plan.candidates.map((index) => ({ index, origin: table.origins[index]! })),
+    targets: plan.candidates.map(toTarget),
+    moreTargets: plan.failover && (() => plan.failover!().map(toTarget)),
   });
   isolate.recordFailures(outcome.failures, table.config.health, Date.now());
   if (!outcome.ok) return refuse(exchange, failureReason(exchange, outcome), outcome);
