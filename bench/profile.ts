@@ -1,0 +1,136 @@
+/**
+ * `npm run bench:profile`: where a request's time goes inside workerd. Runs the bare pass-through
+ * Worker and edge-affinity (valid cookies) under load with the V8 sampling profiler attached through
+ * workerd's inspector, and prints the main thread's busy samples per request and the functions that
+ * take them. The inspector makes console.log dearer than it is, so read the logging share with care.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Miniflare, convertV4MiniflareOptions, type V4MiniflareOptions } from 'miniflare';
+import WebSocket from 'ws';
+import { BUNDLE_DIR, COMPATIBILITY_DATE, SECRET, openSessions, runLoad, startOrigin } from './http-load';
+
+const INSPECTOR_PORT = 9339;
+const SAMPLE_INTERVAL_US = 100;
+
+interface ProfileNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount: number;
+}
+
+async function main(): Promise<void> {
+  const root = resolve(import.meta.dirname, '..');
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', BUNDLE_DIR],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const origin = await startOrigin();
+  for (const target of ['pass-through', 'edge-affinity'] as const) {
+    const mf = new Miniflare(convertV4MiniflareOptions(options(target, origin.url)));
+    try {
+      if (target === 'edge-affinity') {
+        const kv = (await mf.getKVNamespace('ORIGINS')) as unknown as { put(k: string, v: string): Promise<void> };
+        await kv.put(
+          'config',
+          JSON.stringify({ origins: [1, 2, 3].map((i) => ({ id: `app-${i}`, url: origin.url })) }),
+        );
+      }
+      const url = (await mf.ready).href;
+      const cookies = target === 'edge-affinity' ? await openSessions(url, 16) : undefined;
+      await runLoad(url, { connections: 16, seconds: 1, cookies });
+      const { nodes, requests } = await profiled(() => runLoad(url, { connections: 16, seconds: 4, cookies }));
+      report(target, nodes, requests);
+    } finally {
+      await mf.dispose();
+    }
+  }
+  origin.process.kill();
+}
+
+function options(target: 'pass-through' | 'edge-affinity', originUrl: string): V4MiniflareOptions {
+  const common = {
+    host: '127.0.0.1',
+    port: 0,
+    inspectorPort: INSPECTOR_PORT,
+    compatibilityDate: COMPATIBILITY_DATE,
+    handleStructuredLogs: () => {},
+  };
+  if (target === 'pass-through') {
+    return {
+      ...common,
+      scriptPath: resolve(import.meta.dirname, 'workers/passthrough.js'),
+      modules: true,
+      bindings: { ORIGIN: originUrl },
+    };
+  }
+  return {
+    ...common,
+    scriptPath: join(BUNDLE_DIR, 'index.js'),
+    modulesRoot: BUNDLE_DIR,
+    modules: true,
+    kvNamespaces: { ORIGINS: 'origins' },
+    durableObjects: { HEALTH_MONITOR: 'OriginHealthMonitor' },
+    resourcePersistencePath: mkdtempSync(join(tmpdir(), 'edge-affinity-profile-')),
+    bindings: { AFFINITY_SECRET: SECRET },
+  };
+}
+
+/** Runs `load` with the profiler on the Worker's isolate (the inspector target "core:user:"). */
+async function profiled(
+  load: () => Promise<{ requests: number }>,
+): Promise<{ nodes: ProfileNode[]; requests: number }> {
+  const targets = (await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json()) as {
+    title: string;
+    webSocketDebuggerUrl: string;
+  }[];
+  const target = targets.find((t) => t.title.endsWith('core:user:'))!;
+  const socket = new WebSocket(target.webSocketDebuggerUrl.replace('localhost', '127.0.0.1'));
+  await new Promise((ready) => socket.once('open', ready));
+  let next = 0;
+  const waiting = new Map<number, (result: unknown) => void>();
+  socket.on('message', (data) => {
+    const message = JSON.parse(data.toString()) as { id?: number; result?: unknown };
+    if (message.id !== undefined) waiting.get(message.id)?.(message.result);
+  });
+  const send = <T>(method: string, params: object = {}) =>
+    new Promise<T>((answer) => {
+      waiting.set(++next, answer as (result: unknown) => void);
+      socket.send(JSON.stringify({ id: next, method, params }));
+    });
+  await send('Profiler.enable');
+  await send('Profiler.setSamplingInterval', { interval: SAMPLE_INTERVAL_US });
+  await send('Profiler.start');
+  const { requests } = await load();
+  const { profile } = await send<{ profile: { nodes: ProfileNode[] } }>('Profiler.stop');
+  socket.close();
+  return { nodes: profile.nodes, requests };
+}
+
+function report(target: string, nodes: ProfileNode[], requests: number): void {
+  const bySelf = new Map<string, number>();
+  let busy = 0;
+  for (const node of nodes) {
+    if (node.callFrame.functionName === '(idle)') continue;
+    const where = node.callFrame.url ? ` ${node.callFrame.url.split('/').pop()}:${node.callFrame.lineNumber + 1}` : '';
+    const name = `${node.callFrame.functionName || '(anonymous)'}${where}`;
+    bySelf.set(name, (bySelf.get(name) ?? 0) + node.hitCount);
+    busy += node.hitCount;
+  }
+  console.log(
+    `\n${target}: ${requests} requests, ${(busy / requests).toFixed(3)} busy samples per request (1 sample ≈ ${SAMPLE_INTERVAL_US} µs)`,
+  );
+  for (const [name, hits] of [...bySelf].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+    console.log(`  ${((100 * hits) / busy).toFixed(1).padStart(5)}%  ${name}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
