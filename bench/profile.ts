@@ -16,8 +16,10 @@ const INSPECTOR_PORT = 9339;
 const SAMPLE_INTERVAL_US = 100;
 
 interface ProfileNode {
+  id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount: number;
+  children?: number[];
 }
 
 async function main(): Promise<void> {
@@ -128,6 +130,34 @@ function report(target: string, nodes: ProfileNode[], requests: number): void {
   for (const [name, hits] of [...bySelf].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
     console.log(`  ${((100 * hits) / busy).toFixed(1).padStart(5)}%  ${name}`);
   }
+  const inclusive = inclusiveByFunction(nodes);
+  console.log('  inclusive (the function and what it calls):');
+  for (const [name, hits] of [...inclusive]
+    .filter(([n]) => n.includes('.js:'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)) {
+    console.log(`  ${((100 * hits) / busy).toFixed(1).padStart(5)}%  ${name}`);
+  }
+}
+
+/** Samples in each function or anything it called, counted once per call stack. */
+function inclusiveByFunction(nodes: ProfileNode[]): Map<string, number> {
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const totals = new Map<string, number>();
+  const visit = (node: ProfileNode, onStack: Set<string>): number => {
+    const name = `${node.callFrame.functionName || '(anonymous)'}${node.callFrame.url ? ` ${node.callFrame.url.split('/').pop()}:${node.callFrame.lineNumber + 1}` : ''}`;
+    const fresh = !onStack.has(name);
+    if (fresh) onStack.add(name);
+    let hits = node.callFrame.functionName === '(idle)' ? 0 : node.hitCount;
+    for (const child of node.children ?? []) hits += visit(byId.get(child)!, onStack);
+    if (fresh) {
+      onStack.delete(name);
+      totals.set(name, (totals.get(name) ?? 0) + hits);
+    }
+    return hits;
+  };
+  visit(nodes[0]!, new Set());
+  return totals;
 }
 
 main().catch((error: unknown) => {
