@@ -1,8 +1,6 @@
 import {
   abortAllDurableObjects,
-  createExecutionContext,
   createScheduledController,
-  waitOnExecutionContext,
   evictDurableObject,
   listDurableObjectIds,
   reset,
@@ -39,6 +37,13 @@ async function runRound(stub = coordinator()) {
 
 afterEach(async () => {
   vi.restoreAllMocks();
+  // Every object of the monitor starts the next test empty: storage, alarm and memory.
+  for (const id of await listDurableObjectIds(testEnv.HEALTH_MONITOR)) {
+    await runInDurableObject(testEnv.HEALTH_MONITOR.get(id), async (_, state) => {
+      await state.storage.deleteAlarm();
+      await state.storage.deleteAll();
+    });
+  }
   await abortAllDurableObjects();
   await reset();
 });
@@ -138,11 +143,74 @@ describe('the health monitor', () => {
       },
       { timeout: 8000, interval: 200 },
     );
-    await coordinator().configure(planOf({ origins: origins.slice(0, 5), health: { interval: 1, timeout: 1 } }));
+    await coordinator().configure(planOf({ origins: origins.slice(0, 5), health: { interval: 3600, timeout: 1 } }));
     const dropped = testEnv.HEALTH_MONITOR.getByName('shard-3');
     expect(await runInDurableObject(dropped, (_, state) => state.storage.getAlarm())).toBeNull();
     expect(Object.keys((await coordinator().status()).origins)).toHaveLength(5);
+    await new Promise((settle) => setTimeout(settle, 500)); // let rounds under way finish before teardown
   }, 15_000);
+});
+
+describe('the plan', () => {
+  const a = { origins: [{ id: 'a', url: 'http://a' }], health: { interval: 3600 } };
+  const b = { origins: [{ id: 'b', url: 'http://b' }], health: { interval: 3600 } };
+  const later = (ms: number) => vi.spyOn(Date, 'now').mockReturnValue(Date.now() + ms);
+
+  it('comes from KV, read by the coordinator itself, whichever isolate asks', async () => {
+    stubOrigins({ a: answersWith('a'), b: answersWith('b') });
+    await seedConfig(a);
+    await coordinator().syncWithKv();
+    expect((await coordinator().status()).planKey).toBe(planOf(a).key);
+    await seedConfig(b);
+    await coordinator().syncWithKv(); // within 5 s of the last read: KV is not read again
+    expect((await coordinator().status()).planKey).toBe(planOf(a).key);
+    later(6_000);
+    await coordinator().syncWithKv();
+    expect((await coordinator().status()).planKey).toBe(planOf(b).key);
+  });
+
+  it('from the admin API outranks KV for a minute, so a stale read cannot undo it', async () => {
+    stubOrigins({ a: answersWith('a'), b: answersWith('b') });
+    await seedConfig(a);
+    await coordinator().configure(planOf(b));
+    later(30_000);
+    await coordinator().syncWithKv();
+    expect((await coordinator().status()).planKey).toBe(planOf(b).key);
+    later(61_000);
+    await coordinator().syncWithKv();
+    expect((await coordinator().status()).planKey).toBe(planOf(a).key);
+  });
+
+  it('and the coordinator’s own orders stay together, even if a restart cut in between', async () => {
+    stubOrigins({ a: answersWith('a'), b: answersWith('b') });
+    await coordinator().configure(planOf(a));
+    await runInDurableObject(coordinator(), async (_, state) => {
+      await state.storage.delete('orders');
+      await state.storage.deleteAlarm();
+    });
+    await evictDurableObject(coordinator());
+    await coordinator().configure(planOf(a)); // the same plan again
+    await runRound();
+    expect((await coordinator().status()).origins.a!.lastProbeAt).toEqual(expect.any(Number));
+  });
+});
+
+describe('a shard the plan no longer has', () => {
+  it('stops probing when it next publishes, even if it missed the order to stop', async () => {
+    const origins = Array.from({ length: 12 }, (_, i) => ({ id: `o${i}`, url: `http://o${i}` }));
+    stubOrigins(Object.fromEntries(origins.map((o) => [o.id, answersWith(o.id)])));
+    const health = { interval: 100, timeout: 60 }; // six origins per object: two objects
+    await coordinator().configure(planOf({ origins, health }));
+    const orphan = testEnv.HEALTH_MONITOR.getByName('shard-1');
+    const orders = await runInDurableObject(orphan, (_, state) => state.storage.get('orders'));
+    expect(orders).toBeDefined();
+    await coordinator().configure(planOf({ origins: origins.slice(0, 3), health }));
+    // As if the order to stop had been lost: the orphan gets its old orders back.
+    await orphan.assign(orders as never, {});
+    expect(await runDurableObjectAlarm(orphan)).toBe(true);
+    expect(await runInDurableObject(orphan, (_, state) => state.storage.get('orders'))).toBeUndefined();
+    expect(await runInDurableObject(orphan, (_, state) => state.storage.getAlarm())).toBeNull();
+  });
 });
 
 describe('the scheduled check', () => {
@@ -150,13 +218,13 @@ describe('the scheduled check', () => {
     const config = { origins: [{ id: 'a', url: 'http://a' }], health: { interval: 3600 } };
     await seedConfig(config);
     stubOrigins({ a: answersWith('a'), b: answersWith('b') });
-    const ctx = createExecutionContext();
-    await worker.scheduled!(createScheduledController({ cron: '* * * * *' }), testEnv, ctx);
-    await waitOnExecutionContext(ctx);
+    const tick = () => worker.scheduled!(createScheduledController({ cron: '* * * * *' }), testEnv);
+    await tick();
     expect((await coordinator().status()).planKey).toBe(planOf(config).key);
     const changed = { ...config, origins: [...config.origins, { id: 'b', url: 'http://b' }] };
     await seedConfig(changed);
-    await worker.scheduled!(createScheduledController({ cron: '* * * * *' }), testEnv, createExecutionContext());
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 60_000); // the next minute
+    await tick();
     expect((await coordinator().status()).planKey).toBe(planOf(changed).key);
   });
 });

@@ -28,6 +28,7 @@ export class FakeMonitor {
   planKey: string | null = null;
   records: Record<string, OriginHealth> = {};
   readonly plans: HealthPlan[] = [];
+  syncs = 0;
   readonly reports: PassiveFailure[][] = [];
 
   binding(): Bindings['HEALTH_MONITOR'] {
@@ -41,6 +42,7 @@ export class FakeMonitor {
         this.plans.push(plan);
         this.planKey = plan.key;
       },
+      syncWithKv: async () => void this.syncs++,
       report: async (failures: PassiveFailure[]) => void this.reports.push(failures),
       status: async (): Promise<HealthStatus> => ({
         planKey: this.planKey,

@@ -21,7 +21,7 @@ const COLD_RETRY_MS = 1_000;
  * After the admin API stores a configuration, KV may still serve the previous value for up to a
  * minute at some locations; until then a different value read back is not taken for a newer one.
  */
-const KV_PROPAGATION_MS = 60_000;
+export const KV_PROPAGATION_MS = 60_000;
 
 export type ConfigLookup =
   | { status: 'ready'; table: RoutingTable }
@@ -41,7 +41,8 @@ export interface ConfigHealth {
 export class ConfigStore {
   #inForce?: { text: string; table: RoutingTable };
   #failure: Exclude<ConfigLookup, { status: 'ready' }> = { status: 'missing' };
-  #lastSeenText?: string | null;
+  /** The last value read from KV, and what was wrong with it if anything: parsed once per change. */
+  #lastSeen?: { text: string | null; failure?: Exclude<ConfigLookup, { status: 'ready' }> };
   #rejected?: ConfigHealth['rejected'];
   #readError?: string;
   #checkedAt = -Infinity;
@@ -73,7 +74,7 @@ export class ConfigStore {
   apply(config: Config, text: string, now: number): RoutingTable {
     const table = compileRoutingTable(config);
     this.#inForce = { text, table };
-    this.#lastSeenText = text;
+    this.#lastSeen = { text };
     this.#rejected = undefined;
     this.#appliedAt = now;
     this.#checkedAt = now;
@@ -105,17 +106,21 @@ export class ConfigStore {
       });
       return;
     }
-    if (text === this.#lastSeenText) return;
+    if (this.#lastSeen && text === this.#lastSeen.text) {
+      // Unchanged: not parsed again, but what it said holds again (a read error may have come between).
+      if (this.#lastSeen.failure) this.#failure = this.#lastSeen.failure;
+      return;
+    }
     if (this.#inForce && now - this.#appliedAt < KV_PROPAGATION_MS && text !== this.#inForce.text) return;
-    this.#lastSeenText = text;
-    this.#accept(text, now);
+    this.#lastSeen = { text, failure: this.#accept(text, now) };
   }
 
-  #accept(text: string | null, now: number): void {
+  /** Applies a new value from KV; returns what is wrong with it, if anything. */
+  #accept(text: string | null, now: number): Exclude<ConfigLookup, { status: 'ready' }> | undefined {
     if (text === null) {
       this.#failure = { status: 'missing' };
       if (this.#inForce) logEvent('error', 'config.missing', { key: CONFIG_KEY, keptLastGood: true });
-      return;
+      return this.#failure;
     }
     const parsed = parseConfigText(text);
     if (!parsed.ok) {
@@ -126,10 +131,11 @@ export class ConfigStore {
         keptLastGood: !!this.#inForce,
         problems: describeProblems(parsed.problems),
       });
-      return;
+      return this.#failure;
     }
     this.#inForce = { text, table: compileRoutingTable(parsed.config) };
     this.#rejected = undefined;
     logEvent('info', 'config.applied', { key: CONFIG_KEY, origins: parsed.config.origins.length });
+    return undefined;
   }
 }

@@ -4,8 +4,8 @@
  *
  * A request never waits for the snapshot: it uses the one cached and, when that is older than the
  * refresh period, starts a refresh behind the response. Until the first snapshot arrives every origin
- * counts as healthy. Each refresh also checks that the monitor probes this isolate's configuration
- * and gives it the plan when it does not.
+ * counts as healthy. Each refresh also checks that the monitor probes this isolate's configuration,
+ * and when it does not, asks it to look at KV.
  */
 import type { Bindings } from '../bindings';
 import type { HealthConfig } from '../core/config-schema';
@@ -46,7 +46,8 @@ export class HealthView {
       const snapshot = await coordinator.snapshot();
       this.#unhealthy = new Set(snapshot.unhealthy);
       this.#takenAt = snapshot.takenAt;
-      if (snapshot.planKey !== plan.key) await coordinator.configure(plan);
+      // Not this isolate's plan: the coordinator checks KV itself (see plan-source.ts for why).
+      if (snapshot.planKey !== plan.key) await coordinator.syncWithKv();
     } catch (error) {
       // Keep routing by the last snapshot; the next refresh tries again.
       logEvent('warn', 'health.snapshot-failed', { error: error instanceof Error ? error.message : String(error) });

@@ -1,10 +1,11 @@
 /**
  * The Durable Object that owns origin health (see monitor-protocol.ts for the roles of its objects).
  *
- * Storage is the source of truth: orders, records and the plan are written before anything relies on
- * them and read back when an object starts, so an eviction or a restart loses nothing. The alarm
- * probes the object's shard, applies the rise/fall transitions, publishes, and is re-armed in
- * `finally`, so one failed round never stops the probing.
+ * Storage is the source of truth: the plan, this object's orders and its records are written before
+ * anything relies on them — the coordinator's plan and its own orders in one write — and read back
+ * when an object starts, so an eviction or a restart loses nothing. The alarm probes the object's
+ * shard, applies the rise/fall transitions, publishes, and is re-armed in `finally`, so one failed
+ * round never stops the probing.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../bindings';
@@ -18,6 +19,7 @@ import {
   type PassiveFailure,
   type ShardOrders,
 } from './monitor-protocol';
+import { AUTHORITATIVE_MS, KV_SYNC_INTERVAL_MS, planFromKv } from './plan-source';
 import { probeAll } from './probe';
 
 type Records = Record<string, OriginHealth>;
@@ -26,6 +28,8 @@ interface CoordinatorPlan {
   plan: HealthPlan;
   generation: number;
   shards: number;
+  /** Until when this plan, handed over by the admin API, outranks what KV says. */
+  authoritativeUntil: number;
 }
 
 /** A shard silent for this many intervals is given its orders again (it may have lost its storage). */
@@ -38,6 +42,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
   /** Coordinator only. */
   #plan?: CoordinatorPlan;
   #heardFrom: Record<number, number> = {};
+  #syncedAt = -Infinity;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -50,23 +55,23 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     });
   }
 
-  // ——— coordinator: called by isolates ———
+  // ——— coordinator: called by the admin API, isolates and the cron trigger ———
 
-  /** Adopts a plan: splits it into shards and gives every shard its orders. Same plan: makes sure probing runs. */
+  /** The plan of a configuration the admin API has just stored: adopted at once, whatever KV says. */
   async configure(plan: HealthPlan): Promise<void> {
-    if (this.#plan?.plan.key === plan.key) return this.#ensureAlarm();
-    const shards = splitIntoShards(plan);
-    const previousShards = this.#plan?.shards ?? 1;
-    const generation = (this.#plan?.generation ?? 0) + 1;
-    this.#plan = { plan, generation, shards: shards.length };
-    this.#records = Object.fromEntries(plan.origins.map(({ id }) => [id, this.#records[id] ?? initialHealth()]));
-    this.#heardFrom = Object.fromEntries(range(1, shards.length).map((shard) => [shard, Date.now()]));
-    await this.ctx.storage.put({ plan: this.#plan, records: this.#records, heardFrom: this.#heardFrom });
-    logEvent('info', 'health.plan', { origins: plan.origins.length, shards: shards.length, generation });
-    await Promise.all([
-      ...shards.map((origins, shard) => this.#sendOrders({ generation, shard, health: plan.health, origins })),
-      ...range(shards.length, previousShards).map((shard) => this.#stub(shard).assign(null, {})),
-    ]);
+    await this.#adopt(plan, Date.now() + AUTHORITATIVE_MS);
+  }
+
+  /** Asked when an isolate's plan differs from this one's, and once a minute: adopts the plan in KV. */
+  async syncWithKv(): Promise<void> {
+    const now = Date.now();
+    const fresh = now < (this.#plan?.authoritativeUntil ?? 0) || now - this.#syncedAt < KV_SYNC_INTERVAL_MS;
+    if (!fresh) {
+      this.#syncedAt = now;
+      const plan = await planFromKv(this.env.ORIGINS);
+      if (plan && plan.key !== this.#plan?.plan.key) return this.#adopt(plan, 0);
+    }
+    await this.#ensureProbing();
   }
 
   snapshot(): HealthSnapshot {
@@ -75,20 +80,15 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
   }
 
   status(): HealthStatus {
-    return {
-      planKey: this.#plan?.plan.key ?? null,
-      takenAt: Date.now(),
-      shards: this.#plan?.shards ?? 0,
-      origins: this.#records,
-    };
+    const { plan, shards = 0 } = this.#plan ?? {};
+    return { planKey: plan?.key ?? null, takenAt: Date.now(), shards, origins: this.#records };
   }
 
   /** Passive failure reports, passed to the shard that owns each origin. */
   async report(failures: PassiveFailure[]): Promise<void> {
     if (!this.#plan) return;
-    const shards = splitIntoShards(this.#plan.plan);
     await Promise.all(
-      shards.map((origins, shard) => {
+      splitIntoShards(this.#plan.plan).map((origins, shard) => {
         const ids = new Set(origins.map((o) => o.id));
         const mine = failures.filter((f) => ids.has(f.originId));
         if (mine.length === 0) return;
@@ -99,11 +99,14 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
 
   // ——— coordinator: called by shards ———
 
-  async publish(shard: number, generation: number, records: Records): Promise<void> {
-    if (generation !== this.#plan?.generation) return;
+  /** Takes a shard's records; tells a shard the plan no longer has to stop. */
+  async publish(shard: number, generation: number, records: Records): Promise<{ stop: boolean }> {
+    if (!this.#plan || shard >= this.#plan.shards) return { stop: true };
+    if (generation !== this.#plan.generation) return { stop: false }; // its new orders are on their way
     Object.assign(this.#records, records);
     this.#heardFrom[shard] = Date.now();
     await this.ctx.storage.put({ records: this.#records, heardFrom: this.#heardFrom });
+    return { stop: false };
   }
 
   // ——— every probing object ———
@@ -117,29 +120,20 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
       return;
     }
     this.#orders = orders;
-    if (!this.#plan) {
-      this.#records = Object.fromEntries(
-        orders.origins.map(({ id }) => [id, this.#records[id] ?? seed[id] ?? initialHealth()]),
-      );
-    }
+    const known = (id: string) => this.#records[id] ?? seed[id] ?? initialHealth();
+    // The coordinator keeps every shard's records; any other object keeps its own shard's only.
+    if (this.#plan) for (const { id } of orders.origins) this.#records[id] = known(id);
+    else this.#records = Object.fromEntries(orders.origins.map(({ id }) => [id, known(id)]));
     await this.ctx.storage.put({ orders, records: this.#records });
-    // New orders are probed at once, whenever the alarm of the old ones was due.
-    await this.ctx.storage.setAlarm(Date.now());
+    await this.ctx.storage.setAlarm(Date.now()); // new orders are probed at once
   }
 
   async applyPassive(failures: PassiveFailure[]): Promise<void> {
     const orders = this.#orders;
     if (!orders) return;
-    for (const failure of failures) {
-      const current = this.#records[failure.originId];
-      if (!current) continue;
-      this.#records[failure.originId] = applyPassiveFailures(
-        current,
-        failure.count,
-        failure.error,
-        failure.at,
-        orders.health,
-      );
+    for (const { originId, count, error, at } of failures) {
+      const current = this.#records[originId];
+      if (current) this.#records[originId] = applyPassiveFailures(current, count, error, at, orders.health);
     }
     await this.ctx.storage.put('records', this.#records);
     await this.#publish(orders);
@@ -159,31 +153,63 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
       await this.#publish(orders);
       await this.#superviseShards(startedAt);
     } catch (error) {
-      logEvent('error', 'health.round-failed', {
-        shard: orders.shard,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      logEvent('error', 'health.round-failed', { shard: orders.shard, error: errorText(error) });
     } finally {
-      const interval = (this.#orders ?? orders).health.interval * 1000;
-      if (this.#orders) await this.ctx.storage.setAlarm(Math.max(Date.now(), startedAt + interval));
+      if (this.#orders) {
+        const renewed = this.#orders.generation !== orders.generation;
+        const due = renewed ? Date.now() : startedAt + this.#orders.health.interval * 1000;
+        await this.ctx.storage.setAlarm(Math.max(Date.now(), due));
+      }
     }
   }
 
   // ——— internals ———
 
-  async #ensureAlarm(): Promise<void> {
+  /** Splits the plan into shards; the plan and the coordinator's own orders are stored in one write. */
+  async #adopt(plan: HealthPlan, authoritativeUntil: number): Promise<void> {
+    if (plan.key === this.#plan?.plan.key) {
+      this.#plan.authoritativeUntil = Math.max(this.#plan.authoritativeUntil, authoritativeUntil);
+      await this.ctx.storage.put('plan', this.#plan);
+      return this.#ensureProbing();
+    }
+    const shards = splitIntoShards(plan);
+    const previousShards = this.#plan?.shards ?? 1;
+    const generation = (this.#plan?.generation ?? 0) + 1;
+    this.#plan = { plan, generation, shards: shards.length, authoritativeUntil };
+    this.#orders = ordersFor(this.#plan, shards, 0);
+    this.#records = Object.fromEntries(plan.origins.map(({ id }) => [id, this.#records[id] ?? initialHealth()]));
+    this.#heardFrom = Object.fromEntries(range(1, shards.length).map((shard) => [shard, Date.now()]));
+    await this.ctx.storage.put({
+      plan: this.#plan,
+      orders: this.#orders,
+      records: this.#records,
+      heardFrom: this.#heardFrom,
+    });
+    await this.ctx.storage.setAlarm(Date.now());
+    logEvent('info', 'health.plan', { origins: plan.origins.length, shards: shards.length, generation });
+    await Promise.all([
+      ...range(1, shards.length).map((shard) => this.#sendOrders(ordersFor(this.#plan!, shards, shard))),
+      ...range(shards.length, previousShards).map((shard) => this.#stub(shard).assign(null, {})),
+    ]);
+  }
+
+  /** Probing runs, for the coordinator with orders of its current plan (a restart may have cut in between). */
+  async #ensureProbing(): Promise<void> {
+    if (this.#plan && this.#orders?.generation !== this.#plan.generation) {
+      return this.assign(ordersFor(this.#plan, splitIntoShards(this.#plan.plan), 0), {});
+    }
     if (this.#orders && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
   }
 
-  /** Shards report to the coordinator; the coordinator's own shard is already in its records. */
+  /** Shards report to the coordinator (whose own shard is in its records already), and stop when told. */
   async #publish(orders: ShardOrders): Promise<void> {
     if (orders.shard === 0) return;
     const mine = Object.fromEntries(orders.origins.map(({ id }) => [id, this.#records[id]!]));
-    await this.#stub(0).publish(orders.shard, orders.generation, mine);
+    const { stop } = await this.#stub(0).publish(orders.shard, orders.generation, mine);
+    if (stop) await this.assign(null, {});
   }
 
   async #sendOrders(orders: ShardOrders): Promise<void> {
-    if (orders.shard === 0) return this.assign(orders, {});
     const seed = Object.fromEntries(orders.origins.map(({ id }) => [id, this.#records[id]!]));
     await this.#stub(orders.shard).assign(orders, seed);
   }
@@ -194,15 +220,10 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     if (!current || current.shards < 2) return;
     const silentAfter = now - SILENT_INTERVALS * current.plan.health.interval * 1000;
     const shards = splitIntoShards(current.plan);
-    const silent = range(1, shards.length).filter((shard) => (this.#heardFrom[shard] ?? 0) < silentAfter);
-    for (const shard of silent) {
+    for (const shard of range(1, shards.length).filter((s) => (this.#heardFrom[s] ?? 0) < silentAfter)) {
       this.#heardFrom[shard] = now; // one reminder per silent period
-      const orders = { generation: current.generation, shard, health: current.plan.health, origins: shards[shard]! };
-      await this.#sendOrders(orders).catch((error: unknown) =>
-        logEvent('warn', 'health.shard-unreachable', {
-          shard,
-          error: error instanceof Error ? error.message : String(error),
-        }),
+      await this.#sendOrders(ordersFor(current, shards, shard)).catch((error: unknown) =>
+        logEvent('warn', 'health.shard-unreachable', { shard, error: errorText(error) }),
       );
     }
   }
@@ -212,6 +233,14 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
   }
 }
 
+function ordersFor(current: CoordinatorPlan, shards: HealthPlan['origins'][], shard: number): ShardOrders {
+  return { generation: current.generation, shard, health: current.plan.health, origins: shards[shard]! };
+}
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

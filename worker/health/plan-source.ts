@@ -1,0 +1,29 @@
+/**
+ * Where the coordinator takes its plan from.
+ *
+ * Isolates do not hand it theirs: during a configuration change different isolates hold different
+ * configurations for a while (KV propagates in up to a minute), and whichever spoke last would win,
+ * flipping the plan back and forth. Instead an isolate that sees a plan other than its own asks the
+ * coordinator to look at KV itself: one reader, one answer. The admin API, which has just stored a
+ * configuration, hands over its plan, and for the next minute a KV read that still shows the old one
+ * does not undo it.
+ */
+import { CONFIG_KEY, KV_PROPAGATION_MS } from '../config/config-store';
+import { describeProblems, parseConfigText } from '../core/config-parse';
+import { healthPlan, type HealthPlan } from '../core/health-plan';
+import { logEvent } from '../log';
+
+/** How often, at most, the coordinator reads KV when asked to. */
+export const KV_SYNC_INTERVAL_MS = 5_000;
+/** How long a plan from the admin API outranks what KV says. */
+export const AUTHORITATIVE_MS = KV_PROPAGATION_MS;
+
+/** The plan of the configuration in KV, or undefined when there is none or it is invalid (logged). */
+export async function planFromKv(kv: KVNamespace): Promise<HealthPlan | undefined> {
+  const text = await kv.get(CONFIG_KEY, 'text');
+  if (text === null) return undefined;
+  const parsed = parseConfigText(text);
+  if (parsed.ok) return healthPlan(parsed.config);
+  logEvent('warn', 'health.config-invalid', { key: CONFIG_KEY, problems: describeProblems(parsed.problems) });
+  return undefined;
+}
