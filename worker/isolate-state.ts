@@ -26,10 +26,16 @@ export class IsolateState {
     return this.health.isUnhealthy(originId) ? 'unhealthy' : 'up';
   }
 
-  /** Origins that failed here are skipped by this isolate's next requests and reported to the monitor. */
+  /**
+   * Origins whose connection failed here are skipped by this isolate's next requests and reported to
+   * the monitor. A timeout is not: it may be one slow endpoint, and moving every session off an
+   * origin for it would do more harm than the slow request did. An origin that stops answering
+   * altogether fails its probes, which time out too.
+   */
   recordFailures(failures: readonly AttemptFailure[], health: HealthConfig, now: number): void {
-    for (const failure of failures) this.ejections.eject(failure.originId, now, ejectionMs(health));
-    this.reporter.record(failures, now);
+    const refused = failures.filter((failure) => failure.kind === 'connect-failed');
+    for (const failure of refused) this.ejections.eject(failure.originId, now, ejectionMs(health));
+    this.reporter.record(refused, now);
   }
 
   /** Background work after a request: refresh the health snapshot, send passive reports. Never awaited. */

@@ -89,6 +89,19 @@ describe('GET /_affinity/config', () => {
   });
 });
 
+describe('GET /_affinity/config without a good configuration', () => {
+  it('says what is wrong with the one in KV', async () => {
+    await seedConfig({ origins: [{ id: 'a', url: 'ftp://a' }] });
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const response = await freshWorker().fetch('http://proxy.test/_affinity/config', { headers: auth });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({
+      error: 'the configuration under the KV key "config" is invalid',
+      problems: [{ path: 'origins[0].url', message: expect.stringMatching(/http: or https:/) }],
+    });
+  });
+});
+
 describe('PUT /_affinity/config', () => {
   it.each([
     ['bad JSON', '{"origins": [', [{ path: '(root)', message: expect.stringMatching(/not valid JSON/) }]],

@@ -20,9 +20,13 @@ function background() {
 
 afterEach(() => vi.restoreAllMocks());
 
+/** The origins in force once a lookup at `now`, and the background refresh it may start, are done. */
 async function originIds(store: ConfigStore, now: number, bg = background()) {
-  const lookup = await store.lookup(testEnv.ORIGINS, now, bg.run);
+  await store.lookup(testEnv.ORIGINS, now, bg.run);
   await bg.settle();
+  const lookup = await store.lookup(testEnv.ORIGINS, now, () => {
+    throw new Error('no second refresh is due at the same moment');
+  });
   return lookup.status === 'ready' ? lookup.table.origins.map((o) => o.id) : lookup.status;
 }
 
@@ -85,6 +89,16 @@ describe('ConfigStore', () => {
     vi.spyOn(console, 'error').mockImplementation(() => {});
     await testEnv.ORIGINS.delete('config');
     expect(await originIds(store, T0 + CONFIG_REFRESH_MS)).toEqual(['a']);
+  });
+
+  it('says a configuration is invalid again after a failed KV read came between', async () => {
+    await seedConfig({ origins: [] });
+    const store = new ConfigStore();
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(await originIds(store, T0)).toBe('invalid');
+    vi.spyOn(testEnv.ORIGINS, 'get').mockRejectedValueOnce(new Error('KV unavailable'));
+    expect(await originIds(store, T0 + 1000)).toBe('unavailable');
+    expect(await originIds(store, T0 + 2000)).toBe('invalid');
   });
 
   it('reports a missing configuration, and retries KV at most once a second meanwhile', async () => {

@@ -134,6 +134,79 @@ describe('in-request failover', () => {
     expect(seen.map(hostOf)).toEqual([origin]);
   });
 
+  it('does not eject or report an origin for a timeout: one slow endpoint must not move every session', async () => {
+    await seedConfig({ origins: ORIGINS, proxy: { timeout: 0.2 } });
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const sessions = await Promise.all(Array.from({ length: 30 }, () => openSession(worker)));
+    const slow = sessions[0]!.origin;
+    const hang: OriginBehaviour = (request) =>
+      request.url.endsWith('/report')
+        ? new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(new Error('aborted'))))
+        : answersWith(slow)(request);
+    stubOrigins({ ...everyoneAnswers(), [slow]: hang });
+    expect((await worker.fetch('http://proxy.test/report', { headers: { cookie: sessions[0]!.cookie } })).status).toBe(
+      200,
+    );
+    for (const session of sessions.filter((s) => s.origin === slow)) {
+      const response = await worker.fetch('http://proxy.test/page', { headers: { cookie: session.cookie } });
+      expect(response.headers.get('x-served-by')).toBe(slow);
+    }
+    expect(worker.monitor.reports).toEqual([]);
+  });
+
+  it('gives a streamed upload (over 64 KiB) all the time it needs: no header timeout', async () => {
+    await seedConfig({ origins: ORIGINS, proxy: { timeout: 0.1 } });
+    const slowly: OriginBehaviour = async (request) => {
+      const size = (await request.arrayBuffer()).byteLength;
+      await new Promise((done) => setTimeout(done, 300));
+      return new Response(`received ${size}`);
+    };
+    stubOrigins(Object.fromEntries(ORIGINS.map((o) => [o.id, slowly])));
+    const body = new Uint8Array(100 * 1024);
+    const response = await freshWorker().fetch('http://proxy.test/upload', {
+      method: 'POST',
+      body,
+      headers: { 'content-length': String(body.length) },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(`received ${body.length}`);
+  });
+
+  it('does not hold back a chunked body that keeps streaming: the origin gets it after half a second at most', async () => {
+    let firstChunkAt = 0;
+    const seen = stubOrigins(
+      Object.fromEntries(
+        ORIGINS.map((o) => [
+          o.id,
+          async (request: Request) => {
+            const reader = request.body!.getReader();
+            await reader.read();
+            firstChunkAt = Date.now();
+            await reader.cancel();
+            return new Response('streamed');
+          },
+        ]),
+      ),
+    );
+    // A client that sends a first chunk and then waits for the answer before sending more.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('hello'));
+      },
+    });
+    const started = Date.now();
+    const pending = freshWorker().fetch('http://proxy.test/duplex', {
+      method: 'POST',
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    const response = await pending;
+    expect(await response.text()).toBe('streamed');
+    expect(seen).toHaveLength(1);
+    expect(firstChunkAt - started).toBeLessThan(1500);
+  });
+
   it('re-pins later sessions of a failed origin before trying it again (local ejection)', async () => {
     stubOrigins(everyoneAnswers());
     const worker = freshWorker();

@@ -28,7 +28,7 @@ const DEFAULTS = {
     decisionLog: 'all',
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
-  proxy: { timeout: 15, attempts: 3 },
+  proxy: { timeout: 30, attempts: 3 },
 } as const;
 
 const MAX_ORIGINS = 1000;

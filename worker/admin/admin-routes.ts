@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from '../bindings';
-import { CONFIG_KEY } from '../config/config-store';
+import { CONFIG_KEY, type ConfigLookup } from '../config/config-store';
 import { parseConfigText } from '../core/config-parse';
 import type { RoutingTable } from '../core/routing-table';
 import { COORDINATOR } from '../health/monitor-protocol';
@@ -39,10 +39,9 @@ export function createAdminApp(isolate: IsolateState): Hono<AppEnv> {
   admin.use('*', ADMIN_SECURE_HEADERS, adminAuth);
 
   admin.get('/config', async (c) => {
-    await isolate.config.lookup(c.env.ORIGINS, Date.now(), (task) => c.executionCtx.waitUntil(task));
+    const lookup = await isolate.config.lookup(c.env.ORIGINS, Date.now(), (task) => c.executionCtx.waitUntil(task));
     const current = isolate.config.current();
-    if (!current)
-      return c.json({ error: `no configuration is stored under the KV key "${CONFIG_KEY}"` }, 404, NO_STORE);
+    if (!current) return c.json(noConfiguration(lookup), 404, NO_STORE);
     return c.json(current.table.config, 200, { ...NO_STORE, etag: await etagOf(current.text) });
   });
 
@@ -62,6 +61,15 @@ export function createAdminApp(isolate: IsolateState): Hono<AppEnv> {
 
   admin.all('*', (c) => c.json({ error: 'no such admin route' }, 404));
   return admin;
+}
+
+function noConfiguration(lookup: ConfigLookup) {
+  if (lookup.status === 'invalid') {
+    return { error: `the configuration under the KV key "${CONFIG_KEY}" is invalid`, problems: lookup.problems };
+  }
+  if (lookup.status === 'unavailable')
+    return { error: `the KV key "${CONFIG_KEY}" could not be read: ${lookup.reason}` };
+  return { error: `no configuration is stored under the KV key "${CONFIG_KEY}"` };
 }
 
 /** Validates, stores in KV, applies here at once, tells the health monitor. Nothing invalid is stored. */

@@ -38,7 +38,7 @@ export const CONFIG_DEFAULTS = {
     decisionLog: 'all',
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
-  proxy: { timeout: 15, attempts: 3 },
+  proxy: { timeout: 30, attempts: 3 },
 } as const;
 
 function isHttpOriginUrl(value: string): boolean {

@@ -1,10 +1,14 @@
 /**
  * Sends a request to its candidate origins in order until one answers.
  *
- * Only a failure before response headers moves on to the next origin: a refused or reset connection
- * (nothing was processed, so a replay is safe) or no answer within `proxy.timeout`. After a timeout
- * the origin may have acted on the request, so only idempotent methods are replayed (RFC 9110
- * §9.2.2). Any response, a 5xx included, is the origin's answer and is passed through.
+ * Only a failure before response headers moves on to the next origin: a refused or reset connection,
+ * or no answer within `proxy.timeout`. After a timeout the origin may well be working on the request,
+ * so only idempotent methods are replayed (RFC 9110 §9.2.2). workerd reports a refused and a reset
+ * connection alike, so those are replayed whatever the method, as the contract asks. Any response,
+ * a 5xx included, is the origin's answer and is passed through.
+ *
+ * A streamed body (over 64 KiB, not replayable) gets no header timeout: an upload may take longer
+ * than any such limit, and with nothing to fail over to, the limit would only turn it into an error.
  */
 import { originUrl, type RoutedOrigin } from '../core/routing-table';
 import type { ReplayableBody } from './replayable-body';
@@ -62,7 +66,7 @@ async function sendOnce(request: ForwardRequest, target: Target): Promise<Respon
   // A timer, not AbortSignal.timeout(): the limit covers the wait for headers only, and must not
   // cut a long download or event stream once the origin has answered.
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), request.timeoutMs);
+  const timer = request.body.replayable ? setTimeout(() => controller.abort(), request.timeoutMs) : undefined;
   try {
     return await fetch(originUrl(target.origin, request.pathAndQuery), {
       method: request.method,
@@ -79,6 +83,6 @@ async function sendOnce(request: ForwardRequest, target: Target): Promise<Respon
       error: error instanceof Error ? error.message : String(error),
     };
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
 }

@@ -58,7 +58,8 @@ export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): P
   });
   const exchange: Exchange = { c, isolate, table, session, plan, startedAt };
   if (plan.candidates.length === 0) {
-    return refuse(exchange, plan.reason ? 'strict-pin-down' : 'no-origin', {
+    // Only strict mode keeps a pin it cannot serve; anything else had no origin to go to.
+    return refuse(exchange, plan.decision === 'pinned' ? 'strict-pin-down' : 'no-origin', {
       ok: false,
       failures: [],
       stopped: 'exhausted',

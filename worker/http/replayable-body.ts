@@ -2,11 +2,14 @@
  * A request body that can be sent again to another origin when the first one fails to connect.
  *
  * Bodies up to 64 KiB are buffered (the limit of the contract); a larger body streams through
- * untouched and cannot be replayed. A body of unknown length (chunked) is read up to the limit: if it
- * ends there it is buffered, otherwise what was read is sent ahead of the rest of the stream.
+ * untouched and cannot be replayed. A body of unknown length (chunked) is read up to the limit for at
+ * most half a second: if it ends by then it is buffered; otherwise what was read is sent ahead of the
+ * rest of the stream, so that a client that streams and waits for the answer (a duplex stream) is not
+ * held up waiting for a body that will not end before it gets one.
  */
 
 export const REPLAY_LIMIT = 64 * 1024;
+export const BUFFERING_WAIT_MS = 500;
 
 export interface ReplayableBody {
   readonly replayable: boolean;
@@ -40,13 +43,21 @@ async function readUpToLimit(body: ReadableStream<Uint8Array>): Promise<Replayab
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  while (size <= REPLAY_LIMIT) {
-    const { done, value } = await reader.read();
-    if (done) return buffered(concat(chunks, size));
-    chunks.push(value);
-    size += value.byteLength;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), BUFFERING_WAIT_MS)));
+  try {
+    while (size <= REPLAY_LIMIT) {
+      const next = reader.read();
+      const result = await Promise.race([next, late]);
+      if (result === 'late') return streamed(prepend(chunks, reader, next));
+      if (result.done) return buffered(concat(chunks, size));
+      chunks.push(result.value);
+      size += result.value.byteLength;
+    }
+    return streamed(prepend(chunks, reader));
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
   }
-  return streamed(prepend(chunks, reader));
 }
 
 function concat(chunks: Uint8Array[], size: number): Uint8Array {
@@ -59,13 +70,20 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
   return bytes;
 }
 
-/** A stream of the chunks already read, then the rest of the reader. */
-function prepend(chunks: Uint8Array[], rest: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
+/** A stream of the chunks already read, then the read under way (if any), then the rest of the reader. */
+function prepend(
+  chunks: Uint8Array[],
+  rest: ReadableStreamDefaultReader<Uint8Array>,
+  pending?: Promise<ReadableStreamReadResult<Uint8Array>>,
+): ReadableStream<Uint8Array> {
+  let inFlight = pending;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       const head = chunks.shift();
       if (head) return controller.enqueue(head);
-      const { done, value } = await rest.read();
+      const read = inFlight ?? rest.read();
+      inFlight = undefined;
+      const { done, value } = await read;
       if (done) controller.close();
       else controller.enqueue(value);
     },
