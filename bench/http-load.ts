@@ -6,7 +6,7 @@
  * autocannon's own latency histogram has 1 ms resolution, too coarse for "p99 added ≤ 1 ms", so
  * latencies are taken from its per-response events (fractional milliseconds) instead.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,9 +45,29 @@ export async function startOrigin(): Promise<{ url: string; process: ChildProces
   return { url: `http://127.0.0.1:${line.trim()}`, process: child };
 }
 
-export async function startPassThrough(originUrl: string): Promise<Miniflare> {
+/** Options every benchmarked Worker shares; `inspectorPort` lets bench:profile attach the profiler. */
+export interface WorkerOptions {
+  inspectorPort?: number;
+}
+
+/** Bundles the worker as `wrangler deploy` would, into BUNDLE_DIR. */
+export function buildBundle(): void {
+  const root = resolve(import.meta.dirname, '..');
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', BUNDLE_DIR],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    },
+  );
+}
+
+export async function startPassThrough(originUrl: string, options: WorkerOptions = {}): Promise<Miniflare> {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
+      ...options,
       host: '127.0.0.1',
       port: 0,
       scriptPath: resolve(import.meta.dirname, 'workers/passthrough.js'),
@@ -63,11 +83,11 @@ export async function startPassThrough(originUrl: string): Promise<Miniflare> {
 /** edge-affinity from its wrangler bundle (or the counting wrapper around it), configured for `originUrls`. */
 export async function startEdgeAffinity(
   originUrls: string[],
-  entry = 'index.js',
-  affinity: object = {},
+  { entry = 'index.js', affinity = {}, ...options }: WorkerOptions & { entry?: string; affinity?: object } = {},
 ): Promise<Miniflare> {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
+      ...options,
       host: '127.0.0.1',
       port: 0,
       // Listed explicitly: Miniflare 5 does not follow the wrapper's import of the bundle by itself.

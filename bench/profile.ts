@@ -4,13 +4,8 @@
  * workerd's inspector, and prints the main thread's busy samples per request and the functions that
  * take them. The inspector makes console.log dearer than it is, so read the logging share with care.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { Miniflare, convertV4MiniflareOptions, type V4MiniflareOptions } from 'miniflare';
 import WebSocket from 'ws';
-import { BUNDLE_DIR, COMPATIBILITY_DATE, SECRET, openSessions, runLoad, startOrigin } from './http-load';
+import { buildBundle, openSessions, runLoad, startEdgeAffinity, startOrigin, startPassThrough } from './http-load';
 
 const INSPECTOR_PORT = 9339;
 const SAMPLE_INTERVAL_US = 100;
@@ -23,26 +18,16 @@ interface ProfileNode {
 }
 
 async function main(): Promise<void> {
-  const root = resolve(import.meta.dirname, '..');
-  execFileSync(
-    process.execPath,
-    [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', BUNDLE_DIR],
-    {
-      cwd: root,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  buildBundle();
   const origin = await startOrigin();
+  const profiling = { inspectorPort: INSPECTOR_PORT };
+  const start = {
+    'pass-through': () => startPassThrough(origin.url, profiling),
+    'edge-affinity': () => startEdgeAffinity([origin.url, origin.url, origin.url], profiling),
+  };
   for (const target of ['pass-through', 'edge-affinity'] as const) {
-    const mf = new Miniflare(convertV4MiniflareOptions(options(target, origin.url)));
+    const mf = await start[target]();
     try {
-      if (target === 'edge-affinity') {
-        const kv = (await mf.getKVNamespace('ORIGINS')) as unknown as { put(k: string, v: string): Promise<void> };
-        await kv.put(
-          'config',
-          JSON.stringify({ origins: [1, 2, 3].map((i) => ({ id: `app-${i}`, url: origin.url })) }),
-        );
-      }
       const url = (await mf.ready).href;
       const cookies = target === 'edge-affinity' ? await openSessions(url, 16) : undefined;
       await runLoad(url, { connections: 16, seconds: 1, cookies });
@@ -53,34 +38,6 @@ async function main(): Promise<void> {
     }
   }
   origin.process.kill();
-}
-
-function options(target: 'pass-through' | 'edge-affinity', originUrl: string): V4MiniflareOptions {
-  const common = {
-    host: '127.0.0.1',
-    port: 0,
-    inspectorPort: INSPECTOR_PORT,
-    compatibilityDate: COMPATIBILITY_DATE,
-    handleStructuredLogs: () => {},
-  };
-  if (target === 'pass-through') {
-    return {
-      ...common,
-      scriptPath: resolve(import.meta.dirname, 'workers/passthrough.js'),
-      modules: true,
-      bindings: { ORIGIN: originUrl },
-    };
-  }
-  return {
-    ...common,
-    scriptPath: join(BUNDLE_DIR, 'index.js'),
-    modulesRoot: BUNDLE_DIR,
-    modules: true,
-    kvNamespaces: { ORIGINS: 'origins' },
-    durableObjects: { HEALTH_MONITOR: 'OriginHealthMonitor' },
-    resourcePersistencePath: mkdtempSync(join(tmpdir(), 'edge-affinity-profile-')),
-    bindings: { AFFINITY_SECRET: SECRET },
-  };
 }
 
 /** Runs `load` with the profiler on the Worker's isolate (the inspector target "core:user:"). */

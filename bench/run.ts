@@ -6,13 +6,13 @@
  * interleaved rounds, the order reversed every other round, and each ratio is computed within a round
  * (pass-through and edge-affinity measured back to back) before taking the median over rounds.
  */
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Miniflare } from 'miniflare';
 import { runQuality } from './hash-quality';
 import {
   BUNDLE_DIR,
+  buildBundle,
   openSessions,
   runLoad,
   startEdgeAffinity,
@@ -43,7 +43,7 @@ interface Target {
 }
 
 async function main(): Promise<void> {
-  buildBundle();
+  prepareBundle();
   const origin = await startOrigin();
   const instances: Miniflare[] = [];
   try {
@@ -97,14 +97,9 @@ async function main(): Promise<void> {
   }
 }
 
-function buildBundle(): void {
+function prepareBundle(): void {
   console.log('Building the worker as wrangler deploy would...');
-  const wrangler = resolve(ROOT, 'node_modules/wrangler/bin/wrangler.js');
-  execFileSync(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', BUNDLE_DIR], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-  });
+  buildBundle();
   copyFileSync(resolve(import.meta.dirname, 'workers/counting-entry.js'), resolve(BUNDLE_DIR, 'counting-entry.js'));
   copyFileSync(resolve(BUNDLE_DIR, 'index.js'), resolve(BUNDLE_DIR, 'index.mjs'));
 }
@@ -119,7 +114,7 @@ async function startTargets(originUrl: string, instances: Miniflare[]): Promise<
   const origins = [originUrl, originUrl, originUrl];
   const passThrough = await start(() => startPassThrough(originUrl));
   const affinity = await start(() => startEdgeAffinity(origins));
-  const quiet = await start(() => startEdgeAffinity(origins, 'index.js', { decisionLog: 'changes' }));
+  const quiet = await start(() => startEdgeAffinity(origins, { affinity: { decisionLog: 'changes' } }));
   const target = (name: string, at: { url: string; workerd?: number }, cookies?: string[]): Target => ({
     name,
     ...at,
@@ -163,7 +158,7 @@ function summarize(targets: Target[]): HttpRow[] {
 
 /** The steady state through a wrapper that counts binding calls: KV reads and Durable Object calls per request. */
 async function countBindingCalls(originUrl: string) {
-  const mf = await startEdgeAffinity([originUrl, originUrl, originUrl], 'counting-entry.js');
+  const mf = await startEdgeAffinity([originUrl, originUrl, originUrl], { entry: 'counting-entry.js' });
   try {
     const url = (await mf.ready).href;
     const cookies = await openSessions(url, CONNECTIONS);

@@ -4,23 +4,13 @@
  * stops everything the demo started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_AVAILABLE } from './support/browser';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const BROWSER_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let demo: ChildProcess;
 let output = '';
@@ -46,10 +36,10 @@ function startDemo(): Promise<void> {
   });
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('npm start', () => {
+describe.skipIf(!CHROMIUM_AVAILABLE)('npm start', () => {
   beforeAll(async () => {
     await startDemo();
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   }, 90_000);
   afterAll(async () => {
     await browser?.close();

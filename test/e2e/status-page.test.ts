@@ -1,21 +1,17 @@
 /**
  * The status page in a real browser: Debian's Chromium driven by playwright-core, asserting what a
- * person sees. `.ci/run` installs Chromium; on a machine without it this file is skipped (and says so),
- * except under CI, where a missing browser is a failure.
+ * person sees (see support/browser.ts for when it is skipped).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_AVAILABLE } from './support/browser';
 import { openSessions } from './support/client';
 import { EchoOrigin } from './support/echo-origin';
 import { DEFAULT_SECRETS, WorkerUnderTest } from './support/worker-under-test';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI)
-  throw new Error(`Chromium not found at ${CHROMIUM}: .ci/run installs Debian's chromium package`);
 const SCREENSHOT = resolve(
   import.meta.dirname,
   process.env.UPDATE_SCREENSHOTS ? '../../docs/status-page.png' : '../../.build/status-page.png',
@@ -26,7 +22,7 @@ let worker: WorkerUnderTest;
 let context: BrowserContext;
 let profile: string;
 
-describe.skipIf(!available)(`the status page in Chromium (${CHROMIUM})`, () => {
+describe.skipIf(!CHROMIUM_AVAILABLE)(`the status page in Chromium (${CHROMIUM})`, () => {
   beforeAll(async () => {
     origins = await Promise.all(['app-1', 'app-2', 'app-3'].map((id) => EchoOrigin.start(id)));
     worker = await WorkerUnderTest.start({
@@ -46,15 +42,7 @@ describe.skipIf(!available)(`the status page in Chromium (${CHROMIUM})`, () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
       viewport: { width: 1200, height: 520 },
     });
   }, 60_000);
