@@ -4,7 +4,7 @@
  * One object, named "coordinator", holds the plan (what to probe), splits it into shards, probes
  * shard 0 itself and hands the others to objects named "shard-1", "shard-2"..., which publish their
  * results back. Isolates talk to the coordinator only: they read its snapshot, send it their passive
- * failure reports and, when its plan is not their configuration's, the plan.
+ * failure reports and, when its plan is not their configuration's, ask it to read KV (plan-source.ts).
  */
 import type { HealthConfig } from '../core/config-schema';
 import type { ProbeTarget } from '../core/health-plan';
