@@ -11,3 +11,8 @@ export function logEvent(level: LogLevel, event: string, fields: Record<string, 
   else if (level === 'warn') console.warn(line);
   else console.log(line);
 }
+
+/** What an error says, for a log field: its message, or the thrown value itself. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

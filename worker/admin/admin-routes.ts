@@ -11,7 +11,7 @@ import { parseConfigText } from '../core/config-parse';
 import type { RoutingTable } from '../core/routing-table';
 import { COORDINATOR } from '../health/monitor-protocol';
 import type { IsolateState } from '../isolate-state';
-import { logEvent } from '../log';
+import { errorMessage, logEvent } from '../log';
 import { adminAuth } from './admin-auth';
 import { etagOf, ifMatchHolds } from './config-etag';
 import { wantsHtml } from './negotiation';
@@ -87,7 +87,7 @@ async function replaceConfig(c: Context<AppEnv>, isolate: IsolateState): Promise
   try {
     await c.env.ORIGINS.put(CONFIG_KEY, text);
   } catch (error) {
-    logEvent('error', 'config.store-failed', { error: error instanceof Error ? error.message : String(error) });
+    logEvent('error', 'config.store-failed', { error: errorMessage(error) });
     return c.json({ error: 'the configuration could not be stored in KV; nothing changed' }, 503, NO_STORE);
   }
   const table = isolate.config.apply(parsed.config, text, Date.now());
@@ -101,6 +101,6 @@ async function tellMonitor(c: Context<AppEnv>, table: RoutingTable): Promise<voi
     await c.env.HEALTH_MONITOR.getByName(COORDINATOR).configure(table.healthPlan);
   } catch (error) {
     // Stored and applied all the same: isolates give the monitor the plan on their next refresh.
-    logEvent('warn', 'health.configure-failed', { error: error instanceof Error ? error.message : String(error) });
+    logEvent('warn', 'health.configure-failed', { error: errorMessage(error) });
   }
 }

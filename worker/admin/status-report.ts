@@ -8,6 +8,7 @@ import type { OriginHealth } from '../core/health-transition';
 import { originStatus, type OriginStatus } from '../core/origin-status';
 import { COORDINATOR } from '../health/monitor-protocol';
 import type { IsolateState } from '../isolate-state';
+import { errorMessage } from '../log';
 
 export interface StatusReport {
   generatedAt: string;
@@ -53,7 +54,7 @@ async function monitorStatus(env: Bindings) {
     const status = await env.HEALTH_MONITOR.getByName(COORDINATOR).status();
     return { records: status.origins, planKey: status.planKey, shards: status.shards };
   } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error), planKey: null, shards: 0 };
+    return { error: errorMessage(error), planKey: null, shards: 0 };
   }
 }
 

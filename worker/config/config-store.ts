@@ -9,7 +9,7 @@
 import { describeProblems, parseConfigText, type ConfigProblem } from '../core/config-parse';
 import type { Config } from '../core/config-schema';
 import { compileRoutingTable, type RoutingTable } from '../core/routing-table';
-import { logEvent } from '../log';
+import { errorMessage, logEvent } from '../log';
 
 /** The KV key that holds the configuration JSON. */
 export const CONFIG_KEY = 'config';
@@ -97,7 +97,7 @@ export class ConfigStore {
       text = await kv.get(CONFIG_KEY, 'text');
       this.#readError = undefined;
     } catch (error) {
-      this.#readError = error instanceof Error ? error.message : String(error);
+      this.#readError = errorMessage(error);
       this.#failure = { status: 'unavailable', reason: this.#readError };
       logEvent('error', 'config.read-failed', {
         key: CONFIG_KEY,

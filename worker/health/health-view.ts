@@ -10,7 +10,7 @@
 import type { Bindings } from '../bindings';
 import type { HealthConfig } from '../core/config-schema';
 import type { HealthPlan } from '../core/health-plan';
-import { logEvent } from '../log';
+import { errorMessage, logEvent } from '../log';
 import { COORDINATOR } from './monitor-protocol';
 
 /** How often an isolate refreshes its snapshot: every probe interval, and at least every 5 s. */
@@ -50,7 +50,7 @@ export class HealthView {
       if (snapshot.planKey !== plan.key) await coordinator.syncWithKv();
     } catch (error) {
       // Keep routing by the last snapshot; the next refresh tries again.
-      logEvent('warn', 'health.snapshot-failed', { error: error instanceof Error ? error.message : String(error) });
+      logEvent('warn', 'health.snapshot-failed', { error: errorMessage(error) });
     }
   }
 }

@@ -11,7 +11,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../bindings';
 import { splitIntoShards, type HealthPlan } from '../core/health-plan';
 import { applyPassiveFailures, applyProbe, initialHealth, type OriginHealth } from '../core/health-transition';
-import { logEvent } from '../log';
+import { errorMessage, logEvent } from '../log';
 import {
   shardName,
   type HealthSnapshot,
@@ -153,7 +153,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
       await this.#publish(orders);
       await this.#superviseShards(startedAt);
     } catch (error) {
-      logEvent('error', 'health.round-failed', { shard: orders.shard, error: errorText(error) });
+      logEvent('error', 'health.round-failed', { shard: orders.shard, error: errorMessage(error) });
     } finally {
       if (this.#orders) {
         const renewed = this.#orders.generation !== orders.generation;
@@ -223,7 +223,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     for (const shard of range(1, shards.length).filter((s) => (this.#heardFrom[s] ?? 0) < silentAfter)) {
       this.#heardFrom[shard] = now; // one reminder per silent period
       await this.#sendOrders(ordersFor(current, shards, shard)).catch((error: unknown) =>
-        logEvent('warn', 'health.shard-unreachable', { shard, error: errorText(error) }),
+        logEvent('warn', 'health.shard-unreachable', { shard, error: errorMessage(error) }),
       );
     }
   }
@@ -239,8 +239,4 @@ function ordersFor(current: CoordinatorPlan, shards: HealthPlan['origins'][], sh
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

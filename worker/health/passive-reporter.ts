@@ -8,7 +8,7 @@
  */
 import type { Bindings } from '../bindings';
 import type { AttemptFailure } from '../http/forwarder';
-import { logEvent } from '../log';
+import { errorMessage, logEvent } from '../log';
 import { COORDINATOR, type PassiveFailure } from './monitor-protocol';
 
 export const REPORT_INTERVAL_MS = 1_000;
@@ -39,7 +39,7 @@ export class PassiveReporter {
     try {
       await env.HEALTH_MONITOR.getByName(COORDINATOR).report(failures);
     } catch (error) {
-      logEvent('warn', 'health.report-failed', { error: error instanceof Error ? error.message : String(error) });
+      logEvent('warn', 'health.report-failed', { error: errorMessage(error) });
     }
   }
 }

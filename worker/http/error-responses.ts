@@ -2,8 +2,7 @@
  * The worker's own answers, when it cannot or will not proxy. Short plain text that tells an operator
  * what to do, never a secret, a cookie value or a stack trace.
  */
-import type { ConfigLookup } from '../config/config-store';
-import { CONFIG_KEY } from '../config/config-store';
+import { CONFIG_KEY, type ConfigLookup } from '../config/config-store';
 
 export function plainText(status: number, message: string, retryAfterSeconds?: number): Response {
   const headers = new Headers({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });

@@ -12,6 +12,7 @@
  */
 import { originUrl, type RoutedOrigin } from '../core/routing-table';
 import type { ReplayableBody } from './replayable-body';
+import { errorMessage } from '../log';
 
 export interface AttemptFailure {
   index: number;
@@ -80,7 +81,7 @@ async function sendOnce(request: ForwardRequest, target: Target): Promise<Respon
       index: target.index,
       originId: target.origin.id,
       kind: controller.signal.aborted ? 'timeout' : 'connect-failed',
-      error: error instanceof Error ? error.message : String(error),
+      error: errorMessage(error),
     };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
