@@ -29,15 +29,18 @@ export class FakeMonitor {
   records: Record<string, OriginHealth> = {};
   readonly plans: HealthPlan[] = [];
   syncs = 0;
+  /** Snapshot reads, and how long each takes to answer. */
+  snapshots = 0;
+  snapshotDelayMs = 0;
   readonly reports: PassiveFailure[][] = [];
 
   binding(): Bindings['HEALTH_MONITOR'] {
     const stub = {
-      snapshot: async (): Promise<HealthSnapshot> => ({
-        planKey: this.planKey,
-        takenAt: Date.now(),
-        unhealthy: this.unhealthy,
-      }),
+      snapshot: async (): Promise<HealthSnapshot> => {
+        this.snapshots++;
+        if (this.snapshotDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.snapshotDelayMs));
+        return { planKey: this.planKey, takenAt: Date.now(), unhealthy: this.unhealthy };
+      },
       configure: async (plan: HealthPlan) => {
         this.plans.push(plan);
         this.planKey = plan.key;

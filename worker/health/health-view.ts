@@ -1,11 +1,17 @@
 /**
- * This isolate's view of origin health: the monitor's snapshot, cached and refreshed in the
- * background, so that routing reads health without a Durable Object call.
+ * This isolate's view of origin health: the monitor's snapshot, cached, so that routing reads health
+ * without a Durable Object call.
  *
- * A request never waits for the snapshot: it uses the one cached and, when that is older than the
- * refresh period, starts a refresh behind the response. Until the first snapshot arrives every origin
- * counts as healthy. Each refresh also checks that the monitor probes this isolate's configuration,
- * and when it does not, asks it to look at KV.
+ * Two ages matter. Past half the probe interval (at most 5 s) a request refreshes the snapshot behind
+ * its response, so an isolate under traffic never has an old one. Past a whole interval the snapshot
+ * is older than the probes themselves: a request then waits for a fresh one rather than route new
+ * sessions onto an origin that has been failing its probes since — after a quiet spell, or in a new
+ * isolate. Concurrent requests share that one read, and none waits longer than
+ * `FRESH_SNAPSHOT_WAIT_MS`: a monitor that does not answer costs each refresh period one bounded wait,
+ * then requests route by what the isolate last knew.
+ *
+ * Each refresh also checks that the monitor probes this isolate's configuration, and when it does not,
+ * asks it to look at KV.
  */
 import type { Bindings } from '../bindings';
 import type { HealthConfig } from '../core/config-schema';
@@ -13,9 +19,17 @@ import type { HealthPlan } from '../core/health-plan';
 import { errorMessage, logEvent } from '../log';
 import { COORDINATOR } from './monitor-protocol';
 
-/** How often an isolate refreshes its snapshot: every probe interval, and at least every 5 s. */
+/** The longest a request waits for a fresh snapshot before it routes by the one it has. */
+export const FRESH_SNAPSHOT_WAIT_MS = 250;
+
+/** Snapshot age past which a request refreshes it in the background: half the interval, at most 5 s. */
 export function snapshotRefreshMs(health: HealthConfig): number {
-  return Math.min(health.interval, 5) * 1000;
+  return Math.min(health.interval / 2, 5) * 1000;
+}
+
+/** Snapshot age past which a request waits for a fresh one: one probe interval. */
+export function snapshotMaxAgeMs(health: HealthConfig): number {
+  return health.interval * 1000;
 }
 
 export class HealthView {
@@ -33,24 +47,68 @@ export class HealthView {
     return this.#takenAt;
   }
 
-  refreshIfDue(env: Bindings, plan: HealthPlan, now: number, background: (task: Promise<unknown>) => void): void {
-    if (this.#refreshing || now - this.#checkedAt < snapshotRefreshMs(plan.health)) return;
-    this.#checkedAt = now;
-    this.#refreshing = this.#refresh(env, plan).finally(() => (this.#refreshing = undefined));
-    background(this.#refreshing);
+  /**
+   * Resolves at once while the snapshot is young enough to route by; otherwise once a fresh one has
+   * arrived, or after `FRESH_SNAPSHOT_WAIT_MS`, whichever comes first. A refresh that already failed
+   * or timed out in this refresh period is not waited for again.
+   */
+  ensureFresh(env: Bindings, plan: HealthPlan, now: number, background: (task: Promise<unknown>) => void) {
+    const age = now - (this.#takenAt ?? -Infinity);
+    if (age < snapshotMaxAgeMs(plan.health)) return undefined;
+    if (!this.#refreshing && now - this.#checkedAt < snapshotRefreshMs(plan.health)) return undefined;
+    const refresh = this.#start(env, plan, now, background);
+    return waitAtMost(refresh, FRESH_SNAPSHOT_WAIT_MS, () =>
+      logEvent('warn', 'health.snapshot-late', {
+        waitedMs: FRESH_SNAPSHOT_WAIT_MS,
+        ageMs: Number.isFinite(age) ? age : null,
+      }),
+    );
   }
 
-  async #refresh(env: Bindings, plan: HealthPlan): Promise<void> {
+  refreshIfDue(env: Bindings, plan: HealthPlan, now: number, background: (task: Promise<unknown>) => void): void {
+    if (this.#refreshing || now - this.#checkedAt < snapshotRefreshMs(plan.health)) return;
+    this.#start(env, plan, now, background);
+  }
+
+  #start(env: Bindings, plan: HealthPlan, now: number, background: (task: Promise<unknown>) => void) {
+    if (this.#refreshing) return this.#refreshing;
+    this.#checkedAt = now;
+    this.#refreshing = this.#refresh(env, plan, background).finally(() => (this.#refreshing = undefined));
+    background(this.#refreshing);
+    return this.#refreshing;
+  }
+
+  async #refresh(env: Bindings, plan: HealthPlan, background: (task: Promise<unknown>) => void): Promise<void> {
     try {
       const coordinator = env.HEALTH_MONITOR.getByName(COORDINATOR);
       const snapshot = await coordinator.snapshot();
       this.#unhealthy = new Set(snapshot.unhealthy);
       this.#takenAt = snapshot.takenAt;
-      // Not this isolate's plan: the coordinator checks KV itself (see plan-source.ts for why).
-      if (snapshot.planKey !== plan.key) await coordinator.syncWithKv();
+      // Not this isolate's plan: the coordinator checks KV itself (see plan-source.ts for why). Nobody
+      // waits for that: the snapshot is what a waiting request needs.
+      if (snapshot.planKey !== plan.key) background(askToSync(coordinator));
     } catch (error) {
       // Keep routing by the last snapshot; the next refresh tries again.
       logEvent('warn', 'health.snapshot-failed', { error: errorMessage(error) });
     }
+  }
+}
+
+async function askToSync(coordinator: { syncWithKv(): Promise<void> }): Promise<void> {
+  try {
+    await coordinator.syncWithKv();
+  } catch (error) {
+    logEvent('warn', 'health.sync-failed', { error: errorMessage(error) });
+  }
+}
+
+/** `task`, or `onLate` after `ms` if it has not settled by then. Never rejects. */
+async function waitAtMost(task: Promise<void>, ms: number, onLate: () => void): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  try {
+    if ((await Promise.race([task, late])) === 'late') onLate();
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
   }
 }

@@ -41,9 +41,12 @@ export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): P
   const startedAt = Date.now();
   const { env } = c;
   if (!env.AFFINITY_SECRET) return missingSecret();
-  const lookup = await isolate.config.lookup(env.ORIGINS, startedAt, (task) => c.executionCtx.waitUntil(task));
+  const background = (task: Promise<unknown>) => c.executionCtx.waitUntil(task);
+  const lookup = await isolate.config.lookup(env.ORIGINS, startedAt, background);
   if (lookup.status !== 'ready') return configUnavailable(lookup);
   const { table } = lookup;
+  const waitingForHealth = isolate.health.ensureFresh(env, table.healthPlan, startedAt, background);
+  if (waitingForHealth) await waitingForHealth;
   const keys = await isolate.keys.get(env.AFFINITY_SECRET, env.AFFINITY_SECRET_PREVIOUS);
   const session = await readSession(c, keys, table, startedAt);
   const plan = planRoute({
