@@ -1,7 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { clientResponseHeaders, originRequestHeaders, withoutCookie } from '../../worker/http/forward-headers';
+import { clientResponseHeaders, originRequestHeaders, withoutCookies } from '../../worker/http/forward-headers';
 
-const facts = { affinityCookie: '__affinity', clientIp: '198.51.100.7' };
+const facts = { strippedCookies: ['__affinity'], clientIp: '198.51.100.7' };
+
+/** Every header a framework may trust to name the client or how it connected, each with a forged value. */
+const FORGED = {
+  forwarded: 'for=10.0.0.1;host=evil.example;proto=https',
+  'x-forwarded-for': '10.0.0.1',
+  'x-forwarded-host': 'evil.example',
+  'x-forwarded-proto': 'https',
+  'x-forwarded-port': '8443',
+  'x-forwarded-prefix': '/admin',
+  'x-forwarded-server': 'evil',
+  'x-forwarded-ssl': 'on',
+  'x-real-ip': '10.0.0.1',
+  'x-client-ip': '10.0.0.1',
+  'x-cluster-client-ip': '10.0.0.1',
+  'client-ip': '10.0.0.1',
+  'true-client-ip': '10.0.0.1',
+  'x-original-url': '/admin',
+  'x-rewrite-url': '/admin',
+  'front-end-https': 'on',
+};
 
 describe('originRequestHeaders', () => {
   it('drops hop-by-hop headers, and those the Connection header names (RFC 9110 §7.6.1)', () => {
@@ -31,18 +51,31 @@ describe('originRequestHeaders', () => {
     expect(headers.get('sec-websocket-key')).toBe('k');
   });
 
-  it('sets X-Forwarded-For, -Proto and -Host, appending to a chain without repeating the client', () => {
-    const request = new Request('https://shop.example/cart', { headers: { 'x-forwarded-for': '203.0.113.1' } });
+  it('names the client and the connection from what Cloudflare saw, never from what the client claims', () => {
+    const request = new Request('https://shop.example/cart', { headers: FORGED });
     const headers = originRequestHeaders(request, new URL(request.url), facts);
-    expect(headers.get('x-forwarded-for')).toBe('203.0.113.1, 198.51.100.7');
-    expect(headers.get('x-forwarded-proto')).toBe('https');
-    expect(headers.get('x-forwarded-host')).toBe('shop.example');
-    const already = new Request('https://shop.example/', {
-      headers: { 'x-forwarded-for': '203.0.113.1, 198.51.100.7' },
+    expect(Object.fromEntries([...headers].filter(([name]) => name in FORGED))).toEqual({
+      forwarded: 'for=198.51.100.7;host=shop.example;proto=https',
+      'x-forwarded-for': '198.51.100.7',
+      'x-forwarded-host': 'shop.example',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-port': '443',
+      'x-real-ip': '198.51.100.7',
     });
-    expect(originRequestHeaders(already, new URL(already.url), facts).get('x-forwarded-for')).toBe(
-      '203.0.113.1, 198.51.100.7',
-    );
+  });
+
+  it('quotes an IPv6 client and a host with a port in Forwarded (RFC 7239 §4), and says the port', () => {
+    const request = new Request('http://shop.example:8080/');
+    const headers = originRequestHeaders(request, new URL(request.url), { ...facts, clientIp: '2001:db8::7' });
+    expect(headers.get('forwarded')).toBe('for="[2001:db8::7]";host="shop.example:8080";proto=http');
+    expect(headers.get('x-forwarded-port')).toBe('8080');
+  });
+
+  it('leaves the client out rather than pass on a claim when the address is unknown', () => {
+    const request = new Request('http://shop.example/', { headers: FORGED });
+    const headers = originRequestHeaders(request, new URL(request.url), { ...facts, clientIp: null });
+    for (const name of ['x-forwarded-for', 'x-real-ip', 'true-client-ip']) expect(headers.has(name), name).toBe(false);
+    expect(headers.get('forwarded')).toBe('host=shop.example;proto=http');
   });
 
   it('removes the affinity cookie and keeps the others', () => {
@@ -53,12 +86,18 @@ describe('originRequestHeaders', () => {
   });
 });
 
-describe('withoutCookie', () => {
+describe('withoutCookies', () => {
   it('keeps other cookies byte for byte, including look-alike names and duplicates', () => {
-    expect(withoutCookie('x__affinity=1; __affinity=2; __affinity2=3; c="q%20"; c=4', '__affinity')).toBe(
+    expect(withoutCookies('x__affinity=1; __affinity=2; __affinity2=3; c="q%20"; c=4', ['__affinity'])).toBe(
       'x__affinity=1; __affinity2=3; c="q%20"; c=4',
     );
-    expect(withoutCookie(null, '__affinity')).toBeNull();
+    expect(withoutCookies('a=1;__affinity=2; admin=3', ['__affinity', 'admin'])).toBe('a=1');
+    expect(withoutCookies('__affinity=2', ['__affinity'])).toBeNull();
+  });
+
+  it('leaves a header that holds none of the names untouched', () => {
+    expect(withoutCookies(null, ['__affinity'])).toBeUndefined();
+    expect(withoutCookies('a=1;b=2', ['__affinity'])).toBeUndefined();
   });
 });
 

@@ -93,7 +93,7 @@ async function forward(exchange: Exchange): Promise<Response> {
     method: request.method,
     pathAndQuery: url.pathname + url.search,
     headers: originRequestHeaders(request, url, {
-      affinityCookie: table.config.affinity.cookie,
+      strippedCookies: [table.config.affinity.cookie],
       clientIp: c.req.header('cf-connecting-ip') ?? null,
     }),
     body: await prepareBody(request),
