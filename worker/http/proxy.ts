@@ -19,6 +19,7 @@ import { DECISION_HEADER, decisionHeader, isRoutine, logDecision, type DecisionR
 import { configUnavailable, missingSecret, originUnavailable, type UnavailableReason } from './error-responses';
 import { clientResponseHeaders, originRequestHeaders } from './forward-headers';
 import { forwardWithFailover, type ForwardOutcome } from './forwarder';
+import { keepOutOfSharedCaches } from './private-response';
 import { prepareBody } from './replayable-body';
 
 interface Session {
@@ -123,6 +124,7 @@ async function respond(exchange: Exchange, outcome: Extract<ForwardOutcome, { ok
     const claims = { originId: served.id, sessionId: session.sessionId, expiresAt: nowSeconds + affinity.ttl };
     const token = await signAffinityToken(claims, session.keys.current);
     headers.append('set-cookie', affinityCookieHeader(token, affinity, c.req.url));
+    keepOutOfSharedCaches(headers);
   }
   const record = decisionRecord(exchange, outcome.response.status, served.id, outcome.failures);
   Object.assign(record, settleDecision(plan, outcome.served));
