@@ -28,7 +28,7 @@ const DEFAULTS = {
     decisionLog: 'all',
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
-  proxy: { timeout: 30, attempts: 3 },
+  proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300 },
 } as const;
 
 const MAX_ORIGINS = 1000;
@@ -42,7 +42,7 @@ const DECISION_LOG_MODES = ['all', 'changes'];
 const ORIGIN_KEYS = ['id', 'url', 'weight', 'state'];
 const AFFINITY_KEYS = ['cookie', 'ttl', 'key', 'algorithm', 'failover', 'sameSite', 'decisionHeader', 'decisionLog'];
 const HEALTH_KEYS = ['path', 'interval', 'timeout', 'rise', 'fall'];
-const PROXY_KEYS = ['timeout', 'attempts'];
+const PROXY_KEYS = ['timeout', 'attempts', 'bodyTimeout', 'uploadTimeout'];
 const ROOT_KEYS = ['origins', 'affinity', 'health', 'proxy'];
 
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-';
@@ -144,6 +144,8 @@ function followsTheRules(input: unknown): boolean {
       isSection(proxy, {
         timeout: (timeout) => isNumberIn(timeout, 0.1, 300),
         attempts: (attempts) => isIntegerIn(attempts, 1, 10),
+        bodyTimeout: (bodyTimeout) => isNumberIn(bodyTimeout, 0.1, 300),
+        uploadTimeout: (uploadTimeout) => isNumberIn(uploadTimeout, 1, 3600),
       }),
   };
   return isSection(input, sections);
@@ -269,7 +271,12 @@ const healthArb = fc.record(
   { requiredKeys: [] },
 );
 const proxyArb = fc.record(
-  { timeout: between(0.1, 300), attempts: fc.integer({ min: 1, max: 10 }) },
+  {
+    timeout: between(0.1, 300),
+    attempts: fc.integer({ min: 1, max: 10 }),
+    bodyTimeout: between(0.1, 300),
+    uploadTimeout: between(1, 3600),
+  },
   { requiredKeys: [] },
 );
 const configArb = (minOrigins = 1, maxOrigins = 8): fc.Arbitrary<ConfigInput> =>
@@ -505,6 +512,8 @@ function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
     // proxy
     set('a proxy timeout out of range', ['proxy', 'timeout'], badNumberArb(0.1, 300, false)),
     set('proxy attempts out of range', ['proxy', 'attempts'], badNumberArb(1, 10, true)),
+    set('a body timeout out of range', ['proxy', 'bodyTimeout'], badNumberArb(0.1, 300, false)),
+    set('an upload timeout out of range', ['proxy', 'uploadTimeout'], badNumberArb(1, 3600, false)),
     unknownKeyArb(PROXY_KEYS).chain((key) => set('an unknown proxy setting', ['proxy', key], fc.jsonValue())),
     set('proxy that is not an object', ['proxy'], notAnObjectArb),
     // the document
@@ -570,6 +579,8 @@ const HEALTH_VALUES: Record<string, fc.Arbitrary<unknown>> = {
 const PROXY_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   timeout: between(0.1, 300),
   attempts: fc.integer({ min: 1, max: 10 }),
+  bodyTimeout: between(0.1, 300),
+  uploadTimeout: between(1, 3600),
 };
 const almostOriginArb = plug(
   fc.record(

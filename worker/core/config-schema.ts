@@ -38,7 +38,7 @@ export const CONFIG_DEFAULTS = {
     decisionLog: 'all',
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
-  proxy: { timeout: 30, attempts: 3 },
+  proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300 },
 } as const;
 
 function isHttpOriginUrl(value: string): boolean {
@@ -160,6 +160,10 @@ const HealthSchema = strict({
 const ProxySchema = strict({
   timeout: v.optional(bounded(0.1, 300), d.proxy.timeout),
   attempts: v.optional(boundedInteger(1, 10), d.proxy.attempts),
+  /** Seconds a client has to send a body the worker buffers for replay (up to 64 KiB); then 408. */
+  bodyTimeout: v.optional(bounded(0.1, 300), d.proxy.bodyTimeout),
+  /** Seconds an origin has to answer a request whose body streams through (over 64 KiB); then 504. */
+  uploadTimeout: v.optional(bounded(1, 3600), d.proxy.uploadTimeout),
 });
 
 export const ConfigSchema = strict({
@@ -175,3 +179,4 @@ export type OriginConfig = Config['origins'][number];
 export type OriginState = (typeof ORIGIN_STATES)[number];
 export type AffinityConfig = Config['affinity'];
 export type HealthConfig = Config['health'];
+export type ProxyConfig = Config['proxy'];

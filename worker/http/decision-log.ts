@@ -6,6 +6,7 @@
 import type { CookieOutcome } from '../core/affinity-session';
 import type { Decision, RepinReason } from '../core/route-plan';
 import { logEvent } from '../log';
+import type { ClientFailureKind } from './client-failure';
 import type { AttemptFailure } from './forwarder';
 
 export interface DecisionRecord {
@@ -22,6 +23,8 @@ export interface DecisionRecord {
   attempts: number;
   failOpen: boolean;
   failures: readonly AttemptFailure[];
+  /** The request failed on the client's side (no origin was blamed for it). */
+  clientFailure?: ClientFailureKind;
 }
 
 /**
@@ -30,15 +33,20 @@ export interface DecisionRecord {
  */
 export function isRoutine(record: DecisionRecord): boolean {
   return (
-    record.decision === 'pinned' && record.cookie === 'valid' && record.failures.length === 0 && record.status < 500
+    record.decision === 'pinned' &&
+    record.cookie === 'valid' &&
+    record.failures.length === 0 &&
+    record.status < 500 &&
+    !record.clientFailure
   );
 }
 
 export function logDecision(record: DecisionRecord): void {
-  const { failures, reason, ...fields } = record;
+  const { failures, reason, clientFailure, ...fields } = record;
   logEvent(record.status >= 500 && !record.origin ? 'warn' : 'info', 'request', {
     ...fields,
     ...(reason ? { reason } : {}),
+    ...(clientFailure ? { clientFailure } : {}),
     ...(failures.length > 0 ? { failures: failures.map(({ originId, kind }) => ({ origin: originId, kind })) } : {}),
   });
 }

@@ -3,6 +3,7 @@
  * what to do, never a secret, a cookie value or a stack trace.
  */
 import { CONFIG_KEY, type ConfigLookup } from '../config/config-store';
+import type { ClientFailure, ClientFailureKind } from './client-failure';
 
 export function plainText(status: number, message: string, retryAfterSeconds?: number): Response {
   const headers = new Headers({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
@@ -52,4 +53,24 @@ const UNAVAILABLE: Record<UnavailableReason, [status: number, message: string]> 
 export function originUnavailable(reason: UnavailableReason, retryAfterSeconds: number): Response {
   const [status, message] = UNAVAILABLE[reason];
   return plainText(status, message, retryAfterSeconds);
+}
+
+const CLIENT_FAULT: Record<Exclude<ClientFailureKind, 'unforwardable'>, [status: number, message: string]> = {
+  'body-not-allowed': [
+    400,
+    'edge-affinity: a GET or HEAD request with a body cannot be forwarded (the Workers runtime cannot send one). ' +
+      'Leave the body out, or send it with POST or PUT.',
+  ],
+  'body-incomplete': [400, 'edge-affinity: the request body ended before it was complete.'],
+  // RFC 9110 §15.5.9: the server did not receive a complete request in the time it was prepared to wait.
+  'body-timeout': [408, 'edge-affinity: the request body did not arrive in time.'],
+};
+
+/** The client's own problem, said as such: nothing here is any origin's doing. */
+export function clientFault(failure: ClientFailure): Response {
+  if (failure.kind === 'unforwardable') {
+    return plainText(400, `edge-affinity: this request cannot be forwarded: ${failure.error}`);
+  }
+  const [status, message] = CLIENT_FAULT[failure.kind];
+  return plainText(status, message);
 }

@@ -1,17 +1,19 @@
 /**
  * Sends a request to its candidate origins in order until one answers.
  *
- * Only a failure before response headers moves on to the next origin: a refused or reset connection,
- * or no answer within `proxy.timeout`. After a timeout the origin may well be working on the request,
- * so only idempotent methods are replayed (RFC 9110 §9.2.2). workerd reports a refused and a reset
- * connection alike, so those are replayed whatever the method, as the contract asks. Any response,
- * a 5xx included, is the origin's answer and is passed through.
+ * Only a failure of the connection to the origin moves on to the next origin: a refused or reset
+ * connection, or no response headers within the timeout. After a timeout the origin may well be
+ * working on the request, so only idempotent methods are replayed (RFC 9110 §9.2.2). workerd reports a
+ * refused and a reset connection alike, so those are replayed whatever the method, as the contract
+ * asks. Any response, a 5xx included, is the origin's answer and is passed through.
  *
- * A streamed body (over 64 KiB, not replayable) gets no header timeout: an upload may take longer
- * than any such limit, and with nothing to fail over to, the limit would only turn it into an error.
+ * What the client breaks is not the origin's failure: a request the runtime refuses to build (built
+ * before the `try` that classifies origin failures), or a body that fails while it streams, stops the
+ * request as the client's problem, and no origin is blamed.
  */
 import { originUrl, type RoutedOrigin } from '../core/routing-table';
-import type { ReplayableBody } from './replayable-body';
+import type { ClientFailure } from './client-failure';
+import type { OutgoingBody } from './request-body';
 import { errorMessage } from '../log';
 
 export interface AttemptFailure {
@@ -21,15 +23,25 @@ export interface AttemptFailure {
   error: string;
 }
 
+export type ForwardStop =
+  /** Every candidate failed to connect. */
+  | 'exhausted'
+  /** A connection failed and the body, streamed, cannot be sent again. */
+  | 'not-replayable'
+  /** No response headers in time, and the request may not be sent again (not idempotent, or streamed). */
+  | 'timeout'
+  /** The client's side failed: see `clientFailure`. */
+  | 'client';
+
 export type ForwardOutcome =
   | { ok: true; response: Response; served: number; failures: AttemptFailure[] }
-  | { ok: false; failures: AttemptFailure[]; stopped: 'exhausted' | 'not-replayable' | 'not-idempotent' };
+  | { ok: false; failures: AttemptFailure[]; stopped: ForwardStop; clientFailure?: ClientFailure };
 
 export interface ForwardRequest {
   method: string;
   pathAndQuery: string;
   headers: Headers;
-  body: ReplayableBody;
+  body: OutgoingBody;
   /** Time allowed for each origin's response headers. */
   timeoutMs: number;
   /** Candidate origins in order, with their index in the routing table. */
@@ -45,6 +57,8 @@ interface Target {
 
 /** RFC 9110 §9.2.2. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** The abort reason of an attempt that ran out of time. */
+const TIMED_OUT = 'edge-affinity: no response headers in time';
 
 export async function forwardWithFailover(request: ForwardRequest): Promise<ForwardOutcome> {
   const failures: AttemptFailure[] = [];
@@ -54,36 +68,50 @@ export async function forwardWithFailover(request: ForwardRequest): Promise<Forw
     if (attempt > 0 && !request.body.replayable) return { ok: false, failures, stopped: 'not-replayable' };
     const result = await sendOnce(request, target);
     if (result instanceof Response) return { ok: true, response: result, served: target.index, failures };
+    if (!('originId' in result)) return { ok: false, failures, stopped: 'client', clientFailure: result };
     failures.push(result);
-    if (result.kind === 'timeout' && !IDEMPOTENT.has(request.method)) {
-      return { ok: false, failures, stopped: 'not-idempotent' };
+    if (result.kind === 'timeout' && !(IDEMPOTENT.has(request.method) && request.body.replayable)) {
+      return { ok: false, failures, stopped: 'timeout' };
     }
     if (attempt === request.targets.length - 1 && request.moreTargets) targets.push(...request.moreTargets());
   }
   return { ok: false, failures, stopped: 'exhausted' };
 }
 
-async function sendOnce(request: ForwardRequest, target: Target): Promise<Response | AttemptFailure> {
+async function sendOnce(request: ForwardRequest, target: Target): Promise<Response | AttemptFailure | ClientFailure> {
+  const attempt = new AbortController();
+  const built = buildOriginRequest(request, target, attempt);
+  if (!built.ok) return built.failure;
   // A timer, not AbortSignal.timeout(): the limit covers the wait for headers only, and must not
   // cut a long download or event stream once the origin has answered.
-  const controller = new AbortController();
-  const timer = request.body.replayable ? setTimeout(() => controller.abort(), request.timeoutMs) : undefined;
+  const timer = setTimeout(() => attempt.abort(TIMED_OUT), request.timeoutMs);
   try {
-    return await fetch(originUrl(target.origin, request.pathAndQuery), {
+    return await fetch(built.request);
+  } catch (error) {
+    if (request.body.clientFailure) return request.body.clientFailure;
+    const kind = attempt.signal.reason === TIMED_OUT ? 'timeout' : 'connect-failed';
+    return { index: target.index, originId: target.origin.id, kind, error: errorMessage(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whatever the runtime refuses here is refused for every origin alike: the request's fault, not theirs. */
+function buildOriginRequest(
+  request: ForwardRequest,
+  target: Target,
+  attempt: AbortController,
+): { ok: true; request: Request } | { ok: false; failure: ClientFailure } {
+  try {
+    const init = {
       method: request.method,
       headers: request.headers,
-      body: request.body.take(),
+      body: request.body.take(attempt),
       redirect: 'manual',
-      signal: controller.signal,
-    });
+      signal: attempt.signal,
+    } satisfies RequestInit;
+    return { ok: true, request: new Request(originUrl(target.origin, request.pathAndQuery), init) };
   } catch (error) {
-    return {
-      index: target.index,
-      originId: target.origin.id,
-      kind: controller.signal.aborted ? 'timeout' : 'connect-failed',
-      error: errorMessage(error),
-    };
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    return { ok: false, failure: { kind: 'unforwardable', error: errorMessage(error) } };
   }
 }

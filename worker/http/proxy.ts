@@ -16,11 +16,18 @@ import type { AppEnv } from '../bindings';
 import type { IsolateState } from '../isolate-state';
 import { affinityCookieHeader, newSessionId } from './affinity-cookie';
 import { DECISION_HEADER, decisionHeader, isRoutine, logDecision, type DecisionRecord } from './decision-log';
-import { configUnavailable, missingSecret, originUnavailable, type UnavailableReason } from './error-responses';
+import type { ClientFailure } from './client-failure';
+import {
+  clientFault,
+  configUnavailable,
+  missingSecret,
+  originUnavailable,
+  type UnavailableReason,
+} from './error-responses';
 import { clientResponseHeaders, originRequestHeaders } from './forward-headers';
 import { forwardWithFailover, type ForwardOutcome } from './forwarder';
 import { keepOutOfSharedCaches } from './private-response';
-import { prepareBody } from './replayable-body';
+import { prepareBody } from './request-body';
 
 interface Session {
   keys: SigningKeys;
@@ -63,11 +70,7 @@ export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): P
   const exchange: Exchange = { c, isolate, table, session, plan, startedAt };
   if (plan.candidates.length === 0) {
     // Only strict mode keeps a pin it cannot serve; anything else had no origin to go to.
-    return refuse(exchange, plan.decision === 'pinned' ? 'strict-pin-down' : 'no-origin', {
-      ok: false,
-      failures: [],
-      stopped: 'exhausted',
-    });
+    return refuse(exchange, plan.decision === 'pinned' ? 'strict-pin-down' : 'no-origin', []);
   }
   return forward(exchange);
 }
@@ -87,28 +90,36 @@ async function readSession(c: Context<AppEnv>, keys: SigningKeys, table: Routing
 
 async function forward(exchange: Exchange): Promise<Response> {
   const { c, table, plan, isolate } = exchange;
+  const { proxy } = table.config;
   const toTarget = (index: number) => ({ index, origin: table.origins[index]! });
   const request = c.req.raw;
+  const prepared = await prepareBody(request, proxy.bodyTimeout * 1000);
+  if (!prepared.ok) return blameClient(exchange, prepared.failure, []);
   const url = new URL(request.url);
+  const headers = originRequestHeaders(request, url, {
+    strippedCookies: [table.config.affinity.cookie],
+    clientIp: c.req.header('cf-connecting-ip') ?? null,
+  });
+  // A GET or HEAD whose declared body was empty goes out as the ordinary request it is.
+  if (prepared.body.none) headers.delete('content-length');
   const outcome = await forwardWithFailover({
     method: request.method,
     pathAndQuery: url.pathname + url.search,
-    headers: originRequestHeaders(request, url, {
-      strippedCookies: [table.config.affinity.cookie],
-      clientIp: c.req.header('cf-connecting-ip') ?? null,
-    }),
-    body: await prepareBody(request),
-    timeoutMs: table.config.proxy.timeout * 1000,
+    headers,
+    body: prepared.body,
+    timeoutMs: (prepared.body.replayable ? proxy.timeout : proxy.uploadTimeout) * 1000,
     targets: plan.candidates.map(toTarget),
     moreTargets: plan.failover && (() => plan.failover!().map(toTarget)),
   });
+  // Only failures of origins' connections are recorded: what the client broke is no origin's doing.
   isolate.recordFailures(outcome.failures, table.config.health, Date.now());
-  if (!outcome.ok) return refuse(exchange, failureReason(exchange, outcome), outcome);
+  if (!outcome.ok && outcome.clientFailure) return blameClient(exchange, outcome.clientFailure, outcome.failures);
+  if (!outcome.ok) return refuse(exchange, failureReason(exchange, outcome), outcome.failures);
   return respond(exchange, outcome);
 }
 
 function failureReason(exchange: Exchange, outcome: Extract<ForwardOutcome, { ok: false }>): UnavailableReason {
-  if (outcome.stopped === 'not-idempotent') return 'timeout';
+  if (outcome.stopped === 'timeout') return 'timeout';
   if (outcome.stopped === 'not-replayable') return 'not-replayable';
   const strictPin = exchange.plan.decision === 'pinned' && exchange.table.config.affinity.failover === 'none';
   return strictPin ? 'strict-pin-down' : 'all-failed';
@@ -133,13 +144,17 @@ async function respond(exchange: Exchange, outcome: Extract<ForwardOutcome, { ok
   return new Response(body, { status, statusText, headers, webSocket });
 }
 
-function refuse(
-  exchange: Exchange,
-  reason: UnavailableReason,
-  outcome: Extract<ForwardOutcome, { ok: false }>,
-): Response {
+function refuse(exchange: Exchange, reason: UnavailableReason, failures: DecisionRecord['failures']): Response {
   const response = originUnavailable(reason, exchange.table.config.health.interval);
-  const record = decisionRecord(exchange, response.status, null, outcome.failures);
+  const record = decisionRecord(exchange, response.status, null, failures);
+  finish(exchange, record, response.headers);
+  return response;
+}
+
+/** The client's problem: answered and logged as such; no origin, health record or pin changes. */
+function blameClient(exchange: Exchange, failure: ClientFailure, failures: DecisionRecord['failures']): Response {
+  const response = clientFault(failure);
+  const record = { ...decisionRecord(exchange, response.status, null, failures), clientFailure: failure.kind };
   finish(exchange, record, response.headers);
   return response;
 }

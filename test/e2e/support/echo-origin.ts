@@ -33,6 +33,8 @@ export interface Echo {
 
 export class EchoOrigin {
   readonly seen: SeenRequest[] = [];
+  /** Requests whose body was cut off before it was complete: the connection dropped half way. */
+  readonly cut: { method: string; url: string; received: number }[] = [];
   port = 0;
   #server?: Server;
   readonly #sockets = new Set<Socket>();
@@ -100,10 +102,16 @@ export class EchoOrigin {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
     const url = request.url ?? '/';
+    try {
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+    } catch {
+      const received = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+      return void this.cut.push({ method: request.method ?? 'GET', url, received });
+    }
+    const body = Buffer.concat(chunks);
     this.seen.push({ method: request.method ?? 'GET', url, headers: request.headers, body });
+    if (url.startsWith('/hang')) return; // takes the request and never answers
     response.setHeader('x-served-by', this.id);
     if (url.startsWith('/set-cookies')) {
       response.setHeader('set-cookie', ['app_session=abc; Path=/; HttpOnly', 'theme=dark; Path=/']);
