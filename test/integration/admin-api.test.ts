@@ -187,6 +187,25 @@ describe('PUT /_affinity/config', () => {
     expect((await put(worker, { origins: ORIGINS }, { 'if-match': fresh.headers.get('etag')! })).status).toBe(200);
   });
 
+  it('answers 503 and stores nothing when the stored configuration cannot be read to check If-Match', async () => {
+    const worker = freshWorker();
+    const read = await worker.fetch('http://proxy.test/_affinity/config', { headers: auth });
+    const before = await testEnv.ORIGINS.get('config');
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    vi.spyOn(testEnv.ORIGINS, 'get').mockRejectedValueOnce(new Error('KV unavailable'));
+    const response = await put(worker, { origins: ORIGINS.slice(0, 1) }, { 'if-match': read.headers.get('etag')! });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({
+      error: 'the stored configuration could not be read to check If-Match; nothing changed',
+    });
+    expect(await testEnv.ORIGINS.get('config')).toBe(before);
+    expect(JSON.parse(String(errors.mock.calls[0]![0]))).toMatchObject({
+      event: 'config.read-failed',
+      reader: 'if-match',
+      error: 'KV unavailable',
+    });
+  });
+
   it('refuses a body over 1 MiB', async () => {
     expect((await put(freshWorker(), 'x'.repeat(1024 * 1024 + 1))).status).toBe(413);
   });

@@ -20,14 +20,17 @@ function background() {
 
 afterEach(() => vi.restoreAllMocks());
 
+/** The store's bindings: the real KV. */
+const env = { ORIGINS: testEnv.ORIGINS };
+
 /** The origins in force once a lookup at `now`, and the background refresh it may start, are done. */
 async function originIds(store: ConfigStore, now: number, bg = background()) {
-  await store.lookup(testEnv.ORIGINS, now, bg.run);
+  await store.lookup(env, now, bg.run);
   await bg.settle();
-  const lookup = await store.lookup(testEnv.ORIGINS, now, () => {
+  const lookup = await store.lookup(env, now, () => {
     throw new Error('no second refresh is due at the same moment');
   });
-  return lookup.status === 'ready' ? lookup.table.origins.map((o) => o.id) : lookup.status;
+  return lookup.ok ? lookup.table.origins.map((o) => o.id) : lookup.failure;
 }
 
 describe('ConfigStore', () => {
@@ -36,9 +39,9 @@ describe('ConfigStore', () => {
     const { kv, reads } = countedKv();
     const store = new ConfigStore();
     const bg = background();
-    for (let i = 0; i < 100; i++) await store.lookup(kv, T0 + i, bg.run);
+    for (let i = 0; i < 100; i++) await store.lookup({ ...env, ORIGINS: kv }, T0 + i, bg.run);
     expect(reads()).toBe(1);
-    await store.lookup(kv, T0 + CONFIG_REFRESH_MS, bg.run);
+    await store.lookup({ ...env, ORIGINS: kv }, T0 + CONFIG_REFRESH_MS, bg.run);
     await bg.settle();
     expect(reads()).toBe(2);
   });
@@ -50,8 +53,8 @@ describe('ConfigStore', () => {
     await seedConfig(good('b'));
     expect(await originIds(store, T0 + CONFIG_REFRESH_MS - 1)).toEqual(['a']);
     const bg = background();
-    const stale = await store.lookup(testEnv.ORIGINS, T0 + CONFIG_REFRESH_MS, bg.run);
-    expect(stale.status === 'ready' && stale.table.origins[0]!.id).toBe('a'); // served at once, refreshed behind
+    const stale = await store.lookup(env, T0 + CONFIG_REFRESH_MS, bg.run);
+    expect(stale.ok && stale.table.origins[0]!.id).toBe('a'); // served at once, refreshed behind
     await bg.settle();
     expect(await originIds(store, T0 + CONFIG_REFRESH_MS + 1)).toEqual(['b']);
   });
@@ -59,12 +62,12 @@ describe('ConfigStore', () => {
   it('parses a configuration once per change, not per refresh', async () => {
     await seedConfig(good('a'));
     const store = new ConfigStore();
-    const first = await store.lookup(testEnv.ORIGINS, T0, () => {});
+    const first = await store.lookup(env, T0, () => {});
     const bg = background();
-    await store.lookup(testEnv.ORIGINS, T0 + CONFIG_REFRESH_MS, bg.run);
+    await store.lookup(env, T0 + CONFIG_REFRESH_MS, bg.run);
     await bg.settle();
-    const second = await store.lookup(testEnv.ORIGINS, T0 + CONFIG_REFRESH_MS + 1, () => {});
-    expect(first.status === 'ready' && second.status === 'ready' && first.table === second.table).toBe(true);
+    const second = await store.lookup(env, T0 + CONFIG_REFRESH_MS + 1, () => {});
+    expect(first.ok && second.ok && first.table === second.table).toBe(true);
   });
 
   it('keeps the last good configuration when KV gets an invalid one, logs the problems once and reports them', async () => {
@@ -77,9 +80,12 @@ describe('ConfigStore', () => {
     expect(await originIds(store, T0 + 2 * CONFIG_REFRESH_MS)).toEqual(['a']);
     expect(errors).toHaveBeenCalledTimes(1);
     expect(JSON.parse(String(errors.mock.calls[0]![0]))).toMatchObject({ event: 'config.invalid', keptLastGood: true });
-    expect(store.health().rejected?.problems).toEqual([
-      { path: 'origins[0].url', message: expect.stringMatching(/http: or https:/) },
-    ]);
+    expect(store.state().kvFailure).toEqual({
+      ok: false,
+      failure: 'invalid',
+      problems: [{ path: 'origins[0].url', message: expect.stringMatching(/http: or https:/) }],
+      since: T0 + CONFIG_REFRESH_MS,
+    });
   });
 
   it('keeps the last good configuration when the key disappears', async () => {
@@ -97,7 +103,7 @@ describe('ConfigStore', () => {
     vi.spyOn(console, 'error').mockImplementation(() => {});
     expect(await originIds(store, T0)).toBe('invalid');
     vi.spyOn(testEnv.ORIGINS, 'get').mockRejectedValueOnce(new Error('KV unavailable'));
-    expect(await originIds(store, T0 + 1000)).toBe('unavailable');
+    expect(await originIds(store, T0 + 1000)).toBe('unreadable');
     expect(await originIds(store, T0 + 2000)).toBe('invalid');
   });
 

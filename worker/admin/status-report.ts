@@ -3,7 +3,7 @@
  * with its health and share of new sessions.
  */
 import type { Bindings } from '../bindings';
-import type { ConfigHealth } from '../config/config-store';
+import type { ConfigProblem } from '../core/config-parse';
 import type { OriginHealth } from '../core/health-transition';
 import { originStatus, type OriginStatus } from '../core/origin-status';
 import { COORDINATOR } from '../health/monitor-protocol';
@@ -15,7 +15,7 @@ export interface StatusReport {
   config: {
     inForce: boolean;
     /** A value in KV that was refused (the configuration in force is the last good one). */
-    rejected: ConfigHealth['rejected'] | null;
+    rejected: { problems: ConfigProblem[]; seenAt: string } | null;
     readError: string | null;
   };
   health: {
@@ -32,12 +32,19 @@ export interface StatusReport {
 
 export async function buildStatusReport(env: Bindings, isolate: IsolateState, now: number): Promise<StatusReport> {
   const current = isolate.config.current();
-  const configHealth = isolate.config.health();
+  const { kvFailure } = isolate.config.state();
   const monitor = await monitorStatus(env);
   const records = monitor.records ?? snapshotRecords(isolate, current?.table.config.origins ?? []);
   return {
     generatedAt: new Date(now).toISOString(),
-    config: { inForce: !!current, rejected: configHealth.rejected ?? null, readError: configHealth.readError ?? null },
+    config: {
+      inForce: !!current,
+      rejected:
+        kvFailure?.failure === 'invalid'
+          ? { problems: kvFailure.problems, seenAt: new Date(kvFailure.since).toISOString() }
+          : null,
+      readError: kvFailure?.failure === 'unreadable' ? kvFailure.reason : null,
+    },
     health: {
       monitor: monitor.records ? 'ok' : 'unreachable',
       error: monitor.error ?? null,

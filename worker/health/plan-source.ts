@@ -8,22 +8,22 @@
  * configuration, hands over its plan, and for the next minute a KV read that still shows the old one
  * does not undo it.
  */
-import { CONFIG_KEY, KV_PROPAGATION_MS } from '../config/config-store';
-import { describeProblems, parseConfigText } from '../core/config-parse';
+import { logConfigFailure, readConfig } from '../config/config-source';
+import { KV_PROPAGATION_MS } from '../config/config-store';
 import { healthPlan, type HealthPlan } from '../core/health-plan';
-import { logEvent } from '../log';
 
 /** How often, at most, the coordinator reads KV when asked to. */
 export const KV_SYNC_INTERVAL_MS = 5_000;
 /** How long a plan from the admin API outranks what KV says. */
 export const AUTHORITATIVE_MS = KV_PROPAGATION_MS;
 
-/** The plan of the configuration in KV, or undefined when there is none or it is invalid (logged). */
+/**
+ * The plan of the configuration in KV, or undefined when there is none, it is invalid or KV could not
+ * be read (the last two logged): the plan probed so far stays.
+ */
 export async function planFromKv(kv: KVNamespace): Promise<HealthPlan | undefined> {
-  const text = await kv.get(CONFIG_KEY, 'text');
-  if (text === null) return undefined;
-  const parsed = parseConfigText(text);
-  if (parsed.ok) return healthPlan(parsed.config);
-  logEvent('warn', 'health.config-invalid', { key: CONFIG_KEY, problems: describeProblems(parsed.problems) });
+  const read = await readConfig(kv);
+  if (read.ok) return healthPlan(read.config);
+  if (read.failure !== 'missing') logConfigFailure('warn', read, { reader: 'health-monitor' });
   return undefined;
 }

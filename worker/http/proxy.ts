@@ -41,8 +41,8 @@ export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): P
   const startedAt = Date.now();
   const { env } = c;
   if (!env.AFFINITY_SECRET) return missingSecret();
-  const lookup = await isolate.config.lookup(env.ORIGINS, startedAt, (task) => c.executionCtx.waitUntil(task));
-  if (lookup.status !== 'ready') return configUnavailable(lookup);
+  const lookup = await isolate.config.lookup(env, startedAt, (task) => c.executionCtx.waitUntil(task));
+  if (!lookup.ok) return configUnavailable(lookup);
   const { table } = lookup;
   const keys = await isolate.keys.get(env.AFFINITY_SECRET, env.AFFINITY_SECRET_PREVIOUS);
   const session = await readSession(c, keys, table, startedAt);
