@@ -174,7 +174,7 @@ describe('PUT /_affinity/config', () => {
     expect(stored).toEqual(await response.json());
     expect(stored.origins).toEqual([{ id: 'four', url: 'http://four', weight: 1, state: 'active' }]);
     expect((await worker.fetch('http://proxy.test/')).headers.get('x-served-by')).toBe('four');
-    expect(worker.monitor.plans.map((p) => p.origins)).toEqual([[{ id: 'four', url: 'http://four' }]]);
+    expect(worker.monitor.configured).toEqual([await testEnv.ORIGINS.get('config')]);
   });
 
   it('refuses to overwrite a configuration changed since it was read (If-Match)', async () => {

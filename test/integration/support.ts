@@ -8,7 +8,8 @@ import { env } from 'cloudflare:workers';
 import { vi } from 'vitest';
 import { createApp } from '../../worker/app';
 import type { Bindings } from '../../worker/bindings';
-import type { HealthPlan } from '../../worker/core/health-plan';
+import { parseConfigText } from '../../worker/core/config-parse';
+import { healthPlan } from '../../worker/core/health-plan';
 import type { OriginHealth } from '../../worker/core/health-transition';
 import type { HealthSnapshot, HealthStatus, PassiveFailure } from '../../worker/health/monitor-protocol';
 import { IsolateState } from '../../worker/isolate-state';
@@ -27,7 +28,8 @@ export class FakeMonitor {
   unhealthy: string[] = [];
   planKey: string | null = null;
   records: Record<string, OriginHealth> = {};
-  readonly plans: HealthPlan[] = [];
+  /** The configuration texts the admin API handed over. */
+  readonly configured: string[] = [];
   syncs = 0;
   readonly reports: PassiveFailure[][] = [];
 
@@ -38,9 +40,11 @@ export class FakeMonitor {
         takenAt: Date.now(),
         unhealthy: this.unhealthy,
       }),
-      configure: async (plan: HealthPlan) => {
-        this.plans.push(plan);
-        this.planKey = plan.key;
+      configure: async (text: string) => {
+        const parsed = parseConfigText(text);
+        if (!parsed.ok) throw new Error('configure() takes a validated configuration');
+        this.configured.push(text);
+        this.planKey = healthPlan(parsed.config).key;
       },
       syncWithKv: async () => void this.syncs++,
       report: async (failures: PassiveFailure[]) => void this.reports.push(failures),

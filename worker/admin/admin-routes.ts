@@ -8,7 +8,6 @@ import { NONCE, secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from '../bindings';
 import { CONFIG_KEY, logConfigFailure, readConfigText, storeConfig, type ConfigFailure } from '../config/config-source';
 import { parseConfigText } from '../core/config-parse';
-import type { RoutingTable } from '../core/routing-table';
 import { COORDINATOR } from '../health/monitor-protocol';
 import type { IsolateState } from '../isolate-state';
 import { errorMessage, logEvent } from '../log';
@@ -87,9 +86,9 @@ async function replaceConfig(c: Context<AppEnv>, isolate: IsolateState): Promise
     logEvent('error', 'config.store-failed', { error: stored.reason });
     return c.json({ error: 'the configuration could not be stored in KV; nothing changed' }, 503, NO_STORE);
   }
-  const table = isolate.config.apply(parsed.config, stored.text, Date.now());
+  isolate.config.apply(parsed.config, stored.text, Date.now());
   logEvent('info', 'config.updated', { via: 'admin', origins: parsed.config.origins.length });
-  await tellMonitor(c, table);
+  await tellMonitor(c, stored.text);
   return c.json(parsed.config, 200, { ...NO_STORE, etag: await etagOf(stored.text) });
 }
 
@@ -107,11 +106,12 @@ async function ifMatchRefusal(kv: KVNamespace, ifMatch: string) {
   return { status: 412, error: 'the stored configuration changed since it was read (If-Match failed)' } as const;
 }
 
-async function tellMonitor(c: Context<AppEnv>, table: RoutingTable): Promise<void> {
+/** The coordinator adopts the stored text, and keeps it as the last good configuration. */
+async function tellMonitor(c: Context<AppEnv>, text: string): Promise<void> {
   try {
-    await c.env.HEALTH_MONITOR.getByName(COORDINATOR).configure(table.healthPlan);
+    await c.env.HEALTH_MONITOR.getByName(COORDINATOR).configure(text);
   } catch (error) {
-    // Stored and applied all the same: isolates give the monitor the plan on their next refresh.
+    // Stored and applied all the same: the coordinator reads KV when isolates or the cron ask it to.
     logEvent('warn', 'health.configure-failed', { error: errorMessage(error) });
   }
 }

@@ -86,12 +86,11 @@ export class ConfigStore {
   }
 
   /** Puts a configuration in force at once (the admin API does, after storing it in KV). */
-  apply(config: Config, text: string, now: number): RoutingTable {
+  apply(config: Config, text: string, now: number): void {
     this.#inForce = { text, table: compileRoutingTable(config), source: 'admin', appliedAt: now };
     this.#lastSeen = { text };
     this.#kvFailure = undefined;
     this.#checkedAt = now;
-    return this.#inForce.table;
   }
 
   /** The configuration in force here, if any. */

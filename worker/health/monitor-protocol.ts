@@ -16,6 +16,18 @@ export function shardName(shard: number): string {
   return shard === 0 ? COORDINATOR : `shard-${shard}`;
 }
 
+/**
+ * The configuration the coordinator adopted last, from which its plan is derived: kept in its storage
+ * with that plan, it is the last good configuration that outlives every isolate.
+ */
+export interface LastGoodConfig {
+  /** The exact text, as KV held it or the admin API stored it (so its ETag is the same everywhere). */
+  text: string;
+  source: 'kv' | 'admin';
+  /** When the coordinator adopted it, in ms since the epoch. */
+  adoptedAt: number;
+}
+
 /** What one object probes. `generation` changes with every new plan, so late results of an old one are dropped. */
 export interface ShardOrders {
   generation: number;
