@@ -361,3 +361,35 @@ describe('the last good configuration', () => {
     expect(await coordinator().lastGoodConfig()).toBeNull();
   });
 });
+
+describe('a fresh isolate while KV holds a bad value', () => {
+  const config = { origins: ['a', 'b', 'c'].map((id) => ({ id, url: `http://${id}` })), health: { interval: 3600 } };
+  const invalid = { origins: [{ id: 'a b', url: 'ftp://a' }] };
+
+  it('serves with the last good configuration the coordinator kept, and sessions keep their origins', async () => {
+    await seedConfig(config);
+    stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
+    const warm = freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR });
+    const sessions = await Promise.all(Array.from({ length: 12 }, () => warm.fetch('http://proxy.test/')));
+    expect(await coordinator().lastGoodConfig()).toMatchObject({ source: 'kv', text: JSON.stringify(config) });
+
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    await seedConfig(invalid);
+    const fresh = freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR });
+    for (const session of sessions) {
+      const response = await fresh.fetch('http://proxy.test/', { headers: { cookie: affinityCookie(session)! } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-served-by')).toBe(session.headers.get('x-served-by'));
+    }
+    expect(fresh.isolate.config.state().inForce).toMatchObject({ source: 'last-good', lastGood: { source: 'kv' } });
+  });
+
+  it('answers 503 as before when no good configuration was ever adopted', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    await seedConfig(invalid);
+    const response = await freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR }).fetch('http://proxy.test/');
+    expect(response.status).toBe(503);
+    expect(await response.text()).toMatch(/invalid \(2 problem/);
+  });
+});

@@ -11,7 +11,12 @@ import type { Bindings } from '../../worker/bindings';
 import { parseConfigText } from '../../worker/core/config-parse';
 import { healthPlan } from '../../worker/core/health-plan';
 import type { OriginHealth } from '../../worker/core/health-transition';
-import type { HealthSnapshot, HealthStatus, PassiveFailure } from '../../worker/health/monitor-protocol';
+import type {
+  HealthSnapshot,
+  HealthStatus,
+  LastGoodConfig,
+  PassiveFailure,
+} from '../../worker/health/monitor-protocol';
 import { IsolateState } from '../../worker/isolate-state';
 
 export const testEnv = env as Bindings;
@@ -32,6 +37,9 @@ export class FakeMonitor {
   readonly configured: string[] = [];
   syncs = 0;
   readonly reports: PassiveFailure[][] = [];
+  /** What `lastGoodConfig()` answers; an Error is thrown instead, as by an unreachable object. */
+  lastGood: LastGoodConfig | null | Error = null;
+  lastGoodCalls = 0;
 
   binding(): Bindings['HEALTH_MONITOR'] {
     const stub = {
@@ -45,6 +53,12 @@ export class FakeMonitor {
         if (!parsed.ok) throw new Error('configure() takes a validated configuration');
         this.configured.push(text);
         this.planKey = healthPlan(parsed.config).key;
+        this.lastGood = { text, source: 'admin', adoptedAt: Date.now() };
+      },
+      lastGoodConfig: async (): Promise<LastGoodConfig | null> => {
+        this.lastGoodCalls++;
+        if (this.lastGood instanceof Error) throw this.lastGood;
+        return this.lastGood;
       },
       syncWithKv: async () => void this.syncs++,
       report: async (failures: PassiveFailure[]) => void this.reports.push(failures),

@@ -4,11 +4,13 @@
  * Steady state costs no KV read per request: a request reads the cached routing table and, at most
  * once per refresh interval, starts a background re-read. Text that has not changed is not parsed
  * again. A value that fails validation never replaces the configuration in force; it is logged once
- * and reported in the status. Only an isolate with no configuration at all waits for KV.
+ * and reported in the status. Only an isolate with no configuration at all waits: for KV and, when KV
+ * holds nothing usable, for the last good configuration the health coordinator keeps (last-good.ts).
  */
 import type { Bindings } from '../bindings';
 import type { Config } from '../core/config-schema';
 import { compileRoutingTable, type RoutingTable } from '../core/routing-table';
+import type { LastGoodConfig } from '../health/monitor-protocol';
 import { logEvent } from '../log';
 import {
   CONFIG_KEY,
@@ -18,10 +20,14 @@ import {
   type ConfigFailure,
   type StoredText,
 } from './config-source';
+import { recallLastGood } from './last-good';
 
 /** How often an isolate re-reads KV in the background. */
 export const CONFIG_REFRESH_MS = 10_000;
-/** How often an isolate without any configuration retries KV (the request waits for it). */
+/**
+ * How often an isolate without any configuration retries (the request waits for it): one KV read and,
+ * when KV has nothing usable, one call to the coordinator.
+ */
 export const COLD_RETRY_MS = 1_000;
 /**
  * After the admin API stores a configuration, KV may still serve the previous value for up to a
@@ -29,11 +35,14 @@ export const COLD_RETRY_MS = 1_000;
  */
 export const KV_PROPAGATION_MS = 60_000;
 
-/** The bindings the store reads. */
-export type ConfigBindings = Pick<Bindings, 'ORIGINS'>;
+/** The bindings the store reads: KV, and the coordinator for the last good configuration. */
+export type ConfigBindings = Pick<Bindings, 'ORIGINS' | 'HEALTH_MONITOR'>;
 
-/** Where the configuration in force came from: KV, or a PUT this isolate answered. */
-export type ConfigSourceName = 'kv' | 'admin';
+/**
+ * Where the configuration in force came from: KV, a PUT this isolate answered, or the coordinator's
+ * last good copy (KV held nothing usable when this isolate had none).
+ */
+export type ConfigSourceName = 'kv' | 'admin' | 'last-good';
 
 export interface ConfigInForce {
   text: string;
@@ -41,6 +50,8 @@ export interface ConfigInForce {
   source: ConfigSourceName;
   /** When this isolate put it in force. */
   appliedAt: number;
+  /** For `last-good`: where the coordinator had it from, and when it adopted it. */
+  lastGood?: Omit<LastGoodConfig, 'text'>;
 }
 
 /** The configuration in force, or why there is none. */
@@ -105,8 +116,9 @@ export class ConfigStore {
   async #load(env: ConfigBindings, now: number): Promise<void> {
     this.#checkedAt = now;
     const news = this.#take(await readConfigText(env.ORIGINS), now);
-    // A missing key is the normal state before the first configuration: worth a line only when
-    // something stays in force without it.
+    if (!this.#inForce && this.#kvFailure) await this.#fallBackToLastGood(env, this.#kvFailure, now);
+    // Logged once the outcome is known. A missing key is the normal state before the first
+    // configuration: worth a line only when something stays in force without it.
     if (news && (news.failure !== 'missing' || this.#inForce)) {
       logConfigFailure('error', news, { keptLastGood: !!this.#inForce });
     }
@@ -142,5 +154,24 @@ export class ConfigStore {
     this.#inForce = { text, table: compileRoutingTable(read.config), source: 'kv', appliedAt: now };
     logEvent('info', 'config.applied', { key: CONFIG_KEY, origins: read.config.origins.length });
     return undefined;
+  }
+
+  /**
+   * An isolate with no configuration, and nothing usable in KV, serves the coordinator's last good
+   * configuration rather than answer 503 to everything: the contract keeps the last good one in force.
+   */
+  async #fallBackToLastGood(env: ConfigBindings, because: ConfigFailure, now: number): Promise<void> {
+    const recalled = await recallLastGood(env.HEALTH_MONITOR);
+    if (!recalled || this.#inForce) return; // an admin PUT may have been applied meanwhile
+    const { text, config, source, adoptedAt } = recalled;
+    const table = compileRoutingTable(config);
+    this.#inForce = { text, table, source: 'last-good', appliedAt: now, lastGood: { source, adoptedAt } };
+    logEvent('warn', 'config.last-good-applied', {
+      key: CONFIG_KEY,
+      because: because.failure,
+      lastGoodSource: source,
+      adoptedAt: new Date(adoptedAt).toISOString(),
+      origins: config.origins.length,
+    });
   }
 }

@@ -6,7 +6,7 @@
  * flipping the plan back and forth. Instead an isolate that sees a plan other than its own asks the
  * coordinator to look at KV itself: one reader, one answer. The admin API, which has just stored a
  * configuration, hands it over, and for the next minute a KV read that still shows the old one does
- * not undo it. What the coordinator adopts is also the last good configuration it keeps.
+ * not undo it. What the coordinator adopts is also the last good configuration isolates fall back to.
  */
 import { logConfigFailure, readConfigText, validateConfigText } from '../config/config-source';
 import { KV_PROPAGATION_MS } from '../config/config-store';
