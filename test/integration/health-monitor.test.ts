@@ -365,8 +365,9 @@ describe('the last good configuration', () => {
 describe('a fresh isolate while KV holds a bad value', () => {
   const config = { origins: ['a', 'b', 'c'].map((id) => ({ id, url: `http://${id}` })), health: { interval: 3600 } };
   const invalid = { origins: [{ id: 'a b', url: 'ftp://a' }] };
+  const auth = { authorization: 'Bearer integration-admin-token' };
 
-  it('serves with the last good configuration the coordinator kept, and sessions keep their origins', async () => {
+  it('serves with the last good configuration the coordinator kept, sessions keep their origins, and the status says why', async () => {
     await seedConfig(config);
     stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
     const warm = freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR });
@@ -382,7 +383,25 @@ describe('a fresh isolate while KV holds a bad value', () => {
       expect(response.status).toBe(200);
       expect(response.headers.get('x-served-by')).toBe(session.headers.get('x-served-by'));
     }
-    expect(fresh.isolate.config.state().inForce).toMatchObject({ source: 'last-good', lastGood: { source: 'kv' } });
+    const status = await fresh.fetch('http://proxy.test/_affinity/status', { headers: auth });
+    const { config: reported } = (await status.json()) as { config: Record<string, unknown> };
+    expect(reported).toEqual({
+      inForce: {
+        source: 'last-good',
+        appliedAt: expect.any(String),
+        etag: expect.stringMatching(/^"[A-Za-z0-9_-]{22}"$/),
+        lastGood: { source: 'kv', adoptedAt: expect.any(String) },
+      },
+      kv: {
+        ok: false,
+        failure: 'invalid',
+        problems: [
+          { path: 'origins[0].id', message: expect.any(String) },
+          { path: 'origins[0].url', message: expect.any(String) },
+        ],
+        since: expect.any(String),
+      },
+    });
   });
 
   it('answers 503 as before when no good configuration was ever adopted', async () => {
