@@ -174,7 +174,7 @@ describe('PUT /_affinity/config', () => {
     expect(stored).toEqual(await response.json());
     expect(stored.origins).toEqual([{ id: 'four', url: 'http://four', weight: 1, state: 'active' }]);
     expect((await worker.fetch('http://proxy.test/')).headers.get('x-served-by')).toBe('four');
-    expect(worker.monitor.plans.map((p) => p.origins)).toEqual([[{ id: 'four', url: 'http://four' }]]);
+    expect(worker.monitor.configured).toEqual([await testEnv.ORIGINS.get('config')]);
   });
 
   it('refuses to overwrite a configuration changed since it was read (If-Match)', async () => {
@@ -185,6 +185,25 @@ describe('PUT /_affinity/config', () => {
     expect((await put(worker, { origins: ORIGINS }, { 'if-match': etag })).status).toBe(412);
     const fresh = await freshWorker().fetch('http://proxy.test/_affinity/config', { headers: auth });
     expect((await put(worker, { origins: ORIGINS }, { 'if-match': fresh.headers.get('etag')! })).status).toBe(200);
+  });
+
+  it('answers 503 and stores nothing when the stored configuration cannot be read to check If-Match', async () => {
+    const worker = freshWorker();
+    const read = await worker.fetch('http://proxy.test/_affinity/config', { headers: auth });
+    const before = await testEnv.ORIGINS.get('config');
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    vi.spyOn(testEnv.ORIGINS, 'get').mockRejectedValueOnce(new Error('KV unavailable'));
+    const response = await put(worker, { origins: ORIGINS.slice(0, 1) }, { 'if-match': read.headers.get('etag')! });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({
+      error: 'the stored configuration could not be read to check If-Match; nothing changed',
+    });
+    expect(await testEnv.ORIGINS.get('config')).toBe(before);
+    expect(JSON.parse(String(errors.mock.calls[0]![0]))).toMatchObject({
+      event: 'config.read-failed',
+      reader: 'if-match',
+      error: 'KV unavailable',
+    });
   });
 
   it('refuses a body over 1 MiB', async () => {
@@ -209,7 +228,11 @@ describe('GET /_affinity/status', () => {
     const response = await worker.fetch('http://proxy.test/_affinity/status', { headers: auth });
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
     const report = (await response.json()) as { origins: Record<string, unknown>[]; config: unknown };
-    expect(report.config).toEqual({ inForce: true, rejected: null, readError: null });
+    const { headers } = await worker.fetch('http://proxy.test/_affinity/config', { headers: auth });
+    expect(report.config).toEqual({
+      inForce: { source: 'kv', appliedAt: expect.any(String), etag: headers.get('etag'), lastGood: null },
+      kv: { ok: true },
+    });
     expect(report.origins).toEqual([
       expect.objectContaining({
         id: 'one',
@@ -233,5 +256,65 @@ describe('GET /_affinity/status', () => {
     const html = await response.text();
     expect(html).toContain('refreshes every 5 s');
     for (const origin of ORIGINS) expect(html).toContain(`data-origin="${origin.id}"`);
+  });
+});
+
+describe('a fresh isolate while KV holds a bad value, with a last good configuration kept by the monitor', () => {
+  const KEPT = { origins: ORIGINS.slice(0, 2) };
+  const ADOPTED_AT = Date.UTC(2026, 0, 2, 3, 4, 5);
+
+  async function freshWorkerOnLastGood() {
+    await seedConfig({ origins: [{ id: 'one', url: 'ftp://one' }] });
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const worker = freshWorker();
+    worker.monitor.lastGood = { text: JSON.stringify(KEPT), source: 'admin', adoptedAt: ADOPTED_AT };
+    return worker;
+  }
+
+  it('returns the last good configuration in force from GET /_affinity/config, with its ETag', async () => {
+    const worker = await freshWorkerOnLastGood();
+    const response = await worker.fetch('http://proxy.test/_affinity/config', { headers: auth });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { origins: { id: string }[] }).origins.map((o) => o.id)).toEqual(['one', 'two']);
+    const status = await worker.fetch('http://proxy.test/_affinity/status', { headers: auth });
+    const { config } = (await status.json()) as { config: { inForce: { etag: string } } };
+    expect(response.headers.get('etag')).toBe(config.inForce.etag);
+  });
+
+  it('says in the status which configuration is in force and why', async () => {
+    const worker = await freshWorkerOnLastGood();
+    const response = await worker.fetch('http://proxy.test/_affinity/status', { headers: auth });
+    const { config } = (await response.json()) as { config: unknown };
+    expect(config).toEqual({
+      inForce: {
+        source: 'last-good',
+        appliedAt: expect.any(String),
+        etag: expect.any(String),
+        lastGood: { source: 'admin', adoptedAt: '2026-01-02T03:04:05.000Z' },
+      },
+      kv: {
+        ok: false,
+        failure: 'invalid',
+        problems: [{ path: 'origins[0].url', message: expect.stringMatching(/http: or https:/) }],
+        since: expect.any(String),
+      },
+    });
+  });
+
+  it('says it on the status page too', async () => {
+    const worker = await freshWorkerOnLastGood();
+    const response = await worker.fetch('http://proxy.test/_affinity/status', {
+      headers: { ...auth, accept: 'text/html' },
+    });
+    const html = await response.text();
+    expect(html).toMatch(
+      /id="config">Configuration the last good one, kept by the health monitor \(stored by the admin API, adopted 2026-01-02 03:04:05 UTC\) · applied [^<]+ UTC · ETag &quot;[A-Za-z0-9_-]{22}&quot;</,
+    );
+    expect(html).toContain(
+      'The configuration in KV was refused (1 problem(s)); the last good one stays in force. First: origins[0].url',
+    );
+    for (const id of ['one', 'two']) expect(html).toContain(`data-origin="${id}"`);
+    expect(html).not.toContain('data-origin="three"');
   });
 });

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CONFIG_REFRESH_MS, ConfigStore } from '../../worker/config/config-store';
 import { parseConfig } from '../../worker/core/config-parse';
-import { seedConfig, testEnv } from './support';
+import { FakeMonitor, seedConfig, testEnv } from './support';
 
 const good = (id: string) => ({ origins: [{ id, url: `https://${id}.example.com` }] });
 const T0 = 1_000_000;
@@ -20,14 +20,22 @@ function background() {
 
 afterEach(() => vi.restoreAllMocks());
 
+/** The store's bindings: the real KV, and a health monitor whose last good configuration a test sets. */
+let monitor: FakeMonitor;
+let env: { ORIGINS: KVNamespace; HEALTH_MONITOR: ReturnType<FakeMonitor['binding']> };
+beforeEach(() => {
+  monitor = new FakeMonitor();
+  env = { ORIGINS: testEnv.ORIGINS, HEALTH_MONITOR: monitor.binding() };
+});
+
 /** The origins in force once a lookup at `now`, and the background refresh it may start, are done. */
 async function originIds(store: ConfigStore, now: number, bg = background()) {
-  await store.lookup(testEnv.ORIGINS, now, bg.run);
+  await store.lookup(env, now, bg.run);
   await bg.settle();
-  const lookup = await store.lookup(testEnv.ORIGINS, now, () => {
+  const lookup = await store.lookup(env, now, () => {
     throw new Error('no second refresh is due at the same moment');
   });
-  return lookup.status === 'ready' ? lookup.table.origins.map((o) => o.id) : lookup.status;
+  return lookup.ok ? lookup.table.origins.map((o) => o.id) : lookup.failure;
 }
 
 describe('ConfigStore', () => {
@@ -36,9 +44,9 @@ describe('ConfigStore', () => {
     const { kv, reads } = countedKv();
     const store = new ConfigStore();
     const bg = background();
-    for (let i = 0; i < 100; i++) await store.lookup(kv, T0 + i, bg.run);
+    for (let i = 0; i < 100; i++) await store.lookup({ ...env, ORIGINS: kv }, T0 + i, bg.run);
     expect(reads()).toBe(1);
-    await store.lookup(kv, T0 + CONFIG_REFRESH_MS, bg.run);
+    await store.lookup({ ...env, ORIGINS: kv }, T0 + CONFIG_REFRESH_MS, bg.run);
     await bg.settle();
     expect(reads()).toBe(2);
   });
@@ -50,8 +58,8 @@ describe('ConfigStore', () => {
     await seedConfig(good('b'));
     expect(await originIds(store, T0 + CONFIG_REFRESH_MS - 1)).toEqual(['a']);
     const bg = background();
-    const stale = await store.lookup(testEnv.ORIGINS, T0 + CONFIG_REFRESH_MS, bg.run);
-    expect(stale.status === 'ready' && stale.table.origins[0]!.id).toBe('a'); // served at once, refreshed behind
+    const stale = await store.lookup(env, T0 + CONFIG_REFRESH_MS, bg.run);
+    expect(stale.ok && stale.table.origins[0]!.id).toBe('a'); // served at once, refreshed behind
     await bg.settle();
     expect(await originIds(store, T0 + CONFIG_REFRESH_MS + 1)).toEqual(['b']);
   });
@@ -59,12 +67,12 @@ describe('ConfigStore', () => {
   it('parses a configuration once per change, not per refresh', async () => {
     await seedConfig(good('a'));
     const store = new ConfigStore();
-    const first = await store.lookup(testEnv.ORIGINS, T0, () => {});
+    const first = await store.lookup(env, T0, () => {});
     const bg = background();
-    await store.lookup(testEnv.ORIGINS, T0 + CONFIG_REFRESH_MS, bg.run);
+    await store.lookup(env, T0 + CONFIG_REFRESH_MS, bg.run);
     await bg.settle();
-    const second = await store.lookup(testEnv.ORIGINS, T0 + CONFIG_REFRESH_MS + 1, () => {});
-    expect(first.status === 'ready' && second.status === 'ready' && first.table === second.table).toBe(true);
+    const second = await store.lookup(env, T0 + CONFIG_REFRESH_MS + 1, () => {});
+    expect(first.ok && second.ok && first.table === second.table).toBe(true);
   });
 
   it('keeps the last good configuration when KV gets an invalid one, logs the problems once and reports them', async () => {
@@ -77,9 +85,12 @@ describe('ConfigStore', () => {
     expect(await originIds(store, T0 + 2 * CONFIG_REFRESH_MS)).toEqual(['a']);
     expect(errors).toHaveBeenCalledTimes(1);
     expect(JSON.parse(String(errors.mock.calls[0]![0]))).toMatchObject({ event: 'config.invalid', keptLastGood: true });
-    expect(store.health().rejected?.problems).toEqual([
-      { path: 'origins[0].url', message: expect.stringMatching(/http: or https:/) },
-    ]);
+    expect(store.state().kvFailure).toEqual({
+      ok: false,
+      failure: 'invalid',
+      problems: [{ path: 'origins[0].url', message: expect.stringMatching(/http: or https:/) }],
+      since: T0 + CONFIG_REFRESH_MS,
+    });
   });
 
   it('keeps the last good configuration when the key disappears', async () => {
@@ -97,7 +108,7 @@ describe('ConfigStore', () => {
     vi.spyOn(console, 'error').mockImplementation(() => {});
     expect(await originIds(store, T0)).toBe('invalid');
     vi.spyOn(testEnv.ORIGINS, 'get').mockRejectedValueOnce(new Error('KV unavailable'));
-    expect(await originIds(store, T0 + 1000)).toBe('unavailable');
+    expect(await originIds(store, T0 + 1000)).toBe('unreadable');
     expect(await originIds(store, T0 + 2000)).toBe('invalid');
   });
 
@@ -122,5 +133,106 @@ describe('ConfigStore', () => {
     expect(await originIds(store, T0 + 2)).toEqual(['b']);
     // KV still holds "a" here (as a location that has not seen the write yet would).
     expect(await originIds(store, T0 + 1 + CONFIG_REFRESH_MS)).toEqual(['b']);
+  });
+});
+
+describe('ConfigStore in an isolate that starts while KV holds nothing usable', () => {
+  const INVALID = { origins: [{ id: 'a', url: 'ftp://a' }] };
+  /** What the coordinator kept: configuration "kept", read from KV an hour before T0. */
+  const keptByMonitor = () => ({
+    text: JSON.stringify(good('kept')),
+    source: 'kv' as const,
+    adoptedAt: T0 - 3_600_000,
+  });
+  const kvStates = {
+    'an invalid value': () => seedConfig(INVALID),
+    'no key (deleted)': () => testEnv.ORIGINS.delete('config'),
+    'a failed read': () => void vi.spyOn(testEnv.ORIGINS, 'get').mockRejectedValue(new Error('KV unavailable')),
+  };
+  const logged = (spy: { mock: { calls: unknown[][] } }) => spy.mock.calls.map((call) => JSON.parse(String(call[0])));
+
+  it.each(Object.entries(kvStates))(
+    'serves the last good configuration the health monitor kept when KV has %s, and says so',
+    async (_, arrange) => {
+      await arrange();
+      monitor.lastGood = keptByMonitor();
+      const warnings = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      vi.spyOn(console, 'error').mockImplementation(() => {});
+      const store = new ConfigStore();
+      expect(await originIds(store, T0)).toEqual(['kept']);
+      expect(store.state().inForce).toMatchObject({
+        source: 'last-good',
+        appliedAt: T0,
+        text: monitor.lastGood.text,
+        lastGood: { source: 'kv', adoptedAt: T0 - 3_600_000 },
+      });
+      expect(store.state().kvFailure).toMatchObject({ ok: false, since: T0 });
+      expect(logged(warnings)).toContainEqual(
+        expect.objectContaining({ event: 'config.last-good-applied', lastGoodSource: 'kv', origins: 1 }),
+      );
+    },
+  );
+
+  it('asks the monitor once for concurrent first requests, and at most once a second while it has none', async () => {
+    await seedConfig(INVALID);
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const store = new ConfigStore();
+    const first = await Promise.all(Array.from({ length: 20 }, () => store.lookup(env, T0, () => {})));
+    expect(first.every((lookup) => !lookup.ok && lookup.failure === 'invalid')).toBe(true);
+    expect(monitor.lastGoodCalls).toBe(1);
+    await store.lookup(env, T0 + 999, () => {});
+    expect(monitor.lastGoodCalls).toBe(1);
+    monitor.lastGood = keptByMonitor();
+    expect(await originIds(store, T0 + 1000)).toEqual(['kept']);
+    expect(monitor.lastGoodCalls).toBe(2);
+  });
+
+  it('moves to the value in KV as soon as it is good again, as a warm isolate does', async () => {
+    await seedConfig(INVALID);
+    monitor.lastGood = keptByMonitor();
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const store = new ConfigStore();
+    expect(await originIds(store, T0)).toEqual(['kept']);
+    expect(await originIds(store, T0 + CONFIG_REFRESH_MS)).toEqual(['kept']); // still invalid: unchanged
+    await seedConfig(good('b'));
+    expect(await originIds(store, T0 + 2 * CONFIG_REFRESH_MS)).toEqual(['b']);
+    expect(store.state()).toMatchObject({ inForce: { source: 'kv' }, kvFailure: undefined });
+    expect(monitor.lastGoodCalls).toBe(1);
+  });
+
+  it('never asks the monitor while it has a configuration of its own', async () => {
+    await seedConfig(good('a'));
+    monitor.lastGood = keptByMonitor();
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const store = new ConfigStore();
+    expect(await originIds(store, T0)).toEqual(['a']);
+    await seedConfig(INVALID);
+    expect(await originIds(store, T0 + CONFIG_REFRESH_MS)).toEqual(['a']);
+    expect(monitor.lastGoodCalls).toBe(0);
+  });
+
+  it('does not apply a kept configuration that today’s rules refuse, and says why', async () => {
+    await seedConfig(INVALID);
+    monitor.lastGood = {
+      ...keptByMonitor(),
+      text: JSON.stringify({ origins: [{ id: 'x', url: 'http://x', wieght: 2 }] }),
+    };
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const store = new ConfigStore();
+    expect(await originIds(store, T0)).toBe('invalid');
+    expect(logged(errors)).toContainEqual(expect.objectContaining({ event: 'config.invalid', reader: 'last-good' }));
+  });
+
+  it('answers as before when the monitor has none or cannot be reached: what is wrong with KV', async () => {
+    await seedConfig(INVALID);
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const warnings = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    expect(await originIds(new ConfigStore(), T0)).toBe('invalid');
+    monitor.lastGood = new Error('Durable Object unavailable');
+    expect(await originIds(new ConfigStore(), T0)).toBe('invalid');
+    expect(logged(warnings)).toEqual([
+      expect.objectContaining({ event: 'config.last-good-unavailable', error: 'Durable Object unavailable' }),
+    ]);
   });
 });

@@ -23,9 +23,12 @@ function planOf(config: unknown) {
   return healthPlan(parsed.config);
 }
 
+/** A configuration as the admin API hands it to the coordinator: its stored text. */
+const textOf = (config: unknown) => JSON.stringify(config);
+
 /** Origins a, b, c at http://a ... with the given health settings (a long interval: tests run rounds by hand). */
-function abcPlan(health: Record<string, unknown> = {}) {
-  return planOf({
+function abcConfig(health: Record<string, unknown> = {}) {
+  return textOf({
     origins: ['a', 'b', 'c'].map((id) => ({ id, url: `http://${id}` })),
     health: { interval: 3600, path: '/healthz', ...health },
   });
@@ -51,7 +54,7 @@ afterEach(async () => {
 describe('the health monitor', () => {
   it('probes every origin on its alarm, and stores state, latency and last error', async () => {
     const seen = stubOrigins({ a: answersWith('a'), b: () => new Response('down', { status: 503 }), c: 'refuse' });
-    await coordinator().configure(abcPlan({ rise: 1, fall: 1 }));
+    await coordinator().configure(abcConfig({ rise: 1, fall: 1 }));
     await runRound();
     const { origins } = await coordinator().status();
     expect(origins.a).toMatchObject({
@@ -73,7 +76,7 @@ describe('the health monitor', () => {
         new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason))),
       c: answersWith('c'),
     });
-    await coordinator().configure(abcPlan({ rise: 1, fall: 1, timeout: 0.2 }));
+    await coordinator().configure(abcConfig({ rise: 1, fall: 1, timeout: 0.2 }));
     await runRound();
     expect((await coordinator().status()).origins.b).toMatchObject({
       state: 'unhealthy',
@@ -83,7 +86,7 @@ describe('the health monitor', () => {
 
   it('keeps its state in storage: an eviction loses nothing and the alarm stays armed', async () => {
     stubOrigins({ a: answersWith('a'), b: 'refuse', c: answersWith('c') });
-    await coordinator().configure(abcPlan({ rise: 1, fall: 1 }));
+    await coordinator().configure(abcConfig({ rise: 1, fall: 1 }));
     await runRound();
     const before = await coordinator().status();
     await evictDurableObject(coordinator());
@@ -95,7 +98,7 @@ describe('the health monitor', () => {
 
   it('re-arms its alarm when a round fails', async () => {
     stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
-    await coordinator().configure(abcPlan());
+    await coordinator().configure(abcConfig());
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     await runInDurableObject(coordinator(), (_, state) => {
       vi.spyOn(state.storage, 'put').mockRejectedValueOnce(new Error('storage unavailable'));
@@ -109,7 +112,7 @@ describe('the health monitor', () => {
 
   it('takes passive reports at once, and only probes bring the origin back', async () => {
     stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
-    await coordinator().configure(abcPlan({ rise: 2, fall: 2 }));
+    await coordinator().configure(abcConfig({ rise: 2, fall: 2 }));
     await runRound();
     await runRound();
     expect((await coordinator().status()).origins.b!.state).toBe('healthy');
@@ -123,7 +126,7 @@ describe('the health monitor', () => {
 
   it('ignores reports about origins it does not probe', async () => {
     stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
-    await coordinator().configure(abcPlan({ fall: 1 }));
+    await coordinator().configure(abcConfig({ fall: 1 }));
     await coordinator().report([{ originId: 'zz', count: 5, error: 'x', at: Date.now() }]);
     expect(Object.keys((await coordinator().status()).origins).sort()).toEqual(['a', 'b', 'c']);
   });
@@ -132,7 +135,7 @@ describe('the health monitor', () => {
     const origins = Array.from({ length: 40 }, (_, i) => ({ id: `o${i}`, url: `http://o${i}` }));
     stubOrigins(Object.fromEntries(origins.map((o) => [o.id, answersWith(o.id)])));
     // interval 1 s, timeout 1 s: six origins per object, so seven objects.
-    const big = planOf({ origins, health: { interval: 1, timeout: 1, rise: 1 } });
+    const big = textOf({ origins, health: { interval: 1, timeout: 1, rise: 1 } });
     await coordinator().configure(big);
     expect((await coordinator().status()).shards).toBe(7);
     expect(await listDurableObjectIds(testEnv.HEALTH_MONITOR)).toHaveLength(7);
@@ -143,7 +146,7 @@ describe('the health monitor', () => {
       },
       { timeout: 8000, interval: 200 },
     );
-    await coordinator().configure(planOf({ origins: origins.slice(0, 5), health: { interval: 3600, timeout: 1 } }));
+    await coordinator().configure(textOf({ origins: origins.slice(0, 5), health: { interval: 3600, timeout: 1 } }));
     const dropped = testEnv.HEALTH_MONITOR.getByName('shard-3');
     expect(await runInDurableObject(dropped, (_, state) => state.storage.getAlarm())).toBeNull();
     expect(Object.keys((await coordinator().status()).origins)).toHaveLength(5);
@@ -172,7 +175,7 @@ describe('the plan', () => {
   it('from the admin API outranks KV for a minute, so a stale read cannot undo it', async () => {
     stubOrigins({ a: answersWith('a'), b: answersWith('b') });
     await seedConfig(a);
-    await coordinator().configure(planOf(b));
+    await coordinator().configure(textOf(b));
     later(30_000);
     await coordinator().syncWithKv();
     expect((await coordinator().status()).planKey).toBe(planOf(b).key);
@@ -183,13 +186,13 @@ describe('the plan', () => {
 
   it('and the coordinator’s own orders stay together, even if a restart cut in between', async () => {
     stubOrigins({ a: answersWith('a'), b: answersWith('b') });
-    await coordinator().configure(planOf(a));
+    await coordinator().configure(textOf(a));
     await runInDurableObject(coordinator(), async (_, state) => {
       await state.storage.delete('orders');
       await state.storage.deleteAlarm();
     });
     await evictDurableObject(coordinator());
-    await coordinator().configure(planOf(a)); // the same plan again
+    await coordinator().configure(textOf(a)); // the same plan again
     await runRound();
     expect((await coordinator().status()).origins.a!.lastProbeAt).toEqual(expect.any(Number));
   });
@@ -200,11 +203,11 @@ describe('a shard the plan no longer has', () => {
     const origins = Array.from({ length: 12 }, (_, i) => ({ id: `o${i}`, url: `http://o${i}` }));
     stubOrigins(Object.fromEntries(origins.map((o) => [o.id, answersWith(o.id)])));
     const health = { interval: 100, timeout: 60 }; // six origins per object: two objects
-    await coordinator().configure(planOf({ origins, health }));
+    await coordinator().configure(textOf({ origins, health }));
     const orphan = testEnv.HEALTH_MONITOR.getByName('shard-1');
     const orders = await runInDurableObject(orphan, (_, state) => state.storage.get('orders'));
     expect(orders).toBeDefined();
-    await coordinator().configure(planOf({ origins: origins.slice(0, 3), health }));
+    await coordinator().configure(textOf({ origins: origins.slice(0, 3), health }));
     // As if the order to stop had been lost: the orphan gets its old orders back.
     await orphan.assign(orders as never, {});
     expect(await runDurableObjectAlarm(orphan)).toBe(true);
@@ -266,5 +269,146 @@ describe('the routing path', () => {
       expect(affinityCookie(response)).toBeDefined();
     }
     expect(seen.filter((r) => new URL(r.url).hostname === 'b')).toEqual([]);
+  });
+});
+
+describe('the last good configuration', () => {
+  const a = { origins: [{ id: 'a', url: 'http://a' }], health: { interval: 3600 } };
+  const reweighted = { ...a, origins: [{ id: 'a', url: 'http://a', weight: 2 }] };
+  const later = (ms: number) => vi.spyOn(Date, 'now').mockReturnValue(Date.now() + ms);
+
+  it('is the one the admin API handed over, kept in storage across a new instance of the coordinator', async () => {
+    stubOrigins({ a: answersWith('a') });
+    const before = Date.now();
+    await coordinator().configure(textOf(a));
+    await evictDurableObject(coordinator());
+    const kept = await coordinator().lastGoodConfig();
+    expect(kept).toEqual({ text: textOf(a), source: 'admin', adoptedAt: expect.any(Number) });
+    expect(kept!.adoptedAt).toBeGreaterThanOrEqual(before);
+  });
+
+  it('is written in the same storage write as the plan derived from it, even when the plan stays the same', async () => {
+    stubOrigins({ a: answersWith('a') });
+    const puts = await runInDurableObject(coordinator(), (_, state) => vi.spyOn(state.storage, 'put'));
+    await coordinator().configure(textOf(a));
+    await coordinator().configure(textOf(reweighted)); // a weight: the plan does not change
+    const written = puts.mock.calls.map(([entries]) => entries as Record<string, unknown>).filter((e) => 'config' in e);
+    expect(written.map((entries) => (entries.config as { text: string }).text)).toEqual([
+      textOf(a),
+      textOf(reweighted),
+    ]);
+    for (const entries of written) {
+      expect((entries.plan as { plan: { key: string } }).plan.key).toBe(planOf(a).key);
+    }
+  });
+
+  it('follows good values in KV, a change of weight included, and outlives a bad value, a deleted key and a failed read', async () => {
+    stubOrigins({ a: answersWith('a') });
+    await seedConfig(a);
+    await coordinator().syncWithKv();
+    expect(await coordinator().lastGoodConfig()).toMatchObject({ text: textOf(a), source: 'kv' });
+    await seedConfig(reweighted);
+    later(6_000);
+    await coordinator().syncWithKv();
+    expect(await coordinator().lastGoodConfig()).toMatchObject({ text: textOf(reweighted), source: 'kv' });
+
+    const warnings = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    await seedConfig({ origins: [{ id: 'a', url: 'ftp://a' }] });
+    later(12_000);
+    await coordinator().syncWithKv();
+    await testEnv.ORIGINS.delete('config');
+    later(18_000);
+    await coordinator().syncWithKv();
+    await runInDurableObject(coordinator(), (instance) => {
+      const { ORIGINS } = (instance as unknown as { env: typeof testEnv }).env;
+      vi.spyOn(ORIGINS, 'get').mockRejectedValueOnce(new Error('KV unavailable'));
+    });
+    later(24_000);
+    await coordinator().syncWithKv();
+    expect(await coordinator().lastGoodConfig()).toMatchObject({ text: textOf(reweighted), source: 'kv' });
+    expect(warnings.mock.calls.map((call) => JSON.parse(String(call[0])))).toContainEqual(
+      expect.objectContaining({ event: 'config.invalid', reader: 'health-monitor', keptLastGood: true }),
+    );
+    expect(warnings.mock.calls.map((call) => JSON.parse(String(call[0])))).toContainEqual(
+      expect.objectContaining({ event: 'config.read-failed', error: 'KV unavailable', keptLastGood: true }),
+    );
+  });
+
+  it('is not replaced by a KV read that was under way when the admin API handed over a configuration', async () => {
+    stubOrigins({ a: answersWith('a'), b: answersWith('b') });
+    const b = { origins: [{ id: 'b', url: 'http://b' }], health: { interval: 3600 } };
+    await seedConfig(a); // what KV still says at this location
+    await runInDurableObject(coordinator(), (instance) => {
+      const { ORIGINS } = (instance as unknown as { env: typeof testEnv }).env;
+      const get = ORIGINS.get.bind(ORIGINS) as (key: string, type: 'text') => Promise<string | null>;
+      // A slow read: the admin API's configuration arrives while it is under way.
+      vi.spyOn(ORIGINS, 'get').mockImplementationOnce((async (key: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return get(key, 'text');
+      }) as never);
+    });
+    const sync = coordinator().syncWithKv();
+    await coordinator().configure(textOf(b));
+    await sync;
+    expect(await coordinator().lastGoodConfig()).toMatchObject({ text: textOf(b), source: 'admin' });
+    expect((await coordinator().status()).planKey).toBe(planOf(b).key);
+  });
+
+  it('is none until a good configuration was adopted', async () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    await seedConfig({ origins: [] });
+    await coordinator().syncWithKv();
+    expect(await coordinator().lastGoodConfig()).toBeNull();
+  });
+});
+
+describe('a fresh isolate while KV holds a bad value', () => {
+  const config = { origins: ['a', 'b', 'c'].map((id) => ({ id, url: `http://${id}` })), health: { interval: 3600 } };
+  const invalid = { origins: [{ id: 'a b', url: 'ftp://a' }] };
+  const auth = { authorization: 'Bearer integration-admin-token' };
+
+  it('serves with the last good configuration the coordinator kept, sessions keep their origins, and the status says why', async () => {
+    await seedConfig(config);
+    stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
+    const warm = freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR });
+    const sessions = await Promise.all(Array.from({ length: 12 }, () => warm.fetch('http://proxy.test/')));
+    expect(await coordinator().lastGoodConfig()).toMatchObject({ source: 'kv', text: JSON.stringify(config) });
+
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    await seedConfig(invalid);
+    const fresh = freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR });
+    for (const session of sessions) {
+      const response = await fresh.fetch('http://proxy.test/', { headers: { cookie: affinityCookie(session)! } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-served-by')).toBe(session.headers.get('x-served-by'));
+    }
+    const status = await fresh.fetch('http://proxy.test/_affinity/status', { headers: auth });
+    const { config: reported } = (await status.json()) as { config: Record<string, unknown> };
+    expect(reported).toEqual({
+      inForce: {
+        source: 'last-good',
+        appliedAt: expect.any(String),
+        etag: expect.stringMatching(/^"[A-Za-z0-9_-]{22}"$/),
+        lastGood: { source: 'kv', adoptedAt: expect.any(String) },
+      },
+      kv: {
+        ok: false,
+        failure: 'invalid',
+        problems: [
+          { path: 'origins[0].id', message: expect.any(String) },
+          { path: 'origins[0].url', message: expect.any(String) },
+        ],
+        since: expect.any(String),
+      },
+    });
+  });
+
+  it('answers 503 as before when no good configuration was ever adopted', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    await seedConfig(invalid);
+    const response = await freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR }).fetch('http://proxy.test/');
+    expect(response.status).toBe(503);
+    expect(await response.text()).toMatch(/invalid \(2 problem/);
   });
 });

@@ -8,9 +8,15 @@ import { env } from 'cloudflare:workers';
 import { vi } from 'vitest';
 import { createApp } from '../../worker/app';
 import type { Bindings } from '../../worker/bindings';
-import type { HealthPlan } from '../../worker/core/health-plan';
+import { parseConfigText } from '../../worker/core/config-parse';
+import { healthPlan } from '../../worker/core/health-plan';
 import type { OriginHealth } from '../../worker/core/health-transition';
-import type { HealthSnapshot, HealthStatus, PassiveFailure } from '../../worker/health/monitor-protocol';
+import type {
+  HealthSnapshot,
+  HealthStatus,
+  LastGoodConfig,
+  PassiveFailure,
+} from '../../worker/health/monitor-protocol';
 import { IsolateState } from '../../worker/isolate-state';
 
 export const testEnv = env as Bindings;
@@ -27,12 +33,16 @@ export class FakeMonitor {
   unhealthy: string[] = [];
   planKey: string | null = null;
   records: Record<string, OriginHealth> = {};
-  readonly plans: HealthPlan[] = [];
+  /** The configuration texts the admin API handed over. */
+  readonly configured: string[] = [];
   syncs = 0;
   /** Snapshot reads, and how long each takes to answer. */
   snapshots = 0;
   snapshotDelayMs = 0;
   readonly reports: PassiveFailure[][] = [];
+  /** What `lastGoodConfig()` answers; an Error is thrown instead, as by an unreachable object. */
+  lastGood: LastGoodConfig | null | Error = null;
+  lastGoodCalls = 0;
 
   binding(): Bindings['HEALTH_MONITOR'] {
     const stub = {
@@ -41,9 +51,17 @@ export class FakeMonitor {
         if (this.snapshotDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.snapshotDelayMs));
         return { planKey: this.planKey, takenAt: Date.now(), unhealthy: this.unhealthy };
       },
-      configure: async (plan: HealthPlan) => {
-        this.plans.push(plan);
-        this.planKey = plan.key;
+      configure: async (text: string) => {
+        const parsed = parseConfigText(text);
+        if (!parsed.ok) throw new Error('configure() takes a validated configuration');
+        this.configured.push(text);
+        this.planKey = healthPlan(parsed.config).key;
+        this.lastGood = { text, source: 'admin', adoptedAt: Date.now() };
+      },
+      lastGoodConfig: async (): Promise<LastGoodConfig | null> => {
+        this.lastGoodCalls++;
+        if (this.lastGood instanceof Error) throw this.lastGood;
+        return this.lastGood;
       },
       syncWithKv: async () => void this.syncs++,
       report: async (failures: PassiveFailure[]) => void this.reports.push(failures),

@@ -6,9 +6,8 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from '../bindings';
-import { CONFIG_KEY, type ConfigLookup } from '../config/config-store';
+import { CONFIG_KEY, logConfigFailure, readConfigText, storeConfig, type ConfigFailure } from '../config/config-source';
 import { parseConfigText } from '../core/config-parse';
-import type { RoutingTable } from '../core/routing-table';
 import { COORDINATOR } from '../health/monitor-protocol';
 import type { IsolateState } from '../isolate-state';
 import { errorMessage, logEvent } from '../log';
@@ -39,10 +38,9 @@ export function createAdminApp(isolate: IsolateState): Hono<AppEnv> {
   admin.use('*', ADMIN_SECURE_HEADERS, adminAuth);
 
   admin.get('/config', async (c) => {
-    const lookup = await isolate.config.lookup(c.env.ORIGINS, Date.now(), (task) => c.executionCtx.waitUntil(task));
-    const current = isolate.config.current();
-    if (!current) return c.json(noConfiguration(lookup), 404, NO_STORE);
-    return c.json(current.table.config, 200, { ...NO_STORE, etag: await etagOf(current.text) });
+    const lookup = await isolate.config.lookup(c.env, Date.now(), (task) => c.executionCtx.waitUntil(task));
+    if (!lookup.ok) return c.json(noConfiguration(lookup), 404, NO_STORE);
+    return c.json(lookup.table.config, 200, { ...NO_STORE, etag: await etagOf(lookup.text) });
   });
 
   admin.put(
@@ -53,7 +51,7 @@ export function createAdminApp(isolate: IsolateState): Hono<AppEnv> {
 
   admin.get('/status', async (c) => {
     const now = Date.now();
-    await isolate.config.lookup(c.env.ORIGINS, now, (task) => c.executionCtx.waitUntil(task));
+    await isolate.config.lookup(c.env, now, (task) => c.executionCtx.waitUntil(task));
     const report = await buildStatusReport(c.env, isolate, now);
     if (!wantsHtml(c)) return c.json(report, 200, NO_STORE);
     return c.html(renderStatusPage(report, c.get('secureHeadersNonce')), 200, NO_STORE);
@@ -63,13 +61,15 @@ export function createAdminApp(isolate: IsolateState): Hono<AppEnv> {
   return admin;
 }
 
-function noConfiguration(lookup: ConfigLookup) {
-  if (lookup.status === 'invalid') {
-    return { error: `the configuration under the KV key "${CONFIG_KEY}" is invalid`, problems: lookup.problems };
+function noConfiguration(lookup: ConfigFailure) {
+  switch (lookup.failure) {
+    case 'invalid':
+      return { error: `the configuration under the KV key "${CONFIG_KEY}" is invalid`, problems: lookup.problems };
+    case 'unreadable':
+      return { error: `the KV key "${CONFIG_KEY}" could not be read: ${lookup.reason}` };
+    case 'missing':
+      return { error: `no configuration is stored under the KV key "${CONFIG_KEY}"` };
   }
-  if (lookup.status === 'unavailable')
-    return { error: `the KV key "${CONFIG_KEY}" could not be read: ${lookup.reason}` };
-  return { error: `no configuration is stored under the KV key "${CONFIG_KEY}"` };
 }
 
 /** Validates, stores in KV, applies here at once, tells the health monitor. Nothing invalid is stored. */
@@ -78,29 +78,40 @@ async function replaceConfig(c: Context<AppEnv>, isolate: IsolateState): Promise
   if (!parsed.ok) return c.json({ error: 'invalid configuration', problems: parsed.problems }, 400, NO_STORE);
   const ifMatch = c.req.header('if-match');
   if (ifMatch !== undefined) {
-    const stored = await c.env.ORIGINS.get(CONFIG_KEY, 'text');
-    if (!ifMatchHolds(ifMatch, stored === null ? null : await etagOf(stored))) {
-      return c.json({ error: 'the stored configuration changed since it was read (If-Match failed)' }, 412, NO_STORE);
-    }
+    const refusal = await ifMatchRefusal(c.env.ORIGINS, ifMatch);
+    if (refusal) return c.json({ error: refusal.error }, refusal.status, NO_STORE);
   }
-  const text = JSON.stringify(parsed.config, null, 2);
-  try {
-    await c.env.ORIGINS.put(CONFIG_KEY, text);
-  } catch (error) {
-    logEvent('error', 'config.store-failed', { error: errorMessage(error) });
+  const stored = await storeConfig(c.env.ORIGINS, parsed.config);
+  if (!stored.ok) {
+    logEvent('error', 'config.store-failed', { error: stored.reason });
     return c.json({ error: 'the configuration could not be stored in KV; nothing changed' }, 503, NO_STORE);
   }
-  const table = isolate.config.apply(parsed.config, text, Date.now());
+  isolate.config.apply(parsed.config, stored.text, Date.now());
   logEvent('info', 'config.updated', { via: 'admin', origins: parsed.config.origins.length });
-  await tellMonitor(c, table);
-  return c.json(parsed.config, 200, { ...NO_STORE, etag: await etagOf(text) });
+  await tellMonitor(c, stored.text);
+  return c.json(parsed.config, 200, { ...NO_STORE, etag: await etagOf(stored.text) });
 }
 
-async function tellMonitor(c: Context<AppEnv>, table: RoutingTable): Promise<void> {
+/** If-Match compares with what KV holds now, read through the same source as every other reader. */
+async function ifMatchRefusal(kv: KVNamespace, ifMatch: string) {
+  const stored = await readConfigText(kv);
+  if (!stored.ok && stored.failure === 'unreadable') {
+    logConfigFailure('error', stored, { reader: 'if-match' });
+    return {
+      status: 503,
+      error: 'the stored configuration could not be read to check If-Match; nothing changed',
+    } as const;
+  }
+  if (ifMatchHolds(ifMatch, stored.ok ? await etagOf(stored.text) : null)) return undefined;
+  return { status: 412, error: 'the stored configuration changed since it was read (If-Match failed)' } as const;
+}
+
+/** The coordinator adopts the stored text, and keeps it as the last good configuration. */
+async function tellMonitor(c: Context<AppEnv>, text: string): Promise<void> {
   try {
-    await c.env.HEALTH_MONITOR.getByName(COORDINATOR).configure(table.healthPlan);
+    await c.env.HEALTH_MONITOR.getByName(COORDINATOR).configure(text);
   } catch (error) {
-    // Stored and applied all the same: isolates give the monitor the plan on their next refresh.
+    // Stored and applied all the same: the coordinator reads KV when isolates or the cron ask it to.
     logEvent('warn', 'health.configure-failed', { error: errorMessage(error) });
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { FC } from 'hono/jsx';
 import type { OriginStatus } from '../core/origin-status';
+import { ConfigSummary } from './config-summary';
 import { PageLayout, REFRESH_SECONDS } from './page-layout';
 import type { StatusReport } from './status-report';
 
@@ -44,13 +45,7 @@ export const StatusPage: FC<{ report: StatusReport; nonce?: string }> = ({ repor
 
 const Banners: FC<{ report: StatusReport }> = ({ report }) => (
   <>
-    {!report.config.inForce && <p class="banner">No configuration in force: put one under the KV key "config".</p>}
-    {report.config.rejected && (
-      <p class="banner">
-        The configuration in KV was refused ({report.config.rejected.problems.length} problem(s)); the last good one
-        stays in force. First: {report.config.rejected.problems[0]?.path} {report.config.rejected.problems[0]?.message}
-      </p>
-    )}
+    <ConfigSummary config={report.config} />
     {report.health.error && <p class="banner">Health monitor unreachable: {report.health.error}</p>}
   </>
 );

@@ -3,21 +3,35 @@
  * with its health and share of new sessions.
  */
 import type { Bindings } from '../bindings';
-import type { ConfigHealth } from '../config/config-store';
+import type { ConfigFailure } from '../config/config-source';
+import type { ConfigSourceName, ConfigState } from '../config/config-store';
 import type { OriginHealth } from '../core/health-transition';
 import { originStatus, type OriginStatus } from '../core/origin-status';
 import { COORDINATOR } from '../health/monitor-protocol';
 import type { IsolateState } from '../isolate-state';
 import { errorMessage } from '../log';
+import { etagOf } from './config-etag';
+
+/** Which configuration is in force in the answering isolate, and why. */
+export interface ConfigReport {
+  /** Null when there is none: every proxied request answers 503. */
+  inForce: {
+    /** `kv`, `admin` (a PUT this isolate answered) or `last-good` (the health monitor's copy). */
+    source: ConfigSourceName;
+    /** When this isolate put it in force. */
+    appliedAt: string;
+    /** The ETag `GET /_affinity/config` answers with. */
+    etag: string;
+    /** For `last-good`: where the monitor had it from and when it adopted it. */
+    lastGood: { source: 'kv' | 'admin'; adoptedAt: string } | null;
+  } | null;
+  /** The last read of KV: a usable value, or why not and since when (what is in force stays). */
+  kv: { ok: true } | (ConfigFailure & { since: string });
+}
 
 export interface StatusReport {
   generatedAt: string;
-  config: {
-    inForce: boolean;
-    /** A value in KV that was refused (the configuration in force is the last good one). */
-    rejected: ConfigHealth['rejected'] | null;
-    readError: string | null;
-  };
+  config: ConfigReport;
   health: {
     monitor: 'ok' | 'unreachable';
     error: string | null;
@@ -32,12 +46,11 @@ export interface StatusReport {
 
 export async function buildStatusReport(env: Bindings, isolate: IsolateState, now: number): Promise<StatusReport> {
   const current = isolate.config.current();
-  const configHealth = isolate.config.health();
   const monitor = await monitorStatus(env);
   const records = monitor.records ?? snapshotRecords(isolate, current?.table.config.origins ?? []);
   return {
     generatedAt: new Date(now).toISOString(),
-    config: { inForce: !!current, rejected: configHealth.rejected ?? null, readError: configHealth.readError ?? null },
+    config: await configReport(isolate.config.state()),
     health: {
       monitor: monitor.records ? 'ok' : 'unreachable',
       error: monitor.error ?? null,
@@ -46,6 +59,22 @@ export async function buildStatusReport(env: Bindings, isolate: IsolateState, no
       isolateSnapshotAt: isolate.health.takenAt === undefined ? null : new Date(isolate.health.takenAt).toISOString(),
     },
     origins: current ? originStatus(current.table.config, records) : [],
+  };
+}
+
+async function configReport({ inForce, kvFailure }: ConfigState): Promise<ConfigReport> {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const kv = kvFailure ? { ...kvFailure, since: iso(kvFailure.since) } : ({ ok: true } as const);
+  if (!inForce) return { inForce: null, kv };
+  const { source, appliedAt, text, lastGood } = inForce;
+  return {
+    inForce: {
+      source,
+      appliedAt: iso(appliedAt),
+      etag: await etagOf(text),
+      lastGood: lastGood ? { source: lastGood.source, adoptedAt: iso(lastGood.adoptedAt) } : null,
+    },
+    kv,
   };
 }
 

@@ -1,141 +1,177 @@
 /**
- * The configuration in force in this isolate, loaded from KV and cached.
+ * The configuration in force in this isolate, loaded from KV (config-source.ts) and cached.
  *
  * Steady state costs no KV read per request: a request reads the cached routing table and, at most
  * once per refresh interval, starts a background re-read. Text that has not changed is not parsed
- * again. A value that fails validation never replaces the last good configuration; it is logged once
- * and reported in the status. Only an isolate with no good configuration at all waits for KV.
+ * again. A value that fails validation never replaces the configuration in force; it is logged once
+ * and reported in the status. Only an isolate with no configuration at all waits: for KV and, when KV
+ * holds nothing usable, for the last good configuration the health coordinator keeps (last-good.ts).
  */
-import { describeProblems, parseConfigText, type ConfigProblem } from '../core/config-parse';
+import type { Bindings } from '../bindings';
 import type { Config } from '../core/config-schema';
 import { compileRoutingTable, type RoutingTable } from '../core/routing-table';
-import { errorMessage, logEvent } from '../log';
+import type { LastGoodConfig } from '../health/monitor-protocol';
+import { logEvent } from '../log';
+import {
+  CONFIG_KEY,
+  logConfigFailure,
+  readConfigText,
+  validateConfigText,
+  type ConfigFailure,
+  type StoredText,
+} from './config-source';
+import { recallLastGood } from './last-good';
 
-/** The KV key that holds the configuration JSON. */
-export const CONFIG_KEY = 'config';
 /** How often an isolate re-reads KV in the background. */
 export const CONFIG_REFRESH_MS = 10_000;
-/** How often an isolate without any good configuration retries KV (the request waits for it). */
-const COLD_RETRY_MS = 1_000;
+/**
+ * How often an isolate without any configuration retries (the request waits for it): one KV read and,
+ * when KV has nothing usable, one call to the coordinator.
+ */
+export const COLD_RETRY_MS = 1_000;
 /**
  * After the admin API stores a configuration, KV may still serve the previous value for up to a
  * minute at some locations; until then a different value read back is not taken for a newer one.
  */
 export const KV_PROPAGATION_MS = 60_000;
 
-export type ConfigLookup =
-  | { status: 'ready'; table: RoutingTable }
-  | { status: 'missing' }
-  | { status: 'invalid'; problems: ConfigProblem[] }
-  | { status: 'unavailable'; reason: string };
+/** The bindings the store reads: KV, and the coordinator for the last good configuration. */
+export type ConfigBindings = Pick<Bindings, 'ORIGINS' | 'HEALTH_MONITOR'>;
 
-/** What the status endpoint shows about the configuration. */
-export interface ConfigHealth {
-  inForce: boolean;
-  /** A value found in KV that was refused; the configuration in force (if any) is the last good one. */
-  rejected?: { problems: ConfigProblem[]; seenAt: string };
-  /** A KV read that failed; the configuration in force (if any) is the last good one. */
-  readError?: string;
+/**
+ * Where the configuration in force came from: KV, a PUT this isolate answered, or the coordinator's
+ * last good copy (KV held nothing usable when this isolate had none).
+ */
+export type ConfigSourceName = 'kv' | 'admin' | 'last-good';
+
+export interface ConfigInForce {
+  text: string;
+  table: RoutingTable;
+  source: ConfigSourceName;
+  /** When this isolate put it in force. */
+  appliedAt: number;
+  /** For `last-good`: where the coordinator had it from, and when it adopted it. */
+  lastGood?: Omit<LastGoodConfig, 'text'>;
+}
+
+/** The configuration in force, or why there is none. */
+export type ConfigLookup = ({ ok: true } & ConfigInForce) | ConfigFailure;
+
+/** What the last read of KV found when there was nothing to apply, and since when (as this isolate saw it). */
+export type KvFailure = ConfigFailure & { since: number };
+
+export interface ConfigState {
+  inForce?: ConfigInForce;
+  /** Set while KV holds nothing usable; the configuration in force, if any, stays. */
+  kvFailure?: KvFailure;
 }
 
 export class ConfigStore {
-  #inForce?: { text: string; table: RoutingTable };
-  #failure: Exclude<ConfigLookup, { status: 'ready' }> = { status: 'missing' };
-  /** The last value read from KV, and what was wrong with it if anything: parsed once per change. */
-  #lastSeen?: { text: string | null; failure?: Exclude<ConfigLookup, { status: 'ready' }> };
-  #rejected?: ConfigHealth['rejected'];
-  #readError?: string;
+  #inForce?: ConfigInForce;
+  #kvFailure?: KvFailure;
+  /** The last value read from KV (null: no key), and what was wrong with it: parsed once per change. */
+  #lastSeen?: { text: string | null; failure?: KvFailure };
   #checkedAt = -Infinity;
-  #appliedAt = -Infinity;
   #refreshing?: Promise<void>;
 
   constructor(private readonly refreshMs = CONFIG_REFRESH_MS) {}
 
-  /** The configuration in force; waits for KV only when this isolate has none. */
-  async lookup(kv: KVNamespace, now: number, background: (task: Promise<unknown>) => void): Promise<ConfigLookup> {
+  /** The configuration in force; waits only when this isolate has none. */
+  async lookup(env: ConfigBindings, now: number, background: (task: Promise<unknown>) => void): Promise<ConfigLookup> {
     const age = now - this.#checkedAt;
     if (!this.#inForce) {
-      // A cold isolate's concurrent first requests all wait for the one read already under way.
+      // A cold isolate's concurrent first requests all wait for the one load already under way.
       if (this.#refreshing) await this.#refreshing;
-      else if (age >= COLD_RETRY_MS) await this.refresh(kv, now);
+      else if (age >= COLD_RETRY_MS) await this.refresh(env, now);
     } else if (age >= this.refreshMs) {
-      background(this.refresh(kv, now));
+      background(this.refresh(env, now));
     }
-    return this.#inForce ? { status: 'ready', table: this.#inForce.table } : this.#failure;
+    if (this.#inForce) return { ok: true, ...this.#inForce };
+    return this.#kvFailure ?? { ok: false, failure: 'missing' };
   }
 
   /** Re-reads KV; concurrent callers share one read. */
-  refresh(kv: KVNamespace, now: number): Promise<void> {
-    this.#refreshing ??= this.#load(kv, now).finally(() => (this.#refreshing = undefined));
+  refresh(env: ConfigBindings, now: number): Promise<void> {
+    this.#refreshing ??= this.#load(env, now).finally(() => (this.#refreshing = undefined));
     return this.#refreshing;
   }
 
   /** Puts a configuration in force at once (the admin API does, after storing it in KV). */
-  apply(config: Config, text: string, now: number): RoutingTable {
-    const table = compileRoutingTable(config);
-    this.#inForce = { text, table };
+  apply(config: Config, text: string, now: number): void {
+    this.#inForce = { text, table: compileRoutingTable(config), source: 'admin', appliedAt: now };
     this.#lastSeen = { text };
-    this.#rejected = undefined;
-    this.#appliedAt = now;
+    this.#kvFailure = undefined;
     this.#checkedAt = now;
-    return table;
   }
 
-  /** The configuration in force here and the text it came from, if any. */
-  current(): { table: RoutingTable; text: string } | undefined {
+  /** The configuration in force here, if any. */
+  current(): ConfigInForce | undefined {
     return this.#inForce;
   }
 
-  health(): ConfigHealth {
-    return { inForce: this.#inForce !== undefined, rejected: this.#rejected, readError: this.#readError };
+  state(): ConfigState {
+    return { inForce: this.#inForce, kvFailure: this.#kvFailure };
   }
 
-  async #load(kv: KVNamespace, now: number): Promise<void> {
+  async #load(env: ConfigBindings, now: number): Promise<void> {
     this.#checkedAt = now;
-    let text: string | null;
-    try {
-      text = await kv.get(CONFIG_KEY, 'text');
-      this.#readError = undefined;
-    } catch (error) {
-      this.#readError = errorMessage(error);
-      this.#failure = { status: 'unavailable', reason: this.#readError };
-      logEvent('error', 'config.read-failed', {
-        key: CONFIG_KEY,
-        error: this.#readError,
-        keptLastGood: !!this.#inForce,
-      });
-      return;
+    const news = this.#take(await readConfigText(env.ORIGINS), now);
+    if (!this.#inForce && this.#kvFailure) await this.#fallBackToLastGood(env, this.#kvFailure, now);
+    // Logged once the outcome is known. A missing key is the normal state before the first
+    // configuration: worth a line only when something stays in force without it.
+    if (news && (news.failure !== 'missing' || this.#inForce)) {
+      logConfigFailure('error', news, { keptLastGood: !!this.#inForce });
     }
+  }
+
+  /** Applies what KV holds if it is new and good; returns what is wrong with it when that is news. */
+  #take(stored: StoredText, now: number): ConfigFailure | undefined {
+    if (!stored.ok && stored.failure === 'unreadable') {
+      // Not remembered as KV's value: the next read may well find the same text as before.
+      const since = this.#kvFailure?.failure === 'unreadable' ? this.#kvFailure.since : now;
+      this.#kvFailure = { ...stored, since };
+      return stored;
+    }
+    const text = stored.ok ? stored.text : null;
     if (this.#lastSeen && text === this.#lastSeen.text) {
       // Unchanged: not parsed again, but what it said holds again (a read error may have come between).
-      if (this.#lastSeen.failure) this.#failure = this.#lastSeen.failure;
-      return;
+      this.#kvFailure = this.#lastSeen.failure;
+      return undefined;
     }
-    if (this.#inForce && now - this.#appliedAt < KV_PROPAGATION_MS && text !== this.#inForce.text) return;
-    this.#lastSeen = { text, failure: this.#accept(text, now) };
+    const inForce = this.#inForce;
+    const adminWriteFresh = inForce?.source === 'admin' && now - inForce.appliedAt < KV_PROPAGATION_MS;
+    if (adminWriteFresh && text !== inForce.text) return undefined;
+    const failure = text === null ? ({ ok: false, failure: 'missing' } as const) : this.#applyFromKv(text, now);
+    this.#kvFailure = failure && { ...failure, since: now };
+    this.#lastSeen = { text, failure: this.#kvFailure };
+    return failure;
   }
 
-  /** Applies a new value from KV; returns what is wrong with it, if anything. */
-  #accept(text: string | null, now: number): Exclude<ConfigLookup, { status: 'ready' }> | undefined {
-    if (text === null) {
-      this.#failure = { status: 'missing' };
-      if (this.#inForce) logEvent('error', 'config.missing', { key: CONFIG_KEY, keptLastGood: true });
-      return this.#failure;
-    }
-    const parsed = parseConfigText(text);
-    if (!parsed.ok) {
-      this.#failure = { status: 'invalid', problems: parsed.problems };
-      this.#rejected = { problems: parsed.problems, seenAt: new Date(now).toISOString() };
-      logEvent('error', 'config.invalid', {
-        key: CONFIG_KEY,
-        keptLastGood: !!this.#inForce,
-        problems: describeProblems(parsed.problems),
-      });
-      return this.#failure;
-    }
-    this.#inForce = { text, table: compileRoutingTable(parsed.config) };
-    this.#rejected = undefined;
-    logEvent('info', 'config.applied', { key: CONFIG_KEY, origins: parsed.config.origins.length });
+  /** Puts a good text from KV in force; returns what is wrong with it otherwise. */
+  #applyFromKv(text: string, now: number): ConfigFailure | undefined {
+    const read = validateConfigText(text);
+    if (!read.ok) return read;
+    this.#inForce = { text, table: compileRoutingTable(read.config), source: 'kv', appliedAt: now };
+    logEvent('info', 'config.applied', { key: CONFIG_KEY, origins: read.config.origins.length });
     return undefined;
+  }
+
+  /**
+   * An isolate with no configuration, and nothing usable in KV, serves the coordinator's last good
+   * configuration rather than answer 503 to everything: the contract keeps the last good one in force.
+   */
+  async #fallBackToLastGood(env: ConfigBindings, because: ConfigFailure, now: number): Promise<void> {
+    const recalled = await recallLastGood(env.HEALTH_MONITOR);
+    if (!recalled || this.#inForce) return; // an admin PUT may have been applied meanwhile
+    const { text, config, source, adoptedAt } = recalled;
+    const table = compileRoutingTable(config);
+    this.#inForce = { text, table, source: 'last-good', appliedAt: now, lastGood: { source, adoptedAt } };
+    logEvent('warn', 'config.last-good-applied', {
+      key: CONFIG_KEY,
+      because: because.failure,
+      lastGoodSource: source,
+      adoptedAt: new Date(adoptedAt).toISOString(),
+      origins: config.origins.length,
+    });
   }
 }

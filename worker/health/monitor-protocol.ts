@@ -5,6 +5,7 @@
  * shard 0 itself and hands the others to objects named "shard-1", "shard-2"..., which publish their
  * results back. Isolates talk to the coordinator only: they read its snapshot, send it their passive
  * failure reports and, when its plan is not their configuration's, ask it to read KV (plan-source.ts).
+ * An isolate that starts while KV holds nothing usable asks it for the last good configuration.
  */
 import type { HealthConfig } from '../core/config-schema';
 import type { ProbeTarget } from '../core/health-plan';
@@ -14,6 +15,18 @@ export const COORDINATOR = 'coordinator';
 
 export function shardName(shard: number): string {
   return shard === 0 ? COORDINATOR : `shard-${shard}`;
+}
+
+/**
+ * The configuration the coordinator adopted last, from which its plan is derived: kept in its storage
+ * with that plan, it is the last good configuration that outlives every isolate (config/last-good.ts).
+ */
+export interface LastGoodConfig {
+  /** The exact text, as KV held it or the admin API stored it (so its ETag is the same everywhere). */
+  text: string;
+  source: 'kv' | 'admin';
+  /** When the coordinator adopted it, in ms since the epoch. */
+  adoptedAt: number;
 }
 
 /** What one object probes. `generation` changes with every new plan, so late results of an old one are dropped. */

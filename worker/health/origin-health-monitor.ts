@@ -2,24 +2,27 @@
  * The Durable Object that owns origin health (see monitor-protocol.ts for the roles of its objects).
  *
  * Storage is the source of truth: the plan, this object's orders and its records are written before
- * anything relies on them — the coordinator's plan and its own orders in one write — and read back
- * when an object starts, so an eviction or a restart loses nothing. The alarm probes the object's
- * shard, applies the rise/fall transitions, publishes, and is re-armed in `finally`, so one failed
- * round never stops the probing.
+ * anything relies on them — the coordinator's configuration, the plan derived from it and its own
+ * orders in one write — and read back when an object starts, so an eviction or a restart loses
+ * nothing. The alarm probes the object's shard, applies the rise/fall transitions, publishes, and is
+ * re-armed in `finally`, so one failed round never stops the probing.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../bindings';
-import { splitIntoShards, type HealthPlan } from '../core/health-plan';
+import { validateConfigText } from '../config/config-source';
+import type { Config } from '../core/config-schema';
+import { healthPlan, splitIntoShards, type HealthPlan } from '../core/health-plan';
 import { applyPassiveFailures, applyProbe, initialHealth, type OriginHealth } from '../core/health-transition';
 import { errorMessage, logEvent } from '../log';
 import {
   shardName,
   type HealthSnapshot,
   type HealthStatus,
+  type LastGoodConfig,
   type PassiveFailure,
   type ShardOrders,
 } from './monitor-protocol';
-import { AUTHORITATIVE_MS, KV_SYNC_INTERVAL_MS, planFromKv } from './plan-source';
+import { AUTHORITATIVE_MS, KV_SYNC_INTERVAL_MS, newConfigInKv } from './plan-source';
 import { probeAll } from './probe';
 
 type Records = Record<string, OriginHealth>;
@@ -39,7 +42,8 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
   #orders?: ShardOrders;
   /** This object's shard; on the coordinator, every shard's (the others as last published). */
   #records: Records = {};
-  /** Coordinator only. */
+  /** Coordinator only: the configuration adopted last, and the plan derived from it. */
+  #config?: LastGoodConfig;
   #plan?: CoordinatorPlan;
   #heardFrom: Record<number, number> = {};
   #syncedAt = -Infinity;
@@ -47,9 +51,10 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
-      const stored = await ctx.storage.get<unknown>(['orders', 'records', 'plan', 'heardFrom']);
+      const stored = await ctx.storage.get<unknown>(['orders', 'records', 'config', 'plan', 'heardFrom']);
       this.#orders = stored.get('orders') as ShardOrders | undefined;
       this.#records = (stored.get('records') as Records | undefined) ?? {};
+      this.#config = stored.get('config') as LastGoodConfig | undefined;
       this.#plan = stored.get('plan') as CoordinatorPlan | undefined;
       this.#heardFrom = (stored.get('heardFrom') as Record<number, number> | undefined) ?? {};
     });
@@ -57,21 +62,32 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
 
   // ——— coordinator: called by the admin API, isolates and the cron trigger ———
 
-  /** The plan of a configuration the admin API has just stored: adopted at once, whatever KV says. */
-  async configure(plan: HealthPlan): Promise<void> {
-    await this.#adopt(plan, Date.now() + AUTHORITATIVE_MS);
+  /** A configuration the admin API has just stored (its text): adopted at once, whatever KV says. */
+  async configure(text: string): Promise<void> {
+    const read = validateConfigText(text);
+    if (!read.ok) throw new Error('configure() takes a configuration the admin API has validated');
+    const now = Date.now();
+    await this.#adopt({ text, source: 'admin', adoptedAt: now }, read.config, now + AUTHORITATIVE_MS);
   }
 
-  /** Asked when an isolate's plan differs from this one's, and once a minute: adopts the plan in KV. */
+  /** Asked when an isolate's plan differs from this one's, and once a minute: adopts the configuration in KV. */
   async syncWithKv(): Promise<void> {
     const now = Date.now();
     const fresh = now < (this.#plan?.authoritativeUntil ?? 0) || now - this.#syncedAt < KV_SYNC_INTERVAL_MS;
     if (!fresh) {
       this.#syncedAt = now;
-      const plan = await planFromKv(this.env.ORIGINS);
-      if (plan && plan.key !== this.#plan?.plan.key) return this.#adopt(plan, 0);
+      const changed = await newConfigInKv(this.env.ORIGINS, this.#config?.text);
+      // An admin configuration that arrived during the read outranks it: KV may not show it yet.
+      if (changed && Date.now() >= (this.#plan?.authoritativeUntil ?? 0)) {
+        return this.#adopt({ text: changed.text, source: 'kv', adoptedAt: now }, changed.config, 0);
+      }
     }
     await this.#ensureProbing();
+  }
+
+  /** For an isolate that starts while KV holds nothing usable: what was adopted last, if anything. */
+  lastGoodConfig(): LastGoodConfig | null {
+    return this.#config ?? null;
   }
 
   snapshot(): HealthSnapshot {
@@ -165,11 +181,17 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
 
   // ——— internals ———
 
-  /** Splits the plan into shards; the plan and the coordinator's own orders are stored in one write. */
-  async #adopt(plan: HealthPlan, authoritativeUntil: number): Promise<void> {
+  /**
+   * Adopts a configuration and probes its plan, split into shards. The configuration, its plan and the
+   * coordinator's own orders are stored in one write, so the last good configuration and what is
+   * probed never disagree. A change that leaves the plan as it is (a weight, a state) is kept all the same.
+   */
+  async #adopt(adopted: LastGoodConfig, config: Config, authoritativeUntil: number): Promise<void> {
+    const plan = healthPlan(config);
+    this.#config = adopted;
     if (plan.key === this.#plan?.plan.key) {
       this.#plan.authoritativeUntil = Math.max(this.#plan.authoritativeUntil, authoritativeUntil);
-      await this.ctx.storage.put('plan', this.#plan);
+      await this.ctx.storage.put({ config: adopted, plan: this.#plan });
       return this.#ensureProbing();
     }
     const shards = splitIntoShards(plan);
@@ -180,6 +202,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     this.#records = Object.fromEntries(plan.origins.map(({ id }) => [id, this.#records[id] ?? initialHealth()]));
     this.#heardFrom = Object.fromEntries(range(1, shards.length).map((shard) => [shard, Date.now()]));
     await this.ctx.storage.put({
+      config: adopted,
       plan: this.#plan,
       orders: this.#orders,
       records: this.#records,

@@ -2,7 +2,7 @@
  * The worker's own answers, when it cannot or will not proxy. Short plain text that tells an operator
  * what to do, never a secret, a cookie value or a stack trace.
  */
-import { CONFIG_KEY, type ConfigLookup } from '../config/config-store';
+import { CONFIG_KEY, type ConfigFailure } from '../config/config-source';
 import type { ClientFailure, ClientFailureKind } from './client-failure';
 
 export function plainText(status: number, message: string, retryAfterSeconds?: number): Response {
@@ -20,12 +20,12 @@ export function missingSecret(): Response {
   );
 }
 
-export function configUnavailable(lookup: Exclude<ConfigLookup, { status: 'ready' }>): Response {
+export function configUnavailable(lookup: ConfigFailure): Response {
   const howTo =
     `Put a configuration under the key "${CONFIG_KEY}" of the ORIGINS KV namespace, for example:\n` +
     `  wrangler kv key put --binding ORIGINS ${CONFIG_KEY} '{"origins":[{"id":"app-1","url":"https://app-1.example.com"}]}'\n` +
     'or PUT it to /_affinity/config with the admin token.';
-  switch (lookup.status) {
+  switch (lookup.failure) {
     case 'missing':
       return plainText(503, `edge-affinity: no configuration yet.\n${howTo}`, 5);
     case 'invalid':
@@ -35,7 +35,7 @@ export function configUnavailable(lookup: Exclude<ConfigLookup, { status: 'ready
           'see the logs or GET /_affinity/status).',
         5,
       );
-    case 'unavailable':
+    case 'unreadable':
       return plainText(503, 'edge-affinity: the configuration could not be read from KV; retrying.', 5);
   }
 }

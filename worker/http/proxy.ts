@@ -50,8 +50,8 @@ export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): P
   const { env } = c;
   if (!env.AFFINITY_SECRET) return missingSecret();
   const background = (task: Promise<unknown>) => c.executionCtx.waitUntil(task);
-  const lookup = await isolate.config.lookup(env.ORIGINS, startedAt, background);
-  if (lookup.status !== 'ready') return configUnavailable(lookup);
+  const lookup = await isolate.config.lookup(env, startedAt, background);
+  if (!lookup.ok) return configUnavailable(lookup);
   const { table } = lookup;
   const waitingForHealth = isolate.health.ensureFresh(env, table.healthPlan, startedAt, background);
   if (waitingForHealth) await waitingForHealth;

@@ -1,0 +1,37 @@
+/**
+ * The last good configuration, kept by the health coordinator, for an isolate that starts while KV
+ * holds nothing usable (a bad `wrangler kv key put`, a deleted key, KV unreachable). Warm isolates
+ * keep their own last good in memory; without this copy every new isolate — after a deploy, an
+ * eviction, in another location — would answer 503 to everything meanwhile.
+ *
+ * The coordinator keeps what it adopted last (plan-source.ts): the admin API's configuration, or a
+ * good value it read from KV itself. It may lag KV's last good value by up to a minute (the cron's
+ * period) when only settings outside the health plan changed, which no isolate asks it to look at.
+ */
+import type { Bindings } from '../bindings';
+import type { Config } from '../core/config-schema';
+import { COORDINATOR, type LastGoodConfig } from '../health/monitor-protocol';
+import { errorMessage, logEvent } from '../log';
+import { logConfigFailure, validateConfigText } from './config-source';
+
+export type RecalledConfig = LastGoodConfig & { config: Config };
+
+/**
+ * Asks the coordinator (one Durable Object call) for its last good configuration and validates it
+ * again: it may have been adopted under an older deployment's rules. Undefined when there is none
+ * to apply; why is logged, except for "none yet", the normal state before the first configuration.
+ */
+export async function recallLastGood(monitor: Bindings['HEALTH_MONITOR']): Promise<RecalledConfig | undefined> {
+  let kept: LastGoodConfig | null;
+  try {
+    kept = await monitor.getByName(COORDINATOR).lastGoodConfig();
+  } catch (error) {
+    logEvent('warn', 'config.last-good-unavailable', { error: errorMessage(error) });
+    return undefined;
+  }
+  if (!kept) return undefined;
+  const read = validateConfigText(kept.text);
+  if (read.ok) return { ...kept, config: read.config };
+  logConfigFailure('error', read, { reader: 'last-good', lastGoodSource: kept.source });
+  return undefined;
+}
