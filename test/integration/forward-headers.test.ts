@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientResponseHeaders, originRequestHeaders, withoutCookie } from '../../worker/http/forward-headers';
+import { clientResponseHeaders, originRequestHeaders, withoutCookies } from '../../worker/http/forward-headers';
 
 const facts = { affinityCookie: '__affinity', clientIp: '198.51.100.7' };
 
@@ -51,14 +51,26 @@ describe('originRequestHeaders', () => {
     const only = new Request('https://shop.example/', { headers: { cookie: '__affinity=1.x.y' } });
     expect(originRequestHeaders(only, new URL(only.url), facts).has('cookie')).toBe(false);
   });
+
+  it('removes the admin session cookie, under either of its names', () => {
+    const request = new Request('https://shop.example/', {
+      headers: { cookie: '__Secure-edge-affinity-admin=s; a=1; edge-affinity-admin=s; b=2' },
+    });
+    expect(originRequestHeaders(request, new URL(request.url), facts).get('cookie')).toBe('a=1; b=2');
+  });
 });
 
-describe('withoutCookie', () => {
+describe('withoutCookies', () => {
   it('keeps other cookies byte for byte, including look-alike names and duplicates', () => {
-    expect(withoutCookie('x__affinity=1; __affinity=2; __affinity2=3; c="q%20"; c=4', '__affinity')).toBe(
+    expect(withoutCookies('x__affinity=1; __affinity=2; __affinity2=3; c="q%20"; c=4', ['__affinity'])).toBe(
       'x__affinity=1; __affinity2=3; c="q%20"; c=4',
     );
-    expect(withoutCookie(null, '__affinity')).toBeNull();
+    expect(withoutCookies(null, ['__affinity'])).toBeNull();
+  });
+
+  it('removes every cookie named', () => {
+    expect(withoutCookies('a=1; one=x; b=2; two=y; one=z; c=3', ['one', 'two'])).toBe('a=1; b=2; c=3');
+    expect(withoutCookies('one=x; two=y', ['one', 'two'])).toBeNull();
   });
 });
 

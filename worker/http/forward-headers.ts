@@ -1,6 +1,7 @@
 /**
  * Header rules of a proxy: what goes to the origin and what comes back to the client.
  */
+import { ADMIN_SESSION_COOKIE_NAMES } from '../core/admin-session';
 
 /** RFC 9110 §7.6.1: meaningful for one connection only, so a proxy must not pass them on. */
 const HOP_BY_HOP = new Set([
@@ -41,11 +42,15 @@ export interface ForwardingFacts {
   clientIp: string | null;
 }
 
-/** The headers of the request to the origin: the client's, minus hop-by-hop and the affinity cookie. */
+/**
+ * The headers of the request to the origin: the client's, minus hop-by-hop, the affinity cookie and
+ * the admin session cookie (browsers send that one only under the admin prefix, which is never
+ * proxied; a client may still send it anywhere).
+ */
 export function originRequestHeaders(request: Request, url: URL, facts: ForwardingFacts): Headers {
   const headers = new Headers(request.headers);
   dropHopByHop(headers, isWebSocketUpgrade(request.headers));
-  const cookie = withoutCookie(headers.get('cookie'), facts.affinityCookie);
+  const cookie = withoutCookies(headers.get('cookie'), [facts.affinityCookie, ...ADMIN_SESSION_COOKIE_NAMES]);
   if (cookie) headers.set('cookie', cookie);
   else headers.delete('cookie');
   const forwardedFor = appendForwardedFor(headers.get('x-forwarded-for'), facts.clientIp);
@@ -63,15 +68,15 @@ export function clientResponseHeaders(response: Response): Headers {
 }
 
 /**
- * Removes one cookie from a `Cookie` header and keeps every other pair exactly as the client sent it
- * (order, duplicates, encoding): a parse-and-serialise round trip through a map would not.
+ * Removes the named cookies from a `Cookie` header and keeps every other pair exactly as the client
+ * sent it (order, duplicates, encoding): a parse-and-serialise round trip through a map would not.
  */
-export function withoutCookie(header: string | null, name: string): string | null {
-  if (!header || !header.includes(name)) return header;
+export function withoutCookies(header: string | null, names: readonly string[]): string | null {
+  if (!header || !names.some((name) => header.includes(name))) return header;
   const kept = header
     .split(';')
     .map((pair) => pair.trim())
-    .filter((pair) => pair && pair.split('=', 1)[0]!.trim() !== name);
+    .filter((pair) => pair && !names.includes(pair.split('=', 1)[0]!.trim()));
   return kept.length > 0 ? kept.join('; ') : null;
 }
 
