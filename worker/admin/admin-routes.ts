@@ -27,8 +27,9 @@ const NO_STORE = { 'cache-control': 'no-store' };
 /**
  * The pages run no script at all (no script source: `default-src 'none'` covers it), have one inline
  * style sheet by nonce, and post forms to this origin only. No page may frame them, and the opener
- * policy puts them in a browsing context group of their own: a window that a script of the proxied
- * application opens on them is cut off from them (its handle reads as closed).
+ * policy cuts a window that a script of the proxied application opens on them off from it (its handle
+ * reads as closed), unless the application's page has the same policy. `noopener-allow-popups` would
+ * cut that one off too, but a browser that does not know it (Firefox) falls back to no policy at all.
  */
 const ADMIN_SECURE_HEADERS = secureHeaders({
   contentSecurityPolicy: {

@@ -8,7 +8,7 @@
  * Which requests the cookie may authenticate at all is admin-auth.ts's business.
  */
 import type { Context } from 'hono';
-import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import {
   ADMIN_SESSION_COOKIE,
   ADMIN_SESSION_SECONDS,
@@ -55,6 +55,7 @@ export async function startAdminSession(c: Context, adminToken: string, now: num
 /** Reads and judges the request's admin cookie (the one of its scheme only). */
 export async function readAdminSession(c: Context, adminToken: string, now: number): Promise<AdminSessionReading> {
   const { name } = sessionCookie(c);
+  if (getCookie(c, name) === undefined) return { ok: false, reason: 'absent' }; // nothing to verify: no key to derive
   const value = await getSignedCookie(c, await sessionSecret(adminToken), name);
   if (value === undefined) return { ok: false, reason: 'absent' };
   if (value === false) return { ok: false, reason: 'forged' };
