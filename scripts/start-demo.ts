@@ -112,7 +112,8 @@ function printBanner(port: number, origins: CartOrigin[]): void {
   edge-affinity demo is running.
 
   Shop (through the worker):  ${url}/
-  Status page:                ${url}/_affinity/status#token=${DEMO_ADMIN_TOKEN}
+  Status page:                ${url}/_affinity/status
+  Admin token:                ${DEMO_ADMIN_TOKEN}   (type it into the status page's sign-in form)
   Admin API:                  curl -H 'Authorization: Bearer ${DEMO_ADMIN_TOKEN}' ${url}/_affinity/status
   Origins:                    ${origins.map((o) => `${o.id} on :${o.port}`).join(', ')}
   (AFFINITY_SECRET and ADMIN_TOKEN here are demo-only values.)

@@ -3,6 +3,7 @@
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { ADMIN_PREFIX } from './admin/admin-paths';
 import { createAdminApp } from './admin/admin-routes';
 import type { AppEnv } from './bindings';
 import { plainText } from './http/error-responses';
@@ -12,7 +13,7 @@ import { logEvent } from './log';
 
 export function createApp(isolate = new IsolateState()): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.route('/_affinity', createAdminApp(isolate));
+  app.route(ADMIN_PREFIX, createAdminApp(isolate));
   app.all('*', (c) => proxyRequest(c, isolate));
   app.onError((error, c) => {
     if (error instanceof HTTPException) return error.getResponse();

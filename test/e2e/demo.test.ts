@@ -16,6 +16,7 @@ let demo: ChildProcess;
 let output = '';
 let shopUrl: string;
 let statusUrl: string;
+let adminToken: string;
 let browser: Browser;
 
 function startDemo(): Promise<void> {
@@ -30,6 +31,7 @@ function startDemo(): Promise<void> {
       output += `${line}\n`;
       shopUrl ??= /Shop \(through the worker\):\s+(\S+)/.exec(line)?.[1] as string;
       statusUrl ??= /Status page:\s+(\S+)/.exec(line)?.[1] as string;
+      adminToken ??= /Admin token:\s+(\S+)/.exec(line)?.[1] as string;
       if (/Press q or Ctrl-C/.test(line)) ready();
     });
     demo.on('exit', (code) => fail(new Error(`the demo exited with code ${code}:\n${output}`)));
@@ -46,11 +48,22 @@ describe.skipIf(!CHROMIUM_AVAILABLE)('npm start', () => {
     if (demo && demo.exitCode === null) demo.kill('SIGINT');
   });
 
-  it('prints the shop, the status page with a dev token, and how to stop an origin', () => {
+  it('prints the shop, the status page, the dev token apart from it, and how to stop an origin', () => {
     expect(shopUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    expect(statusUrl).toMatch(/\/_affinity\/status#token=demo-admin-token$/);
+    expect(statusUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/_affinity\/status$/);
+    expect(adminToken).toBe('demo-admin-token');
     expect(output).toMatch(/Press 1, 2 or 3 to stop/);
   });
+
+  it('signs in to the status page with the printed token and shows the three origins', async () => {
+    const page = await browser.newPage();
+    expect((await page.goto(statusUrl))?.status()).toBe(401);
+    await page.fill('input[name="token"]', adminToken);
+    await page.click('#sign-in button');
+    await expect.poll(() => page.locator('tr[data-origin]').count(), { timeout: 10_000 }).toBe(3);
+    expect(page.url()).toBe(statusUrl);
+    await page.close();
+  }, 20_000);
 
   it('keeps the cart across reloads, and moves on without an error page when its origin stops', async () => {
     const page = await browser.newPage();

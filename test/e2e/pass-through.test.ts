@@ -110,6 +110,16 @@ describe('pass-through', () => {
     expect(headers['keep-alive']).toBeUndefined();
   });
 
+  it("keeps the application's cookies, and takes the affinity and admin session cookies out", async () => {
+    const client = new Client(worker);
+    await client.echo('/');
+    const { echo } = await client.echo('/', {
+      headers: { cookie: 'a=1; edge-affinity-admin=s; b="x y"; __Secure-edge-affinity-admin=s; c=3' },
+    });
+    expect(client.affinityToken).toBeTruthy();
+    expect(echo.headers.cookie).toBe('a=1; b="x y"; c=3');
+  });
+
   it('passes back status, headers and body unchanged, every Set-Cookie of the origin included', async () => {
     const client = new Client(worker);
     const { response, text } = await client.request('/set-cookies');

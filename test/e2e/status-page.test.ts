@@ -1,12 +1,13 @@
 /**
  * The status page in a real browser: Debian's Chromium driven by playwright-core, asserting what a
- * person sees (see support/browser.ts for when it is skipped).
+ * person sees, and what a script of the proxied application can do with the admin session that the
+ * same browser holds (see support/browser.ts for when it is skipped).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_AVAILABLE } from './support/browser';
 import { openSessions } from './support/client';
 import { EchoOrigin } from './support/echo-origin';
@@ -21,6 +22,9 @@ let origins: EchoOrigin[];
 let worker: WorkerUnderTest;
 let context: BrowserContext;
 let profile: string;
+
+const TOKEN = DEFAULT_SECRETS.ADMIN_TOKEN!;
+const statusUrl = () => `${worker.url}/_affinity/status`;
 
 describe.skipIf(!CHROMIUM_AVAILABLE)(`the status page in Chromium (${CHROMIUM})`, () => {
   beforeAll(async () => {
@@ -47,6 +51,10 @@ describe.skipIf(!CHROMIUM_AVAILABLE)(`the status page in Chromium (${CHROMIUM})`
     });
   }, 60_000);
 
+  beforeEach(() => context.clearCookies());
+  // A status page left open would go on reloading itself every few seconds.
+  afterEach(() => Promise.all(context.pages().map((page) => page.close())));
+
   afterAll(async () => {
     await context?.close();
     await worker?.dispose();
@@ -56,10 +64,26 @@ describe.skipIf(!CHROMIUM_AVAILABLE)(`the status page in Chromium (${CHROMIUM})`
 
   const row = (page: Page, id: string) => page.locator(`tr[data-origin="${id}"]`);
 
+  /** As a person signs in: the status page asks for the token, the form posts it, the page shows. */
+  async function signIn(page: Page): Promise<void> {
+    expect((await page.goto(statusUrl()))?.status()).toBe(401);
+    await page.fill('input[name="token"]', TOKEN);
+    await page.click('#sign-in button');
+    await expect.poll(() => page.locator('tr[data-origin]').count()).toBe(3);
+    expect(page.url()).toBe(statusUrl());
+  }
+
+  /** Every entry of this tab's session history, as the browser keeps it. */
+  async function historyUrls(page: Page): Promise<string[]> {
+    const cdp = await context.newCDPSession(page);
+    const { entries } = await cdp.send('Page.getNavigationHistory');
+    await cdp.detach();
+    return entries.map((entry) => entry.url);
+  }
+
   it('shows every origin with its state, weight, health, last probe, latency, last error and share of new sessions', async () => {
     const page = await context.newPage();
-    await page.goto(`${worker.url}/_affinity/status#token=${DEFAULT_SECRETS.ADMIN_TOKEN}`);
-    expect(page.url(), 'the token leaves the address bar').toBe(`${worker.url}/_affinity/status`);
+    await signIn(page);
     await expect.poll(() => row(page, 'app-3').locator('.pill').textContent(), { timeout: 15_000 }).toBe('unhealthy');
     await expect.poll(() => row(page, 'app-1').locator('.pill').textContent(), { timeout: 15_000 }).toBe('healthy');
 
@@ -80,25 +104,110 @@ describe.skipIf(!CHROMIUM_AVAILABLE)(`the status page in Chromium (${CHROMIUM})`
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   }, 30_000);
 
-  it('refreshes itself: an origin that comes back turns healthy without a reload', async () => {
+  it('keeps the token out of every URL, the history and the storage of the origin', async () => {
     const page = await context.newPage();
-    await page.goto(`${worker.url}/_affinity/status#token=${DEFAULT_SECRETS.ADMIN_TOKEN}`);
+    const requested: { url: string; body: string | null }[] = [];
+    page.on('request', (request) => requested.push({ url: request.url(), body: request.postData() }));
+    await signIn(page);
+    expect(requested.filter((r) => r.body?.includes(TOKEN)).map((r) => r.url)).toEqual([
+      `${worker.url}/_affinity/session`,
+    ]);
+    expect(requested.map((r) => r.url).filter((url) => url.includes(TOKEN))).toEqual([]);
+    const history = await historyUrls(page);
+    expect(history.length).toBeGreaterThan(0);
+    expect(history.filter((url) => url.includes(TOKEN))).toEqual([]);
+    expect(await page.evaluate(() => [localStorage.length, sessionStorage.length])).toEqual([0, 0]);
+    const [cookie, ...others] = (await context.cookies()).filter((c) => c.name.includes('edge-affinity-admin'));
+    expect(others).toEqual([]);
+    expect(cookie).toMatchObject({
+      name: 'edge-affinity-admin',
+      path: '/_affinity',
+      httpOnly: true,
+      sameSite: 'Strict',
+    });
+    expect(cookie!.value).not.toContain(TOKEN);
+  }, 30_000);
+
+  it('refreshes itself: an origin that comes back turns healthy without a reload or a new history entry', async () => {
+    const page = await context.newPage();
+    await signIn(page);
     await expect.poll(() => row(page, 'app-3').locator('.pill').textContent(), { timeout: 15_000 }).toBe('unhealthy');
+    const history = await historyUrls(page);
     await origins[2]!.restart();
     await expect
       .poll(() => row(page, 'app-3').locator('.pill').textContent(), { timeout: 20_000, interval: 500 })
       .toBe('healthy');
+    expect(await historyUrls(page)).toEqual(history);
   }, 30_000);
 
-  it('asks a person without the token to sign in, and refuses a wrong one', async () => {
+  it('asks a person without the token to sign in, refuses a wrong one, and signs out', async () => {
     const page = await context.newPage();
-    const response = await page.goto(`${worker.url}/_affinity/status`);
+    const response = await page.goto(statusUrl());
     expect(response?.status()).toBe(401);
     await page.fill('input[name="token"]', 'not-the-token');
-    await page.click('button');
+    await page.click('#sign-in button');
     await expect.poll(() => page.locator('.banner').textContent()).toBe('That token was refused.');
-    await page.fill('input[name="token"]', DEFAULT_SECRETS.ADMIN_TOKEN!);
-    await page.click('button');
+    await page.fill('input[name="token"]', TOKEN);
+    await page.click('#sign-in button');
     await expect.poll(() => page.locator('tr[data-origin]').count()).toBe(3);
+    await page.click('#sign-out button');
+    await expect.poll(() => page.locator('#sign-in').count()).toBe(1);
+    expect(await page.locator('tr[data-origin]').count()).toBe(0);
+    expect((await page.reload())?.status()).toBe(401);
+    expect(await context.cookies()).not.toContainEqual(expect.objectContaining({ name: 'edge-affinity-admin' }));
+  }, 30_000);
+
+  describe('a script of the proxied application, in a browser signed in to the status page', () => {
+    it('can neither read the admin cookie nor use it: its fetches are refused, its frame shows nothing', async () => {
+      await signIn(await context.newPage());
+      const app = await context.newPage();
+      const adminRequests: Promise<{ url: string; cookie: string }>[] = [];
+      app.on('request', (request) => {
+        if (new URL(request.url()).pathname.startsWith('/_affinity/'))
+          adminRequests.push(request.allHeaders().then((h) => ({ url: request.url(), cookie: h.cookie ?? '' })));
+      });
+      await app.goto(`${worker.url}/app-page`);
+      await expect.poll(() => app.locator('#result').textContent(), { timeout: 10_000 }).not.toBe('');
+      const result = JSON.parse((await app.locator('#result').textContent())!) as Record<string, unknown>;
+
+      expect(result.cookie).not.toContain('edge-affinity-admin');
+      expect(result.cookieUnderAdminPath).not.toContain('edge-affinity-admin');
+      expect(result.statusPage).toEqual({ status: 401, rows: false });
+      expect(result.statusJson).toBe(401);
+      expect(result.configPut).toBe(401);
+      expect(result.frame, 'the frame is blocked: no document to read').toBe('no document');
+      for (const frame of app.frames()) expect(await frame.locator('tr[data-origin]').count()).toBe(0);
+      // The browser did send the session with every one of those requests: it was refused, not missing.
+      const sent = await Promise.all(adminRequests);
+      expect(sent.length).toBeGreaterThanOrEqual(4);
+      for (const request of sent) expect(request.cookie, request.url).toMatch(/(^|; )edge-affinity-admin=/);
+
+      const config = await worker.fetch('/_affinity/config', { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(((await config.json()) as { origins: { id: string }[] }).origins.map((o) => o.id)).toEqual([
+        'app-1',
+        'app-2',
+        'app-3',
+      ]);
+      for (const origin of origins) {
+        for (const request of origin.seen)
+          expect(String(request.headers.cookie ?? '')).not.toContain('edge-affinity-admin');
+      }
+    }, 30_000);
+
+    it('cannot reach into a window it opens on the status page, though the person sees the status there', async () => {
+      await signIn(await context.newPage());
+      const app = await context.newPage();
+      await app.goto(`${worker.url}/app-page`);
+      const [popup] = await Promise.all([context.waitForEvent('page'), app.click('#open')]);
+      await expect.poll(() => popup.locator('tr[data-origin]').count(), { timeout: 10_000 }).toBe(3);
+      await expect.poll(() => app.locator('#popup').textContent(), { timeout: 10_000 }).not.toBe('');
+      const { closed, seen } = JSON.parse((await app.locator('#popup').textContent())!) as {
+        closed: boolean;
+        seen: string[];
+      };
+      // Cut off by the opener policy: the handle reads as closed, and never showed a row of the status.
+      expect(closed).toBe(true);
+      expect(seen.filter((rows) => rows !== '0' && !rows.startsWith('threw'))).toEqual([]);
+    }, 30_000);
   });
 });

@@ -52,13 +52,13 @@ describe('admin authentication', () => {
     }
   });
 
-  it('shows a browser the sign-in page, still with a 401 and a Bearer challenge', async () => {
+  it('shows a browser the sign-in page, a form that posts the token, still with a 401 and a Bearer challenge', async () => {
     const worker = freshWorker();
     const response = await worker.fetch('http://proxy.test/_affinity/status', { headers: { accept: 'text/html' } });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe('Bearer realm="edge-affinity"');
     const html = await response.text();
-    expect(html).toContain('<form id="sign-in">');
+    expect(html).toContain('<form id="sign-in" method="post" action="/_affinity/session">');
     expect(html).not.toContain('data-origin');
     const refused = await worker.fetch('http://proxy.test/_affinity/status', {
       headers: { accept: 'text/html', authorization: 'Bearer nope' },
@@ -66,15 +66,22 @@ describe('admin authentication', () => {
     expect(await refused.text()).toContain('That token was refused.');
   });
 
-  it('serves its pages with a content security policy that allows only their own nonce-tagged script', async () => {
-    const response = await freshWorker().fetch('http://proxy.test/_affinity/status', {
-      headers: { ...auth, accept: 'text/html' },
-    });
+  it.each([
+    ['status page', { ...auth, accept: 'text/html' }],
+    ['sign-in page', { accept: 'text/html' }],
+  ])('serves its %s with no script at all, unframeable, in a browsing context group of its own', async (_, headers) => {
+    const response = await freshWorker().fetch('http://proxy.test/_affinity/status', { headers });
     const policy = response.headers.get('content-security-policy')!;
-    const nonce = /script-src 'nonce-([^']+)'/.exec(policy)?.[1];
-    expect(nonce).toBeTruthy();
     expect(policy).toContain("default-src 'none'");
-    expect(await response.text()).toContain(`<script nonce="${nonce}">`);
+    expect(policy).not.toMatch(/script-src/);
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).toContain("form-action 'self'");
+    expect(response.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const html = await response.text();
+    expect(html).not.toMatch(/<script|javascript:|\son[a-z]+=/i);
+    const nonce = /style-src 'nonce-([^']+)'/.exec(policy)?.[1];
+    expect(html).toContain(`<style nonce="${nonce}">`);
   });
 });
 
@@ -255,6 +262,7 @@ describe('GET /_affinity/status', () => {
     expect(response.headers.get('content-type')).toMatch(/text\/html/);
     const html = await response.text();
     expect(html).toContain('refreshes every 5 s');
+    expect(html).toContain('<meta http-equiv="refresh" content="5"/>');
     for (const origin of ORIGINS) expect(html).toContain(`data-origin="${origin.id}"`);
   });
 });

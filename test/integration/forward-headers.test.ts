@@ -84,6 +84,13 @@ describe('originRequestHeaders', () => {
     const only = new Request('https://shop.example/', { headers: { cookie: '__affinity=1.x.y' } });
     expect(originRequestHeaders(only, new URL(only.url), facts).has('cookie')).toBe(false);
   });
+
+  it('removes the admin session cookie, under either of its names', () => {
+    const request = new Request('https://shop.example/', {
+      headers: { cookie: '__Secure-edge-affinity-admin=s; a=1; edge-affinity-admin=s; b=2' },
+    });
+    expect(originRequestHeaders(request, new URL(request.url), facts).get('cookie')).toBe('a=1; b=2');
+  });
 });
 
 describe('withoutCookies', () => {
@@ -98,6 +105,11 @@ describe('withoutCookies', () => {
   it('leaves a header that holds none of the names untouched', () => {
     expect(withoutCookies(null, ['__affinity'])).toBeUndefined();
     expect(withoutCookies('a=1;b=2', ['__affinity'])).toBeUndefined();
+  });
+
+  it('removes every cookie named', () => {
+    expect(withoutCookies('a=1; one=x; b=2; two=y; one=z; c=3', ['one', 'two'])).toBe('a=1; b=2; c=3');
+    expect(withoutCookies('one=x; two=y', ['one', 'two'])).toBeNull();
   });
 });
 

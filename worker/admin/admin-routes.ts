@@ -1,6 +1,6 @@
 /**
- * The admin API under `/_affinity`: read and replace the configuration, see the status.
- * Nothing under the prefix is ever proxied.
+ * The admin API under `/_affinity`: read and replace the configuration, see the status, sign in to
+ * and out of the pages. Nothing under the prefix is ever proxied.
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -11,9 +11,11 @@ import { parseConfigText } from '../core/config-parse';
 import { COORDINATOR } from '../health/monitor-protocol';
 import type { IsolateState } from '../isolate-state';
 import { errorMessage, logEvent } from '../log';
-import { adminAuth } from './admin-auth';
+import { adminAuth, adminEnabled } from './admin-auth';
+import { ADMIN_ROUTES } from './admin-paths';
 import { etagOf, ifMatchHolds } from './config-etag';
 import { wantsHtml } from './negotiation';
+import { createSessionRoutes } from './session-routes';
 import { renderStatusPage } from './status-page';
 import { buildStatusReport } from './status-report';
 
@@ -21,21 +23,32 @@ import { buildStatusReport } from './status-report';
 const MAX_CONFIG_BYTES = 1024 * 1024;
 const NO_STORE = { 'cache-control': 'no-store' };
 
-/** The pages run one inline script and one inline style sheet, by nonce, and talk to this origin only. */
+/**
+ * The pages run no script at all (no script source: `default-src 'none'` covers it), have one inline
+ * style sheet by nonce, and post forms to this origin only. No page may frame them, and the opener
+ * policy cuts a window that a script of the proxied application opens on them off from it (its handle
+ * reads as closed), unless the application's page has the same policy. `noopener-allow-popups` would
+ * cut that one off too, but a browser that does not know it (Firefox) falls back to no policy at all.
+ */
 const ADMIN_SECURE_HEADERS = secureHeaders({
   contentSecurityPolicy: {
     defaultSrc: ["'none'"],
-    scriptSrc: [NONCE],
     styleSrc: [NONCE],
-    connectSrc: ["'self'"],
     formAction: ["'self'"],
     frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
   },
+  crossOriginOpenerPolicy: 'same-origin',
+  xFrameOptions: 'DENY',
 });
 
 export function createAdminApp(isolate: IsolateState): Hono<AppEnv> {
   const admin = new Hono<AppEnv>();
-  admin.use('*', ADMIN_SECURE_HEADERS, adminAuth);
+  admin.use('*', ADMIN_SECURE_HEADERS, adminEnabled);
+  admin.route('/', createSessionRoutes());
+  admin.get(ADMIN_ROUTES.status, adminAuth({ acceptSession: true }), (c) => serveStatus(c, isolate));
+  // Every route from here on, and any added later, takes the bearer token only.
+  admin.use('*', adminAuth());
 
   admin.get('/config', async (c) => {
     const lookup = await isolate.config.lookup(c.env, Date.now(), (task) => c.executionCtx.waitUntil(task));
@@ -49,16 +62,16 @@ export function createAdminApp(isolate: IsolateState): Hono<AppEnv> {
     (c) => replaceConfig(c, isolate),
   );
 
-  admin.get('/status', async (c) => {
-    const now = Date.now();
-    await isolate.config.lookup(c.env, now, (task) => c.executionCtx.waitUntil(task));
-    const report = await buildStatusReport(c.env, isolate, now);
-    if (!wantsHtml(c)) return c.json(report, 200, NO_STORE);
-    return c.html(renderStatusPage(report, c.get('secureHeadersNonce')), 200, NO_STORE);
-  });
-
   admin.all('*', (c) => c.json({ error: 'no such admin route' }, 404));
   return admin;
+}
+
+async function serveStatus(c: Context<AppEnv>, isolate: IsolateState): Promise<Response> {
+  const now = Date.now();
+  await isolate.config.lookup(c.env, now, (task) => c.executionCtx.waitUntil(task));
+  const report = await buildStatusReport(c.env, isolate, now);
+  if (!wantsHtml(c)) return c.json(report, 200, NO_STORE);
+  return c.html(renderStatusPage(report, c.get('secureHeadersNonce')), 200, NO_STORE);
 }
 
 function noConfiguration(lookup: ConfigFailure) {

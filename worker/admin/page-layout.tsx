@@ -1,14 +1,15 @@
 /**
- * The frame of the admin pages: one inline style sheet and one inline script (CSP nonce), no
- * external asset.
+ * The frame of the admin pages: one inline style sheet (CSP nonce), no script at all, no external
+ * asset.
  *
- * A browser cannot put a bearer token on a navigation, so the page signs itself in: the token comes
- * from the URL fragment (`#token=…`, never sent to any server) or the sign-in form, is kept in this
- * tab's sessionStorage, and the script fetches the page again with `Authorization: Bearer` every few
- * seconds, replacing its content. That is also how the page refreshes itself.
+ * A browser cannot put a bearer token on a navigation, so a person signs in with a plain HTML form
+ * that posts the token (never in a URL) and receives an HttpOnly admin session cookie
+ * (session-routes.ts). No script ever holds the token, and none is needed: the status page refreshes
+ * itself with `<meta http-equiv="refresh">`, a navigation that the cookie authenticates.
  */
 import type { Child, FC } from 'hono/jsx';
 import { raw } from 'hono/html';
+import { ADMIN_ROUTES, adminPath } from './admin-paths';
 
 export const REFRESH_SECONDS = 5;
 
@@ -25,59 +26,57 @@ meter{display:block;width:8rem;margin-top:.25rem}
 .url,.when{color:var(--muted);font-size:.85rem}.error{color:var(--bad)}
 .banner{border:1px solid var(--bad);color:var(--bad);padding:.6rem .8rem;border-radius:.4rem;margin-bottom:1rem}
 form input{font:inherit;padding:.3rem .5rem;width:22rem;max-width:100%}form button{font:inherit;padding:.3rem .8rem}
+header{display:flex;justify-content:space-between;align-items:baseline;gap:1rem}
 `;
 
-const SCRIPT = `
-(() => {
-  const KEY = 'edge-affinity-admin-token';
-  const hash = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (hash) { sessionStorage.setItem(KEY, hash); history.replaceState(null, '', location.pathname + location.search); }
-  async function load() {
-    const token = sessionStorage.getItem(KEY);
-    if (!token) return;
-    const response = await fetch(location.pathname, { headers: { accept: 'text/html', authorization: 'Bearer ' + token }, cache: 'no-store' });
-    if (response.status === 401) sessionStorage.removeItem(KEY);
-    const next = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById('page');
-    if (next) document.getElementById('page').replaceWith(next);
-  }
-  document.addEventListener('submit', (event) => {
-    if (event.target.id !== 'sign-in') return;
-    event.preventDefault();
-    sessionStorage.setItem(KEY, new FormData(event.target).get('token'));
-    load();
-  });
-  load();
-  setInterval(load, ${REFRESH_SECONDS * 1000});
-})();
-`;
+interface PageLayoutProps {
+  title: string;
+  nonce?: string;
+  /** Reload the page every so many seconds (a navigation, so the admin session cookie comes along). */
+  refreshSeconds?: number;
+  children: Child;
+}
 
-export const PageLayout: FC<{ title: string; nonce?: string; children: Child }> = ({ title, nonce, children }) => (
+export const PageLayout: FC<PageLayoutProps> = ({ title, nonce, refreshSeconds, children }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
+      {refreshSeconds !== undefined && <meta http-equiv="refresh" content={String(refreshSeconds)} />}
       <title>{title}</title>
       <style nonce={nonce}>{raw(STYLE)}</style>
     </head>
-    <body>
-      <div id="page">{children}</div>
-      <script nonce={nonce}>{raw(SCRIPT)}</script>
-    </body>
+    <body>{children}</body>
   </html>
 );
 
-export const SignInPage: FC<{ nonce?: string; refused: boolean }> = ({ nonce, refused }) => (
+/** Why the sign-in page is shown again: a token that did not match, or a session past its end. */
+export type SignInNotice = 'refused' | 'ended';
+
+const NOTICES: Record<SignInNotice, string> = {
+  refused: 'That token was refused.',
+  ended: 'Your admin session has ended. Sign in again.',
+};
+
+export const SignInPage: FC<{ nonce?: string; notice?: SignInNotice }> = ({ nonce, notice }) => (
   <PageLayout title="edge-affinity: sign in" nonce={nonce}>
     <h1>edge-affinity</h1>
     <p class="sub">The admin pages need the admin token (the ADMIN_TOKEN secret).</p>
-    {refused && <p class="banner">That token was refused.</p>}
-    <form id="sign-in">
+    {notice && <p class="banner">{NOTICES[notice]}</p>}
+    <form id="sign-in" method="post" action={adminPath(ADMIN_ROUTES.signIn)}>
       <input type="password" name="token" placeholder="Admin token" autocomplete="current-password" required />{' '}
       <button>Sign in</button>
     </form>
   </PageLayout>
 );
 
-export function renderSignInPage(nonce: string | undefined, refused: boolean) {
-  return <SignInPage nonce={nonce} refused={refused} />;
+/** Ends the admin session (a form post, so it needs no script). */
+export const SignOutButton: FC = () => (
+  <form id="sign-out" method="post" action={adminPath(ADMIN_ROUTES.signOut)}>
+    <button>Sign out</button>
+  </form>
+);
+
+export function renderSignInPage(props: { nonce?: string; notice?: SignInNotice }) {
+  return <SignInPage {...props} />;
 }

@@ -1,19 +1,23 @@
 /**
  * The status page (`GET /_affinity/status` with `Accept: text/html`): every origin at a glance,
- * server-rendered with Hono JSX; page-layout.tsx keeps it signed in and fresh.
+ * server-rendered with Hono JSX. It reloads itself every few seconds (page-layout.tsx), and a person
+ * signed in with the admin session cookie can sign out from it.
  */
 import type { FC } from 'hono/jsx';
 import type { OriginStatus } from '../core/origin-status';
 import { ConfigSummary } from './config-summary';
-import { PageLayout, REFRESH_SECONDS } from './page-layout';
+import { PageLayout, REFRESH_SECONDS, SignOutButton } from './page-layout';
 import type { StatusReport } from './status-report';
 
 export const StatusPage: FC<{ report: StatusReport; nonce?: string }> = ({ report, nonce }) => {
   const healthy = report.origins.filter((o) => o.health === 'healthy').length;
   const now = Date.parse(report.generatedAt);
   return (
-    <PageLayout title="edge-affinity status" nonce={nonce}>
-      <h1>edge-affinity</h1>
+    <PageLayout title="edge-affinity status" nonce={nonce} refreshSeconds={REFRESH_SECONDS}>
+      <header>
+        <h1>edge-affinity</h1>
+        <SignOutButton />
+      </header>
       <p class="sub" id="summary">
         {report.origins.length} origins · {healthy} healthy · health monitor {report.health.monitor}
         {report.health.inSync ? '' : ' (catching up with the configuration)'} · updated{' '}

@@ -65,7 +65,10 @@ const CLIENT_IDENTITY = [
 ];
 
 export interface ForwardingFacts {
-  /** Cookies that never reach the origin: the affinity cookie. */
+  /**
+   * Cookies that never reach the origin: the affinity cookie, and the admin session cookie (browsers
+   * send that one only under the admin prefix, which is never proxied; a client may still send it anywhere).
+   */
   strippedCookies: readonly string[];
   /** The client's address as Cloudflare saw it (`CF-Connecting-IP`), if known. */
   clientIp: string | null;

@@ -13,6 +13,7 @@ import {
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { HOSTILE_APP_PAGE } from './hostile-app-page';
 
 export interface SeenRequest {
   method: string;
@@ -116,6 +117,10 @@ export class EchoOrigin {
     if (url.startsWith('/set-cookies')) {
       response.setHeader('set-cookie', ['app_session=abc; Path=/; HttpOnly', 'theme=dark; Path=/']);
       return void response.end('cookies');
+    }
+    if (url.startsWith('/app-page')) {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      return void response.end(HOSTILE_APP_PAGE);
     }
     if (url.startsWith('/redirect')) {
       response.writeHead(302, { location: '/elsewhere' });
