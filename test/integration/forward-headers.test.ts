@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../worker/core/config-parse';
+import type { Config } from '../../worker/core/config-schema';
+import { compileRoutingTable } from '../../worker/core/routing-table';
 import { clientResponseHeaders, originRequestHeaders, withoutCookies } from '../../worker/http/forward-headers';
+
+function validConfig(overrides: object): Config {
+  const parsed = parseConfig({ origins: [{ id: 'a', url: 'https://a.example' }], ...overrides });
+  if (!parsed.ok) throw new Error('invalid test configuration');
+  return parsed.config;
+}
 
 const facts = { strippedCookies: ['__affinity'], clientIp: '198.51.100.7' };
 
@@ -85,11 +94,13 @@ describe('originRequestHeaders', () => {
     expect(originRequestHeaders(only, new URL(only.url), facts).has('cookie')).toBe(false);
   });
 
-  it('removes the admin session cookie, under either of its names', () => {
+  it('removes the worker’s own cookies: the affinity cookie and the admin session’s, under either name', () => {
     const request = new Request('https://shop.example/', {
-      headers: { cookie: '__Secure-edge-affinity-admin=s; a=1; edge-affinity-admin=s; b=2' },
+      headers: { cookie: '__Secure-edge-affinity-admin=s; a=1; edge-affinity-admin=s; pin=1.x; b=2' },
     });
-    expect(originRequestHeaders(request, new URL(request.url), facts).get('cookie')).toBe('a=1; b=2');
+    const { ownCookies } = compileRoutingTable(validConfig({ affinity: { cookie: 'pin' } }));
+    const headers = originRequestHeaders(request, new URL(request.url), { ...facts, strippedCookies: ownCookies });
+    expect(headers.get('cookie')).toBe('a=1; b=2');
   });
 });
 

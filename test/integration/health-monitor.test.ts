@@ -13,7 +13,15 @@ import { healthPlan } from '../../worker/core/health-plan';
 import { COORDINATOR } from '../../worker/health/monitor-protocol';
 import worker from '../../worker/index';
 import { PROBE_USER_AGENT } from '../../worker/health/probe';
-import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins, testEnv } from './support';
+import {
+  affinityCookie,
+  answersWith,
+  freshWorker,
+  seedConfig,
+  stubOrigins,
+  testEnv,
+  type OriginBehaviour,
+} from './support';
 
 const coordinator = () => testEnv.HEALTH_MONITOR.getByName(COORDINATOR);
 
@@ -240,16 +248,26 @@ describe('the routing path', () => {
 
   it('gives the monitor its plan on the first request, and routes by its snapshot from then on', async () => {
     await seedConfig(config);
-    const seen = stubOrigins({ a: answersWith('a'), b: 'refuse', c: answersWith('c') });
+    // b serves traffic but fails its probes: only the snapshot can keep requests away from it (a
+    // refused connection would eject it locally and hide whether the snapshot is read at all).
+    const failsProbes: OriginBehaviour = (request) =>
+      request.headers.get('user-agent') === PROBE_USER_AGENT
+        ? new Response('probe says no', { status: 503 })
+        : answersWith('b')(request);
+    const seen = stubOrigins({ a: answersWith('a'), b: failsProbes, c: answersWith('c') });
     const worker = freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR });
     await worker.fetch('http://proxy.test/');
     expect((await coordinator().status()).planKey).toBe(planOf(config).key);
     await runRound(); // the probes find b down
+    const toB = () =>
+      seen.filter((r) => new URL(r.url).hostname === 'b' && r.headers.get('user-agent') !== PROBE_USER_AGENT);
+    for (let i = 0; i < 30; i++) await worker.fetch('http://proxy.test/');
+    expect(toB().length, 'the old snapshot still sends new sessions to b').toBeGreaterThan(0);
     vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 10_000); // next snapshot refresh due
-    await worker.fetch('http://proxy.test/');
+    await worker.fetch('http://proxy.test/'); // refreshes it behind its response
     seen.length = 0;
     for (let i = 0; i < 30; i++) expect((await worker.fetch('http://proxy.test/')).status).toBe(200);
-    expect(seen.filter((r) => new URL(r.url).hostname === 'b')).toEqual([]);
+    expect(toB()).toEqual([]);
   });
 
   it('re-pins a session whose origin the probes call down before any attempt to reach it', async () => {

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keepOutOfSharedCaches } from '../../worker/http/private-response';
+import { affinityCookie, freshWorker, seedConfig, stubOrigins } from './support';
 
 function after(headers: Record<string, string>): Record<string, string> {
   const out = new Headers(headers);
@@ -36,5 +37,27 @@ describe('a response that sets the affinity cookie', () => {
         'surrogate-control': 'max-age=86400',
       }),
     ).toEqual({ 'cache-control': 'private, max-age=60' });
+  });
+});
+
+describe('the proxy, in front of an origin that marks its pages public', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('keeps a response that issues the cookie out of shared caches, and leaves the steady state alone', async () => {
+    await seedConfig({
+      origins: [
+        { id: 'one', url: 'http://one' },
+        { id: 'two', url: 'http://two' },
+      ],
+    });
+    const publicPage = () => new Response('page', { headers: { 'cache-control': 'public, max-age=600' } });
+    stubOrigins({ one: publicPage, two: publicPage });
+    const worker = freshWorker();
+    const first = await worker.fetch('http://proxy.test/');
+    expect(first.headers.get('cache-control')).toBe('private, max-age=600');
+    const cookie = affinityCookie(first)!;
+    const later = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    expect(later.headers.getSetCookie()).toEqual([]);
+    expect(later.headers.get('cache-control')).toBe('public, max-age=600');
   });
 });

@@ -2,6 +2,7 @@
  * A configuration compiled for routing: built once per configuration change, then read by every
  * request without rebuilding anything.
  */
+import { ADMIN_SESSION_COOKIE_NAMES } from './admin-session';
 import type { Config, OriginState } from './config-schema';
 import { healthPlan, type HealthPlan } from './health-plan';
 import { createSelector, type OriginSelector } from './selector';
@@ -23,6 +24,8 @@ export interface RoutingTable {
   readonly sessionKey: SessionKeySource;
   /** What the health monitor should probe for this configuration. */
   readonly healthPlan: HealthPlan;
+  /** The worker's own cookies, which never reach an origin: the affinity cookie and the admin session's. */
+  readonly ownCookies: readonly string[];
 }
 
 export function compileRoutingTable(config: Config): RoutingTable {
@@ -39,6 +42,7 @@ export function compileRoutingTable(config: Config): RoutingTable {
     selector: createSelector(config.affinity.algorithm, origins),
     sessionKey: parseSessionKeySource(config.affinity.key),
     healthPlan: healthPlan(config),
+    ownCookies: [config.affinity.cookie, ...ADMIN_SESSION_COOKIE_NAMES],
   };
 }
 

@@ -13,7 +13,6 @@ import { planRoute, settleDecision, type RoutePlan } from '../core/route-plan';
 import type { RoutingTable } from '../core/routing-table';
 import { requestSessionKey } from '../core/session-key';
 import type { AppEnv } from '../bindings';
-import { ADMIN_SESSION_COOKIE_NAMES } from '../core/admin-session';
 import type { IsolateState } from '../isolate-state';
 import { affinityCookieHeader, newSessionId } from './affinity-cookie';
 import { DECISION_HEADER, decisionHeader, isRoutine, logDecision, type DecisionRecord } from './decision-log';
@@ -98,7 +97,7 @@ async function forward(exchange: Exchange): Promise<Response> {
   if (!prepared.ok) return blameClient(exchange, prepared.failure, []);
   const url = new URL(request.url);
   const headers = originRequestHeaders(request, url, {
-    strippedCookies: [table.config.affinity.cookie, ...ADMIN_SESSION_COOKIE_NAMES],
+    strippedCookies: table.ownCookies,
     clientIp: c.req.header('cf-connecting-ip') ?? null,
   });
   // A GET or HEAD whose declared body was empty goes out as the ordinary request it is.
