@@ -83,7 +83,12 @@ export async function startPassThrough(originUrl: string, options: WorkerOptions
 /** edge-affinity from its wrangler bundle (or the counting wrapper around it), configured for `originUrls`. */
 export async function startEdgeAffinity(
   originUrls: string[],
-  { entry = 'index.js', affinity = {}, ...options }: WorkerOptions & { entry?: string; affinity?: object } = {},
+  {
+    entry = 'index.js',
+    affinity = {},
+    health,
+    ...options
+  }: WorkerOptions & { entry?: string; affinity?: object; health?: object } = {},
 ): Promise<Miniflare> {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -108,7 +113,7 @@ export async function startEdgeAffinity(
   const kv = (await mf.getKVNamespace('ORIGINS')) as unknown as { put(key: string, value: string): Promise<void> };
   await kv.put(
     'config',
-    JSON.stringify({ origins: originUrls.map((url, i) => ({ id: `app-${i + 1}`, url })), affinity }),
+    JSON.stringify({ origins: originUrls.map((url, i) => ({ id: `app-${i + 1}`, url })), affinity, health }),
   );
   await mf.ready;
   return mf;

@@ -7,6 +7,7 @@ import { cpus, totalmem, release } from 'node:os';
 import { resolve } from 'node:path';
 import type { QualityRow } from './hash-quality';
 import type { MicroRow } from './micro';
+import type { QuietSpellResult } from './quiet-spell';
 
 export interface HttpRow {
   name: string;
@@ -43,6 +44,7 @@ export interface Counted {
 interface ReportInput {
   http: HttpRow[];
   counted: Counted;
+  quietSpell: QuietSpellResult;
   micro: MicroRow[];
   quality: QualityRow[];
   connections: number;
@@ -125,6 +127,12 @@ export function renderReport(input: ReportInput): { text: string; markdown: stri
     `Counted through a wrapper around the bindings: ${whole(counted.requests)} steady-state requests in ${counted.seconds} s made ` +
       `${counted.kvReads} KV reads and ${counted.durableObjectCalls} Durable Object calls in all: the background refreshes ` +
       '(configuration every 10 s, health snapshot every 5 s), which do not grow with traffic.',
+    '## After a quiet spell',
+    `The first request after an isolate was idle longer than the probe interval waits for a fresh health snapshot ` +
+      `(never longer than ${input.quietSpell.boundMs} ms) rather than route by an old one. Over ${input.quietSpell.spells} ` +
+      `quiet spells of ${input.quietSpell.intervalSeconds + 0.3} s (interval ${input.quietSpell.intervalSeconds} s), ` +
+      `that request took ${fixed(input.quietSpell.medianAddedMs)} ms longer than the one right behind it (median; ` +
+      `at most ${fixed(input.quietSpell.maxAddedMs)} ms): one Durable Object round trip, here on the same machine.`,
     '## Micro-benchmarks (Node 22, one core)',
     table(
       ['operation', 'result', 'unit'],

@@ -21,6 +21,7 @@ import {
   type LoadResult,
 } from './http-load';
 import { runMicro } from './micro';
+import { runQuietSpell } from './quiet-spell';
 import { cpuMs, pidsOf } from './process-cpu';
 import { median, renderReport, type HttpRow } from './report';
 
@@ -79,10 +80,13 @@ async function main(): Promise<void> {
     instances.length = 0;
     console.log('Counting KV reads and Durable Object calls in the steady state...');
     const counted = await countBindingCalls(origin.url);
+    console.log('The wait for a fresh health snapshot after a quiet spell...');
+    const quietSpell = await runQuietSpell(origin.url);
     console.log('Micro-benchmarks and hashing quality...');
     const report = renderReport({
       http,
       counted,
+      quietSpell,
       micro: await runMicro(),
       quality: runQuality(),
       connections: CONNECTIONS,

@@ -14,23 +14,10 @@
  * asks it to look at KV.
  */
 import type { Bindings } from '../bindings';
-import type { HealthConfig } from '../core/config-schema';
 import type { HealthPlan } from '../core/health-plan';
+import { FRESH_SNAPSHOT_WAIT_MS, snapshotMaxAgeMs, snapshotRefreshMs } from '../core/snapshot-age';
 import { errorMessage, logEvent } from '../log';
 import { COORDINATOR } from './monitor-protocol';
-
-/** The longest a request waits for a fresh snapshot before it routes by the one it has. */
-export const FRESH_SNAPSHOT_WAIT_MS = 250;
-
-/** Snapshot age past which a request refreshes it in the background: half the interval, at most 5 s. */
-export function snapshotRefreshMs(health: HealthConfig): number {
-  return Math.min(health.interval / 2, 5) * 1000;
-}
-
-/** Snapshot age past which a request waits for a fresh one: one probe interval. */
-export function snapshotMaxAgeMs(health: HealthConfig): number {
-  return health.interval * 1000;
-}
 
 export class HealthView {
   #unhealthy = new Set<string>();
