@@ -26,6 +26,7 @@ const DEFAULTS = {
     sameSite: 'Lax',
     decisionHeader: false,
     decisionLog: 'all',
+    learn: [],
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
   proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300 },
@@ -38,9 +39,20 @@ const ALGORITHMS = ['rendezvous', 'ring'];
 const FAILOVER_MODES = ['sticky', 'none'];
 const SAME_SITE_VALUES = ['Lax', 'Strict', 'None'];
 const DECISION_LOG_MODES = ['all', 'changes'];
+const MAX_LEARNED_NAMES = 4;
 
 const ORIGIN_KEYS = ['id', 'url', 'weight', 'state'];
-const AFFINITY_KEYS = ['cookie', 'ttl', 'key', 'algorithm', 'failover', 'sameSite', 'decisionHeader', 'decisionLog'];
+const AFFINITY_KEYS = [
+  'cookie',
+  'ttl',
+  'key',
+  'algorithm',
+  'failover',
+  'sameSite',
+  'decisionHeader',
+  'decisionLog',
+  'learn',
+];
 const HEALTH_KEYS = ['path', 'interval', 'timeout', 'rise', 'fall'];
 const PROXY_KEYS = ['timeout', 'attempts', 'bodyTimeout', 'uploadTimeout'];
 const ROOT_KEYS = ['origins', 'affinity', 'health', 'proxy'];
@@ -93,6 +105,26 @@ function isSessionKey(value: unknown): boolean {
   return match !== null && isToken(match[2]);
 }
 
+/** A learned name as the contract states it: `header:<token>` or `cookie:<token>`. */
+const isLearnedName = (value: unknown) =>
+  typeof value === 'string' && /^(header|cookie):/.test(value) && isToken(value.slice(value.indexOf(':') + 1));
+/** Header names are case-insensitive (RFC 9110), cookie names are not (RFC 6265). */
+const learnedIdentity = (entry: string) => (entry.startsWith('header:') ? entry.toLowerCase() : entry);
+
+/**
+ * `affinity.learn`: at most four names, each `header:<name>` or `cookie:<name>` but not the Cookie or
+ * Set-Cookie header, none named twice, and never the affinity cookie itself.
+ */
+function isLearnList(learn: unknown, affinityCookie: unknown): boolean {
+  if (!Array.isArray(learn) || learn.length > MAX_LEARNED_NAMES) return false;
+  const entries = Array.from(learn);
+  if (!entries.every(isLearnedName)) return false;
+  const identities = entries.map((entry) => learnedIdentity(entry as string));
+  const cookieHeaders = identities.some((id) => id === 'header:cookie' || id === 'header:set-cookie');
+  const namesCookie = typeof affinityCookie === 'string' && identities.includes(`cookie:${affinityCookie}`);
+  return !cookieHeaders && !namesCookie && new Set(identities).size === identities.length;
+}
+
 /** An object that has only `keys`, each of them absent or satisfying its rule. */
 function isSection(value: unknown, rules: Record<string, (v: unknown) => boolean>): boolean {
   if (!isPlainObject(value)) return false;
@@ -122,6 +154,7 @@ function followsTheRules(input: unknown): boolean {
       new Set(origins.map((origin: Plain) => origin.id)).size === origins.length,
     affinity: (affinity) =>
       isSection(affinity, {
+        learn: (learn) => isLearnList(learn, (affinity as Plain).cookie ?? DEFAULTS.affinity.cookie),
         cookie: isToken,
         ttl: (ttl) => isIntegerIn(ttl, 1, MAX_COOKIE_AGE),
         key: isSessionKey,
@@ -231,24 +264,39 @@ const originArb: fc.Arbitrary<OriginInput> = fc.record(
 const originsArb = (minLength: number, maxLength: number) =>
   fc.uniqueArray(originArb, { selector: (origin) => origin.id, minLength, maxLength });
 
+/** Learned names; a header's case varies, as an operator may write it. */
+const learnedNameArb = fc
+  .tuple(fc.constantFrom('header', 'cookie'), tokenArb, fc.boolean())
+  .map(([kind, name, upper]) => `${kind}:${kind === 'header' && upper ? name.toUpperCase() : name}`)
+  .filter((entry) => !['header:cookie', 'header:set-cookie'].includes(entry.toLowerCase()));
+const learnArb = fc.uniqueArray(learnedNameArb, { maxLength: MAX_LEARNED_NAMES, selector: learnedIdentity });
+/** A learn list without the affinity cookie's own name, which would break a rule. */
+const withoutCookie = (learn: string[], cookie: unknown) =>
+  learn.filter((entry) => entry !== `cookie:${String(cookie ?? DEFAULTS.affinity.cookie)}`);
+
 const sessionKeyArb = fc.oneof(
   fc.constantFrom('random', 'ip'),
   tokenArb.map((name) => `header:${name}`),
   tokenArb.map((name) => `cookie:${name}`),
 );
-const affinityArb = fc.record(
-  {
-    cookie: tokenArb,
-    ttl: fc.oneof(fc.constantFrom(1, MAX_COOKIE_AGE), fc.integer({ min: 1, max: MAX_COOKIE_AGE })),
-    key: sessionKeyArb,
-    algorithm: fc.constantFrom(...ALGORITHMS),
-    failover: fc.constantFrom(...FAILOVER_MODES),
-    sameSite: fc.constantFrom(...SAME_SITE_VALUES),
-    decisionHeader: fc.boolean(),
-    decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
-  },
-  { requiredKeys: [] },
-);
+const affinityArb = fc
+  .record(
+    {
+      cookie: tokenArb,
+      ttl: fc.oneof(fc.constantFrom(1, MAX_COOKIE_AGE), fc.integer({ min: 1, max: MAX_COOKIE_AGE })),
+      key: sessionKeyArb,
+      algorithm: fc.constantFrom(...ALGORITHMS),
+      failover: fc.constantFrom(...FAILOVER_MODES),
+      sameSite: fc.constantFrom(...SAME_SITE_VALUES),
+      decisionHeader: fc.boolean(),
+      decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
+      learn: learnArb,
+    },
+    { requiredKeys: [] },
+  )
+  .map((affinity) =>
+    affinity.learn ? { ...affinity, learn: withoutCookie(affinity.learn, affinity.cookie) } : affinity,
+  );
 const healthPathArb = fc
   .tuple(
     fc.array(segmentArb, { maxLength: 3 }),
@@ -446,6 +494,44 @@ const unknownKeyArb = (known: string[]) =>
     )
     .filter((key) => !known.includes(key));
 
+const badLearnedNameArb = fc.oneof(
+  fc.constantFrom<Json>('', 'header', 'cookie:', 'header:', 'query:sid', 'Header:x', 'COOKIE:sid', 'header:a:b', ':x'),
+  badTokenArb.filter((t) => typeof t === 'string').map((t) => `header:${t as string}`),
+  badTokenArb.filter((t) => typeof t === 'string').map((t) => `cookie:${t as string}`),
+  notAStringArb,
+);
+const cookieHeaderArb = fc.constantFrom('header:cookie', 'header:Set-Cookie', 'header:SET-COOKIE', 'header:Cookie');
+const affinityCookieOf = (config: ConfigInput) => String(config.affinity?.cookie ?? DEFAULTS.affinity.cookie);
+const learnOf = (config: ConfigInput) => [...((config.affinity?.learn as string[] | undefined) ?? [])];
+
+/** The config's own learn list with `entry` put somewhere in it, still at most four entries long. */
+function learnWith(config: ConfigInput, entry: fc.Arbitrary<unknown>): fc.Arbitrary<unknown[]> {
+  return fc.tuple(entry, fc.nat()).map(([bad, at]) => {
+    const learn: unknown[] = learnOf(config).slice(0, MAX_LEARNED_NAMES - 1);
+    learn.splice(at % (learn.length + 1), 0, bad);
+    return learn;
+  });
+}
+
+/** An entry of the list named again (a header in another case): the list stays at most four long. */
+function learnTwiceArb(config: ConfigInput): fc.Arbitrary<unknown[]> {
+  return fc.tuple(learnedNameArb, fc.boolean(), fc.nat()).map(([fallback, recase, at]) => {
+    const learn = withoutCookie(learnOf(config), affinityCookieOf(config)).slice(0, MAX_LEARNED_NAMES - 1);
+    if (learn.length === 0) learn.push(...withoutCookie([fallback], affinityCookieOf(config)), 'header:x-fallback');
+    const original = learn[at % learn.length]!;
+    const again = recase && original.startsWith('header:') ? `header:${original.slice(7).toUpperCase()}` : original;
+    return [...learn, again].slice(-MAX_LEARNED_NAMES);
+  });
+}
+
+/** Five to eight distinct, valid names. */
+function tooManyLearnedArb(config: ConfigInput): fc.Arbitrary<unknown[]> {
+  return fc
+    .uniqueArray(learnedNameArb, { minLength: 5, maxLength: 8, selector: learnedIdentity })
+    .map((learn) => withoutCookie(learn, affinityCookieOf(config)))
+    .filter((learn) => learn.length > MAX_LEARNED_NAMES);
+}
+
 /** `config` with exactly one documented rule broken, and where. */
 function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
   const n = config.origins.length;
@@ -499,6 +585,20 @@ function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
     set('an unknown sameSite', ['affinity', 'sameSite'], badChoiceArb(SAME_SITE_VALUES)),
     set('a decisionHeader that is not a boolean', ['affinity', 'decisionHeader'], notABooleanArb),
     set('an unknown decisionLog mode', ['affinity', 'decisionLog'], badChoiceArb(DECISION_LOG_MODES)),
+    set(
+      'learn that is not a list',
+      ['affinity', 'learn'],
+      fc.constantFrom<Json>('header:x', null, 1, true, {}, { 0: 'header:x' }),
+    ),
+    set('a learned name of an unknown form', ['affinity', 'learn'], learnWith(config, badLearnedNameArb)),
+    set('the Cookie or Set-Cookie header learned', ['affinity', 'learn'], learnWith(config, cookieHeaderArb)),
+    set('a learned name twice', ['affinity', 'learn'], learnTwiceArb(config)),
+    set('more than 4 learned names', ['affinity', 'learn'], tooManyLearnedArb(config)),
+    set(
+      'the affinity cookie learned',
+      ['affinity', 'learn'],
+      learnWith(config, fc.constant(`cookie:${affinityCookieOf(config)}`)),
+    ),
     unknownKeyArb(AFFINITY_KEYS).chain((key) => set('an unknown affinity setting', ['affinity', key], fc.jsonValue())),
     set('affinity that is not an object', ['affinity'], notAnObjectArb),
     // health
@@ -568,6 +668,7 @@ const AFFINITY_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   sameSite: fc.constantFrom(...SAME_SITE_VALUES),
   decisionHeader: fc.boolean(),
   decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
+  learn: learnArb,
 };
 const HEALTH_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   path: healthPathArb,
