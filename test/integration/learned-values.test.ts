@@ -122,6 +122,25 @@ describe('a learned cookie', () => {
     );
   });
 
+  it('never lets an envelope replace a header the worker sets itself', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { learn: ['header:x-real-ip'] } });
+    stubOrigins(
+      Object.fromEntries(
+        ORIGINS.map((o) => [
+          o.id,
+          () => new Response('ok', { headers: { 'x-real-ip': '10.9.9.9', 'x-served-by': o.id } }),
+        ]),
+      ),
+    );
+    const sealed = (await freshWorker().fetch('http://proxy.test/')).headers.get('x-real-ip')!;
+    expect(sealed).toMatch(/^1\./);
+    const seen = stubOrigins(everyApp());
+    await freshWorker().fetch('http://proxy.test/', {
+      headers: { 'x-real-ip': sealed, 'cf-connecting-ip': '203.0.113.9' },
+    });
+    expect(seen[0]!.headers.get('x-real-ip')).toBe('203.0.113.9');
+  });
+
   it('leaves a cookie being deleted (an empty value) as the origin wrote it', async () => {
     stubOrigins(everyApp());
     const response = await freshWorker().fetch('http://proxy.test/logout');

@@ -49,15 +49,17 @@ function carriedText(headers: Headers, learned: LearnedName): string | undefined
 /**
  * Puts the origin's own values back in the headers it receives, byte for byte: the learned header,
  * or that one pair's value inside `Cookie` with every other pair, and the spacing, left as they were.
+ * Only where the envelope still stands: a header the worker sets or removes itself (`X-Forwarded-For`,
+ * a hop-by-hop header) keeps the worker's word, whatever a client sealed under its name.
  */
 export function restoreLearnedValues(headers: Headers, unsealed: readonly UnsealedValue[]): void {
-  for (const { learned, value } of unsealed) {
+  for (const { learned, envelope, value } of unsealed) {
     if (learned.kind === 'header') {
-      headers.set(learned.name, value);
+      if (headers.get(learned.name) === envelope) headers.set(learned.name, value);
       continue;
     }
     const cookie = headers.get('cookie');
     const pair = cookie ? cookiePair(cookie, learned.name) : undefined;
-    if (pair) headers.set('cookie', withValue(cookie!, pair, value));
+    if (pair?.value === envelope) headers.set('cookie', withValue(cookie!, pair, value));
   }
 }
