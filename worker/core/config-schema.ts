@@ -64,17 +64,26 @@ export const isObject = (input: unknown): input is Record<string, unknown> =>
  * through).
  */
 function strict<const T extends v.ObjectEntries>(entries: T) {
-  return v.pipe(v.custom<Record<string, unknown>>(isObject, 'must be an object'), v.object(entries));
+  // v.object's own issue can only be a missing key here: the check before it has refused non-objects.
+  return v.pipe(v.custom<Record<string, unknown>>(isObject, 'must be an object'), v.object(entries, 'is required'));
 }
 
+// One check per range, not finite + minValue + maxValue: valibot runs every check of a pipe, so
+// Infinity (JSON's 1e400) or 1e9 + 0.5 would report the same problem twice.
 function bounded(min: number, max: number) {
   const range = `must be a number from ${min} to ${max}`;
-  return v.pipe(v.number(range), v.finite(range), v.minValue(min, range), v.maxValue(max, range));
+  return v.pipe(
+    v.number(range),
+    v.check((n) => Number.isFinite(n) && n >= min && n <= max, range),
+  );
 }
 
 function boundedInteger(min: number, max: number) {
   const range = `must be an integer from ${min} to ${max}`;
-  return v.pipe(v.number(range), v.integer(range), v.minValue(min, range), v.maxValue(max, range));
+  return v.pipe(
+    v.number(range),
+    v.check((n) => Number.isInteger(n) && n >= min && n <= max, range),
+  );
 }
 
 function oneOf<const T extends readonly string[]>(options: T) {
