@@ -75,15 +75,29 @@ const isIntegerIn = (value: unknown, min: number, max: number) =>
   isNumberIn(value, min, max) && Number.isInteger(value);
 const isToken = (value: unknown) => typeof value === 'string' && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value);
 
-/** Absolute http:/https: URL with an authority and an optional path prefix: no credentials, query or fragment. */
+/** Inside an origin URL: what a URL parser would delete (tab, CR, LF), strip or encode (controls) or turn into "/". */
+const REWRITTEN_CHAR = /[\u0000-\u001f\u007f\\]/;
+
+/**
+ * Surrounding whitespace aside: an absolute http:/https: URL with an authority and an optional path
+ * prefix, no credentials, query or fragment, and nothing a URL parser would silently rewrite.
+ */
 function isOriginUrl(value: unknown): boolean {
-  if (typeof value !== 'string' || !/^https?:\/\/[^/?#@\s\\]+(\/[^?#\s\\]*)?$/i.test(value)) return false;
+  if (typeof value !== 'string') return false;
+  const written = value.trim();
+  if (REWRITTEN_CHAR.test(written) || !/^https?:\/\/[^/?#@]+(\/[^?#]*)?$/i.test(written)) return false;
   try {
-    new URL(value);
+    new URL(written);
     return true;
   } catch {
     return false;
   }
+}
+
+/** The README's normal form of an accepted origin URL: as the URL parser writes it, without trailing slashes. */
+function normalOriginUrl(written: string): string {
+  const url = new URL(written.trim());
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /** Every message the configuration's problems may carry, one per broken rule. */
@@ -93,6 +107,8 @@ const MESSAGES = {
   notAString: 'must be a string',
   id: 'must be 1 to 64 characters from A-Z a-z 0-9 . _ -',
   url: 'must be an absolute http: or https: URL (a path prefix is allowed; no credentials, query or fragment)',
+  urlRewritten:
+    'must not contain tabs, line breaks, other control characters or backslashes (a URL parser drops them or reads "\\" as "/")',
   weight: 'must be a number from 0 to 1000',
   state: 'must be one of "active", "draining", "disabled"',
   origins: 'must be an array of origins',
@@ -191,7 +207,7 @@ function followsTheRules(input: unknown): boolean {
 /** What a valid configuration must come out as: the given values kept, every default filled in. */
 function withDefaults(input: ConfigInput) {
   return {
-    origins: input.origins.map((origin) => ({ ...DEFAULTS.origin, ...origin })),
+    origins: input.origins.map((origin) => ({ ...DEFAULTS.origin, ...origin, url: normalOriginUrl(origin.url) })),
     affinity: { ...DEFAULTS.affinity, ...input.affinity },
     health: { ...DEFAULTS.health, ...input.health },
     proxy: { ...DEFAULTS.proxy, ...input.proxy },
@@ -247,17 +263,77 @@ const hostArb = fc.oneof(
   fc.ipV6().map((address) => `[${address}]`),
   fc.constantFrom('localhost', '127.0.0.1', 'app-1.internal.example.com'),
 );
+/** Whitespace around a URL, which the README says is ignored. */
+const surroundingArb = fc.constantFrom('', '', '', ' ', '\t', '\n', ' \r\n');
+/** Segments that leave a path where it was: "." and a step down and back up. */
+const detourArb = fc.constantFrom('', '', '/.', '/x/..', '/%2e', '/q/%2E%2e');
 const urlArb = fc
   .record({
     scheme: fc.constantFrom('http', 'https', 'HTTPS', 'Http'),
     host: hostArb,
-    port: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),
+    port: fc.option(fc.oneof(fc.integer({ min: 1, max: 65_535 }), fc.constantFrom(80, 443)), { nil: undefined }),
     prefix: fc.array(segmentArb, { maxLength: 4 }),
+    detour: detourArb,
     trailingSlash: fc.boolean(),
+    before: surroundingArb,
+    after: surroundingArb,
   })
-  .map(({ scheme, host, port, prefix, trailingSlash }) => {
-    const path = prefix.map((segment) => `/${segment}`).join('') + (trailingSlash ? '/' : '');
-    return `${scheme}://${host}${port === undefined ? '' : `:${port}`}${path}`;
+  .map(({ scheme, host, port, prefix, detour, trailingSlash, before, after }) => {
+    const path = prefix.map((segment) => `/${segment}`).join('') + detour + (trailingSlash ? '/' : '');
+    return `${before}${scheme}://${host}${port === undefined ? '' : `:${port}`}${path}${after}`;
+  });
+
+const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443 };
+/**
+ * An origin URL in the README's normal form, built from its parts, and one of the many ways of
+ * writing it that mean the same: surrounding whitespace, any case of scheme and host, the default
+ * port spelt out, dot segments, trailing slashes.
+ */
+const spelledUrlArb = fc
+  .record({
+    scheme: fc.constantFrom('http', 'https'),
+    host: fc.oneof(
+      fc.domain().filter((host) => !host.split('.').some((label) => label.startsWith('xn--'))),
+      fc.ipV4(),
+      fc.constantFrom('localhost', '[::1]', '[2001:db8::7]', 'app-1.internal.example.com'),
+    ),
+    port: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),
+    // No segment starts with a dot: Node's URL parser (ada) then leaves a later ".." unresolved
+    // (ada-url/ada#935, "/a/.b/x/.." stays as it is); workerd, which runs the worker, resolves it.
+    segments: fc.array(
+      segmentArb.filter((segment) => !segment.startsWith('.')),
+      { maxLength: 4 },
+    ),
+    upperScheme: fc.boolean(),
+    upperHost: fc.boolean(),
+    spellDefaultPort: fc.boolean(),
+    detourAt: fc.nat(),
+    detour: detourArb,
+    trailingSlashes: fc.nat({ max: 3 }),
+    before: surroundingArb,
+    after: surroundingArb,
+  })
+  .map((parts) => {
+    const { scheme, host, segments } = parts;
+    const port = parts.port === DEFAULT_PORTS[scheme] ? undefined : parts.port;
+    const normal = `${scheme}://${host}${port === undefined ? '' : `:${port}`}${segments.map((s) => `/${s}`).join('')}`;
+    const writtenPort = port ?? (parts.spellDefaultPort ? DEFAULT_PORTS[scheme] : undefined);
+    const at = parts.detourAt % (segments.length + 1);
+    const path = [
+      ...segments.slice(0, at).map((s) => `/${s}`),
+      parts.detour,
+      ...segments.slice(at).map((s) => `/${s}`),
+    ];
+    const written =
+      parts.before +
+      (parts.upperScheme ? scheme.toUpperCase() : scheme) +
+      '://' +
+      (parts.upperHost ? host.toUpperCase() : host) +
+      (writtenPort === undefined ? '' : `:${writtenPort}`) +
+      path.join('') +
+      '/'.repeat(parts.trailingSlashes) +
+      parts.after;
+    return { written, normal };
   });
 const weightArb = fc.oneof(
   fc.constantFrom(0, 1000, 1, 0.5, Number.MIN_VALUE),
@@ -396,7 +472,8 @@ const badIdArb = fc.oneof(
 );
 const badTokenArb = fc.oneof(fc.constant(''), withCharArb(tokenArb, notATokenCharArb));
 /** Strings that are not an origin URL by its form: scheme, authority, credentials, query, fragment. */
-const badUrlArb = (url: string) => {
+const badUrlArb = (written: string) => {
+  const url = written.trim();
   const [scheme = 'http', rest = ''] = url.split('://');
   const host = rest.split('/')[0] ?? '';
   const path = rest.slice(host.length);
@@ -436,6 +513,16 @@ const badUrlArb = (url: string) => {
       `${scheme}://${host}:port`,
     ),
   );
+};
+/** A valid origin URL with, inside it, a character that a URL parser would drop or rewrite. */
+const rewrittenUrlArb = (written: string) => {
+  const url = written.trim();
+  return fc
+    .tuple(fc.constantFrom('\t', '\n', '\r', '\u0000', '\u0001', '\u000b', '\f', '\u001f', '\u007f', '\\'), fc.nat())
+    .map(([char, at]) => {
+      const i = 1 + (at % (url.length - 1));
+      return url.slice(0, i) + char + url.slice(i);
+    });
 };
 const badSessionKeyArb = fc.oneof(
   fc.constantFrom('', 'Random', 'IP', 'query:x', 'header:', 'cookie:', 'header', 'cookie', 'header:a:b', 'path:/x'),
@@ -496,6 +583,12 @@ function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
       'url',
       (i) => badUrlArb(config.origins[i]!.url),
       MESSAGES.url,
+    ),
+    perOrigin(
+      'a URL with a character a URL parser would drop or rewrite',
+      'url',
+      (i) => rewrittenUrlArb(config.origins[i]!.url),
+      MESSAGES.urlRewritten,
     ),
     perOrigin('a URL that is not a string', 'url', () => notAStringArb, MESSAGES.notAString),
     perOrigin('no url', 'url', () => fc.constant(REMOVE), MESSAGES.required),
@@ -948,22 +1041,74 @@ describe('parseConfig, on valid configurations', () => {
       { numRuns: 1500 },
     );
   });
+});
 
-  it('accepts only origin URLs that a request path can be appended to', () => {
-    const candidateUrlArb = fc.oneof(
+describe('parseConfig, on origin URLs', () => {
+  /** The URL stored for `url`, and the URLs that a request for /cart?item=1 and a probe of /health?probe=1 go to. */
+  function inForce(config: Extract<ConfigParseResult, { ok: true }>['config']) {
+    const table = compileRoutingTable(config);
+    return {
+      stored: config.origins[0]!.url,
+      requested: new Request(originUrl(table.origins[0]!, '/cart?item=1')).url,
+      probed: new Request(`${table.healthPlan.origins[0]!.url}/health?probe=1`).url,
+    };
+  }
+
+  it('stores every spelling of an origin URL as its normal form, and requests and probes exactly that form', () => {
+    fc.assert(
+      fc.property(spelledUrlArb, ({ written, normal }) => {
+        const result = parse({ origins: [{ id: 'app-1', url: written }] });
+        expect(result.ok, JSON.stringify(written)).toBe(true);
+        if (!result.ok) return;
+        expect(inForce(result.config), JSON.stringify(written)).toEqual({
+          stored: normal,
+          requested: `${normal}/cart?item=1`,
+          probed: `${normal}/health?probe=1`,
+        });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('requests, for every origin URL it accepts, exactly the stored URL followed by the path, and stores a fixed point', () => {
+    const oddArb = fc.constantFrom(
+      ...[' ', '%', '%2e', '%2E%2e', '/..', '/.', '//', ':', '@', '?', '#', '"', '<', '`', '{', '|', '^', '[', ']'],
+      ...['é', 'ß', 'Ａ', '\u00a0', '\u2028', '\ufeff', '\t', '\n', '\r', '\u0000', '\u007f', '\\'],
+    );
+    const textArb = fc.oneof(
       urlArb,
-      fc.tuple(urlArb, fc.constantFrom('?', '#', '/?', '/#', '?#')).map(([url, suffix]) => url + suffix),
+      spelledUrlArb.map(({ written }) => written),
+      fc.webUrl({
+        validSchemes: ['http', 'https'],
+        authoritySettings: {
+          withIPv4: true,
+          withIPv6: true,
+          withIPv4Extended: true,
+          withPort: true,
+          withUserInfo: true,
+        },
+      }),
+      withCharArb(urlArb, oddArb),
+      withCharArb(withCharArb(urlArb, oddArb), oddArb),
     );
     fc.assert(
-      fc.property(candidateUrlArb, (url) => {
+      fc.property(textArb, (url) => {
         const result = parse({ origins: [{ id: 'app-1', url }] });
-        if (!result.ok) return;
-        const [origin] = compileRoutingTable(result.config).origins;
-        const target = new URL(originUrl(origin!, '/cart?item=1'));
-        expect(target.pathname, `${url} + /cart?item=1 = ${target.href}`).toMatch(/\/cart$/);
-        expect(target.search).toBe('?item=1');
+        expect(result.ok, JSON.stringify(url)).toBe(isOriginUrl(url));
+        if (!result.ok) {
+          const message = REWRITTEN_CHAR.test(url.trim()) ? MESSAGES.urlRewritten : MESSAGES.url;
+          expect(result.problems).toEqual([{ path: 'origins[0].url', message }]);
+          return;
+        }
+        const stored = normalOriginUrl(url);
+        expect(inForce(result.config), JSON.stringify(url)).toEqual({
+          stored,
+          requested: `${stored}/cart?item=1`,
+          probed: `${stored}/health?probe=1`,
+        });
+        expect(parse(JSON.parse(JSON.stringify(result.config)))).toEqual(result);
       }),
-      { numRuns: 500 },
+      { numRuns: 2000 },
     );
   });
 });
@@ -990,7 +1135,7 @@ describe('parseConfig, on a valid configuration with one rule broken', () => {
           ),
         ),
         ([config, i, suffix]) => {
-          const url = config.origins[i]!.url + suffix;
+          const url = config.origins[i]!.url.trim() + suffix;
           expect(parse(withField(config, ['origins', i, 'url'], url)), url).toEqual({
             ok: false,
             problems: [{ path: `origins[${i}].url`, message: MESSAGES.url }],

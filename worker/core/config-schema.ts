@@ -6,6 +6,7 @@
  * not a silently ignored setting.
  */
 import * as v from 'valibot';
+import { normaliseOriginUrl } from './origin-url';
 
 /** Origin ids are opaque labels that end up in the affinity cookie, so they stay cookie- and URL-safe. */
 export const ORIGIN_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -40,20 +41,6 @@ export const CONFIG_DEFAULTS = {
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
   proxy: { timeout: 30, attempts: 3 },
 } as const;
-
-function isHttpOriginUrl(value: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  const httpish = url.protocol === 'http:' || url.protocol === 'https:';
-  // The raw text too: a bare "?" or "#" leaves url.search and url.hash empty, yet the request path
-  // appended to it would land in the query or the fragment.
-  const plain = !value.includes('?') && !value.includes('#');
-  return httpish && plain && !url.username && !url.password;
-}
 
 export const isObject = (input: unknown): input is Record<string, unknown> =>
   typeof input === 'object' && input !== null && !Array.isArray(input);
@@ -95,12 +82,17 @@ const OriginSchema = strict({
     v.string('must be a string'),
     v.regex(ORIGIN_ID_PATTERN, 'must be 1 to 64 characters from A-Z a-z 0-9 . _ -'),
   ),
+  // The output is the URL's normal form, which routing and probing append paths to as it is;
+  // origin-url.ts says what is normalised (whitespace, case, default port, dot segments, trailing
+  // slashes) and what is refused (control characters, backslashes, credentials, query, fragment).
   url: v.pipe(
     v.string('must be a string'),
-    v.check(
-      isHttpOriginUrl,
-      'must be an absolute http: or https: URL (a path prefix is allowed; no credentials, query or fragment)',
-    ),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const result = normaliseOriginUrl(dataset.value);
+      if (result.ok) return result.url;
+      addIssue({ message: result.message });
+      return NEVER;
+    }),
   ),
   weight: v.optional(bounded(0, 1000), CONFIG_DEFAULTS.origin.weight),
   state: v.optional(oneOf(ORIGIN_STATES), CONFIG_DEFAULTS.origin.state),
