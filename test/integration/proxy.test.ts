@@ -1,5 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins, type OriginBehaviour } from './support';
+import { importSigningKey, signAffinityToken } from '../../worker/core/affinity-token';
+import { parseConfig } from '../../worker/core/config-parse';
+import { compileRoutingTable } from '../../worker/core/routing-table';
+import {
+  affinityCookie,
+  answersWith,
+  freshWorker,
+  seedConfig,
+  stubOrigins,
+  testEnv,
+  type OriginBehaviour,
+} from './support';
 
 const ORIGINS = ['one', 'two', 'three', 'four'].map((name) => ({ id: name, url: `http://${name}` }));
 const hostOf = (request: Request) => new URL(request.url).hostname;
@@ -404,11 +415,41 @@ describe('decision log reasons', () => {
   });
 
   it('says "repinned" because "removed", with an "unknown-origin" cookie, when the origin left the configuration', async () => {
-    const { line } = await decisionAfter(async ({ origin }) => {
-      await seedConfig({ origins: ORIGINS.filter((o) => o.id !== origin) });
-      return freshWorker();
+    // A cookie the worker itself could have signed, for an origin that is not (any longer) configured.
+    const sessionId = 'SessionOfAGoneOne';
+    const signer = await importSigningKey(testEnv.AFFINITY_SECRET!);
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    const token = await signAffinityToken({ originId: 'gone', sessionId, expiresAt }, signer);
+    stubOrigins(everyoneAnswers());
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const response = await freshWorker().fetch('http://proxy.test/', { headers: { cookie: `__affinity=${token}` } });
+    const [line] = log.mock.calls.map(([text]) => JSON.parse(String(text))).filter((l) => l.event === 'request');
+    // The session moves along its own preference list: its first choice among the configured origins.
+    const parsed = parseConfig({ origins: ORIGINS });
+    if (!parsed.ok) throw new Error('the test configuration is invalid');
+    const table = compileRoutingTable(parsed.config);
+    const firstChoice = ORIGINS[table.selector.pick(sessionId, () => true, 1)[0]!]!.id;
+    expect(line).toMatchObject({
+      decision: 'repinned',
+      reason: 'removed',
+      cookie: 'unknown-origin',
+      origin: firstChoice,
+      attempts: 1,
     });
-    expect(line).toMatchObject({ decision: 'repinned', reason: 'removed', cookie: 'unknown-origin' });
+    expect(response.headers.get('x-served-by')).toBe(firstChoice);
+    // ...and keeps its id: the fresh cookie pins the same session to where it went.
+    const [, , , keptId, pinnedTo] = affinityCookie(response)!.split('=')[1]!.split('.');
+    expect({ keptId, pinnedTo }).toEqual({ keptId: sessionId, pinnedTo: firstChoice });
+
+    // The same cookie with its signature altered is no pin at all: a new session, and "tampered".
+    const signatureAt = token.lastIndexOf('.') + 1;
+    const forged =
+      token.slice(0, signatureAt) + (token[signatureAt] === 'A' ? 'B' : 'A') + token.slice(signatureAt + 1);
+    log.mockClear();
+    await freshWorker().fetch('http://proxy.test/', { headers: { cookie: `__affinity=${forged}` } });
+    const [forgedLine] = log.mock.calls.map(([text]) => JSON.parse(String(text))).filter((l) => l.event === 'request');
+    expect(forgedLine).toMatchObject({ decision: 'new', cookie: 'tampered' });
+    expect(forgedLine.reason).toBeUndefined();
   });
 
   it('says "repinned" because "disabled" when the origin was disabled', async () => {
