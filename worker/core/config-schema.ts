@@ -109,7 +109,8 @@ const OriginListSchema = v.pipe(
     const seen = new Set<string>();
     origins.forEach((origin: unknown, index) => {
       const id = (origin as { id?: unknown } | null)?.id;
-      if (typeof id !== 'string') return;
+      // An id that is not valid has its own problem already; a duplicate of it would only repeat it.
+      if (typeof id !== 'string' || !ORIGIN_ID_PATTERN.test(id)) return;
       if (seen.has(id)) {
         addIssue({
           message: `duplicates the id "${id}" of an earlier origin`,
