@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client, openSessions } from './support/client';
+import { awaitDecisions, decisionsIn } from './support/decision-log';
 import { EchoOrigin } from './support/echo-origin';
 import { WorkerUnderTest } from './support/worker-under-test';
 
@@ -29,13 +30,6 @@ function keepTraffic(client: Client): () => Promise<void> {
   };
 }
 
-/** Request log lines the worker wrote since `mark`, with connection failures on `originId`. */
-function attemptsOn(originId: string, mark: number): unknown[] {
-  return worker.logs
-    .slice(mark)
-    .filter((line) => line.includes('"event":"request"') && line.includes(`"origin":"${originId}","kind"`));
-}
-
 beforeAll(async () => {
   origins = await Promise.all(['app-1', 'app-2', 'app-3'].map((id) => EchoOrigin.start(id)));
 });
@@ -57,9 +51,19 @@ describe('health monitoring end to end', () => {
       await victim.stop();
       await sleep(1000 * (HEALTH.interval * (HEALTH.fall + 1) + HEALTH.timeout));
       const mark = worker.logs.length;
-      const fresh = await openSessions(worker, 40);
+      const fresh = await openSessions(worker, 40, '/after-the-death');
       expect(fresh.filter((s) => s.origin === victim.id)).toEqual([]);
-      expect(attemptsOn(victim.id, mark), 'not even attempted: health knew it was down').toEqual([]);
+      // Not even attempted, health knew it was down: every new session went straight to a survivor.
+      const decisions = await awaitDecisions(worker.logs, mark, 40, (d) => d.path === '/after-the-death');
+      expect(decisions.map((d) => d.origin).sort()).toEqual(fresh.map((s) => s.origin).sort());
+      for (const decision of decisions) {
+        expect(decision).toMatchObject({ decision: 'new', cookie: 'absent', attempts: 1, status: 200 });
+        expect(decision.failures).toBeUndefined();
+      }
+      const failuresOnVictim = decisionsIn(worker.logs.slice(mark))
+        .flatMap((d) => d.failures ?? [])
+        .filter((failure) => failure.origin === victim.id);
+      expect(failuresOnVictim, 'no request tried the dead origin').toEqual([]);
 
       const moved = await Promise.all(
         pinnedToVictim.map(async (s) => ({ client: s.client, to: (await s.client.echo('/')).echo.origin })),

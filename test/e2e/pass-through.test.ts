@@ -4,7 +4,7 @@ import { createServer, request as httpRequest, type OutgoingHttpHeaders, type Se
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { Client } from './support/client';
+import { Client, openSessions } from './support/client';
 import { EchoOrigin } from './support/echo-origin';
 import { WorkerUnderTest } from './support/worker-under-test';
 
@@ -146,30 +146,65 @@ describe('pass-through', () => {
     expect(origin.seen.length).toBe(before + 1);
   });
 
-  it('carries a WebSocket upgrade to the pinned origin', async () => {
-    const client = new Client(worker);
-    await client.echo('/');
-    const socket = new WebSocket(`${worker.url.replace('http', 'ws')}/ws`, {
-      headers: { cookie: `__affinity=${client.affinityToken}` },
+  describe('WebSocket upgrades, over three origins', () => {
+    let fleet: EchoOrigin[];
+    let sticky: WorkerUnderTest;
+    beforeAll(async () => {
+      fleet = await Promise.all(['ws-1', 'ws-2', 'ws-3'].map((id) => EchoOrigin.start(id)));
+      sticky = await WorkerUnderTest.start({ config: { origins: fleet.map((o) => ({ id: o.id, url: o.url })) } });
     });
-    const reply = await new Promise<string>((resolve, reject) => {
-      socket.on('open', () => socket.send('hello'));
-      socket.on('message', (data) => resolve(data.toString()));
-      socket.on('error', reject);
+    afterAll(async () => {
+      await sticky?.dispose();
+      await Promise.all(fleet.map((o) => o.stop()));
     });
-    socket.close();
-    expect(reply).toBe('app-1:hello');
-    expect(String(lastSeen().headers.cookie ?? '')).not.toContain('__affinity');
-  });
 
-  it('pins a new session on its WebSocket handshake', async () => {
-    const socket = new WebSocket(`${worker.url.replace('http', 'ws')}/ws`);
-    const setCookie = await new Promise<string[]>((resolve, reject) => {
-      socket.on('upgrade', (response) => resolve([response.headers['set-cookie'] ?? []].flat()));
-      socket.on('error', reject);
+    /** Opens a WebSocket through the worker, says hello, and returns the origin's reply and the handshake's cookies. */
+    async function helloOverWebSocket(cookie?: string): Promise<{ reply: string; setCookie: string[] }> {
+      const socket = new WebSocket(`${sticky.url.replace('http', 'ws')}/ws`, cookie ? { headers: { cookie } } : {});
+      try {
+        return await new Promise((resolve, reject) => {
+          let setCookie: string[] = [];
+          socket.on('upgrade', (response) => (setCookie = [response.headers['set-cookie'] ?? []].flat()));
+          socket.on('open', () => socket.send('hello'));
+          socket.on('message', (data) => resolve({ reply: data.toString(), setCookie }));
+          socket.on('error', reject);
+        });
+      } finally {
+        socket.close();
+      }
+    }
+
+    it('carries a WebSocket upgrade to the pinned origin', async () => {
+      const sessions = await openSessions(sticky, 12);
+      // Sessions pinned to more than one origin: a socket sent anywhere but its pin shows.
+      expect(new Set(sessions.map((s) => s.origin)).size).toBeGreaterThan(1);
+      for (const { client, origin } of sessions) {
+        const { reply } = await helloOverWebSocket(`__affinity=${client.affinityToken}`);
+        expect(reply).toBe(`${origin}:hello`);
+      }
+      const handshakes = fleet.flatMap((o) => o.seen.filter((request) => request.url === '/ws'));
+      expect(handshakes).toHaveLength(sessions.length);
+      for (const handshake of handshakes) expect(String(handshake.headers.cookie ?? '')).not.toContain('__affinity');
     });
-    socket.close();
-    expect(setCookie.some((cookie) => cookie.startsWith('__affinity=1.'))).toBe(true);
+
+    it('pins a new session on its WebSocket handshake', async () => {
+      const servedBy: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const { reply, setCookie } = await helloOverWebSocket();
+        const origin = reply.slice(0, reply.indexOf(':'));
+        const pin = setCookie.find((cookie) => cookie.startsWith('__affinity=1.'));
+        expect(pin, 'the handshake sets the affinity cookie').toBeDefined();
+        // The socket's session, carried on: its later requests go where its socket went.
+        const client = new Client(sticky);
+        client.jar.set('__affinity', pin!.split(';')[0]!.slice('__affinity='.length));
+        for (let request = 0; request < 3; request++) {
+          const { echo, affinitySetCookie } = await client.echo('/');
+          expect({ origin: echo.origin, affinitySetCookie }).toEqual({ origin, affinitySetCookie: undefined });
+        }
+        servedBy.push(origin);
+      }
+      expect(new Set(servedBy).size, 'handshakes land on more than one origin').toBeGreaterThan(1);
+    });
   });
 
   describe('an origin mounted under a path prefix', () => {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importSigningKey, signAffinityToken } from '../../worker/core/affinity-token';
 import { Client, openSessions, tally } from './support/client';
+import { awaitDecisions } from './support/decision-log';
 import { EchoOrigin } from './support/echo-origin';
-import { WorkerUnderTest } from './support/worker-under-test';
+import { DEFAULT_SECRETS, WorkerUnderTest } from './support/worker-under-test';
 
 const WEIGHTS = { 'app-1': 1, 'app-2': 2, 'app-3': 1 } as const;
 let origins: EchoOrigin[];
@@ -52,20 +54,52 @@ describe('sticky sessions', () => {
     expect(counts.get('app-3')).toBeLessThan(135);
   });
 
+  /** The session id a token carries (README, "The cookie"). */
+  const sessionIdOf = (token: string) => token.split('.')[3];
+
   it.each([
     ['tampered', (token: string) => token.replace(/\.([^.]+)$/, '.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')],
-    ['pointed at another origin', (token: string) => token.replace(/\.app-\d\./, '.app-9.')],
+    ['rewritten to name another origin', (token: string) => token.replace(/\.app-\d\./, '.app-9.')],
     ['garbage', () => 'not-a-token'],
     ['4 KB long', () => 'A'.repeat(4096)],
-  ])('serves a request with a %s cookie and issues a fresh, valid one', async (_, mangle) => {
+  ])('serves a request whose cookie is %s as a new session, and issues a fresh, valid cookie', async (name, mangle) => {
     const client = new Client(worker);
     await client.echo('/');
-    client.jar.set('__affinity', mangle(client.affinityToken!));
-    const { response, affinitySetCookie } = await client.echo('/');
+    const original = client.affinityToken!;
+    client.jar.set('__affinity', mangle(original));
+    const path = `/bad-cookie/${name.replaceAll(' ', '-')}`;
+    const mark = worker.logs.length;
+    const { response, affinitySetCookie } = await client.echo(path);
     expect(response.status).toBe(200);
+    const [decision] = await awaitDecisions(worker.logs, mark, 1, (d) => d.path === path);
+    expect(decision).toMatchObject({ decision: 'new', cookie: 'tampered' });
+    expect(decision!.reason).toBeUndefined();
     expect(affinitySetCookie).toBeDefined();
+    expect(sessionIdOf(client.affinityToken!), 'a new session').not.toBe(sessionIdOf(original));
     const { affinitySetCookie: again } = await client.echo('/');
     expect(again).toBeUndefined(); // the fresh cookie verifies
+  });
+
+  it('moves a session whose genuinely signed cookie names an origin that is not configured, keeping its id', async () => {
+    const signer = await importSigningKey(DEFAULT_SECRETS.AFFINITY_SECRET!);
+    const sessionId = 'SessionOfAGoneOne';
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    const client = new Client(worker);
+    client.jar.set('__affinity', await signAffinityToken({ originId: 'app-9', sessionId, expiresAt }, signer));
+    const mark = worker.logs.length;
+    const { echo } = await client.echo('/pinned-to-a-gone-origin');
+    const [decision] = await awaitDecisions(worker.logs, mark, 1, (d) => d.path === '/pinned-to-a-gone-origin');
+    expect(decision).toMatchObject({
+      decision: 'repinned',
+      reason: 'removed',
+      cookie: 'unknown-origin',
+      origin: echo.origin,
+      attempts: 1,
+    });
+    const [, , , keptId, pinnedTo] = client.affinityToken!.split('.');
+    expect({ keptId, pinnedTo }).toEqual({ keptId: sessionId, pinnedTo: echo.origin });
+    const { echo: next, affinitySetCookie } = await client.echo('/');
+    expect({ origin: next.origin, affinitySetCookie }).toEqual({ origin: echo.origin, affinitySetCookie: undefined });
   });
 
   it('never lets the affinity cookie reach an origin, and keeps every other cookie', async () => {

@@ -1,11 +1,36 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins, type OriginBehaviour } from './support';
+import { importSigningKey, signAffinityToken } from '../../worker/core/affinity-token';
+import { parseConfig } from '../../worker/core/config-parse';
+import { compileRoutingTable } from '../../worker/core/routing-table';
+import {
+  affinityCookie,
+  answersWith,
+  freshWorker,
+  seedConfig,
+  stubOrigins,
+  testEnv,
+  type OriginBehaviour,
+} from './support';
 
 const ORIGINS = ['one', 'two', 'three', 'four'].map((name) => ({ id: name, url: `http://${name}` }));
 const hostOf = (request: Request) => new URL(request.url).hostname;
 
 beforeEach(() => seedConfig({ origins: ORIGINS }));
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+/** The timer of the runtime, kept for polling while a test fakes the worker's timers and clock. */
+const realSetTimeout = globalThis.setTimeout;
+
+/** Waits in real time until `condition` holds, for the worker's I/O that fake time does not drive. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !condition(); waited += 5) {
+    if (waited > 5000) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((resolve) => realSetTimeout(resolve, 5));
+  }
+}
 
 function everyoneAnswers(): Record<string, OriginBehaviour> {
   return Object.fromEntries(ORIGINS.map((o) => [o.id, answersWith(o.id)]));
@@ -173,38 +198,96 @@ describe('in-request failover', () => {
     expect(await response.text()).toBe(`received ${body.length}`);
   });
 
-  it('does not hold back a chunked body that keeps streaming: the origin gets it after half a second at most', async () => {
-    let firstChunkAt = 0;
-    const seen = stubOrigins(
-      Object.fromEntries(
-        ORIGINS.map((o) => [
-          o.id,
-          async (request: Request) => {
-            const reader = request.body!.getReader();
-            await reader.read();
-            firstChunkAt = Date.now();
-            await reader.cancel();
-            return new Response('streamed');
-          },
-        ]),
-      ),
-    );
-    // A client that sends a first chunk and then waits for the answer before sending more.
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode('hello'));
-      },
+  describe('a chunked body (no Content-Length), read for half a second in case it ends', () => {
+    /** README: "a chunked body is buffered only if it arrives within half a second". */
+    const HALF_A_SECOND = 500;
+    const encoder = new TextEncoder();
+
+    /**
+     * A client's chunked body that has sent "hello" and holds the rest, and a fetch of it through the
+     * worker with the worker's clock and timers faked from now on (the test moves time by hand).
+     */
+    async function sendChunkedWithFakeTime() {
+      let rest!: ReadableStreamDefaultController<Uint8Array>;
+      let pulls = 0;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          rest = controller;
+          controller.enqueue(encoder.encode('hello'));
+        },
+        pull: () => void pulls++,
+      });
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      const started = Date.now();
+      const response = freshWorker().fetch('http://proxy.test/duplex', {
+        method: 'POST',
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      // The worker has taken "hello", asks for more, and has armed its wait.
+      await until(() => pulls > 0 && vi.getTimerCount() > 0, 'the worker reading the body');
+      return { started, response, send: (text: string) => rest.enqueue(encoder.encode(text)), end: () => rest.close() };
+    }
+
+    it('holds a body that keeps streaming for exactly half a second, then sends what it has ahead of the rest', async () => {
+      const received: { at: number; text: string }[] = [];
+      const seen = stubOrigins(
+        Object.fromEntries(
+          ORIGINS.map((o) => [
+            o.id,
+            async (request: Request) => {
+              const decoder = new TextDecoder();
+              for await (const chunk of request.body!) received.push({ at: Date.now(), text: decoder.decode(chunk) });
+              return new Response(received.map((r) => r.text).join(''));
+            },
+          ]),
+        ),
+      );
+      const client = await sendChunkedWithFakeTime();
+      await vi.advanceTimersByTimeAsync(HALF_A_SECOND - 1);
+      await new Promise((resolve) => realSetTimeout(resolve, 50));
+      expect(seen, 'sent on before the half second was up').toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await until(() => received.length > 0, 'the origin receiving the first chunk');
+      expect(received).toEqual([{ at: client.started + HALF_A_SECOND, text: 'hello' }]);
+      // The client sends the rest only now that the origin has the beginning (a duplex stream).
+      client.send(' world');
+      client.end();
+      vi.useRealTimers();
+      const response = await client.response;
+      expect(await response.text()).toBe('hello world');
+      expect(seen).toHaveLength(1);
     });
-    const started = Date.now();
-    const pending = freshWorker().fetch('http://proxy.test/duplex', {
-      method: 'POST',
-      body,
-      duplex: 'half',
-    } as RequestInit);
-    const response = await pending;
-    expect(await response.text()).toBe('streamed');
-    expect(seen).toHaveLength(1);
-    expect(firstChunkAt - started).toBeLessThan(1500);
+
+    it('buffers a body that ends within the half second, and so replays it after a refused connection', async () => {
+      const attempts: { origin: string; at: number }[] = [];
+      const seen = stubOrigins(
+        Object.fromEntries(
+          ORIGINS.map((o) => [
+            o.id,
+            async (request: Request) => {
+              attempts.push({ origin: o.id, at: Date.now() });
+              if (attempts.length === 1) throw new Error('Network connection lost.');
+              return new Response(`${o.id} received ${await request.text()}`, { headers: { 'x-served-by': o.id } });
+            },
+          ]),
+        ),
+      );
+      const client = await sendChunkedWithFakeTime();
+      await vi.advanceTimersByTimeAsync(HALF_A_SECOND - 1);
+      client.send(' world');
+      client.end();
+      // No more fake time passes: a buffered body goes out as soon as it has ended.
+      await until(() => attempts.length === 2, 'the replay on the next origin');
+      const response = await client.response;
+      const servedBy = response.headers.get('x-served-by')!;
+      expect(await response.text()).toBe(`${servedBy} received hello world`);
+      expect(seen.map(hostOf)).toEqual([attempts[0]!.origin, servedBy]);
+      expect(attempts.map((a) => a.at)).toEqual([
+        client.started + HALF_A_SECOND - 1,
+        client.started + HALF_A_SECOND - 1,
+      ]);
+    });
   });
 
   it('re-pins later sessions of a failed origin before trying it again (local ejection)', async () => {
@@ -332,11 +415,41 @@ describe('decision log reasons', () => {
   });
 
   it('says "repinned" because "removed", with an "unknown-origin" cookie, when the origin left the configuration', async () => {
-    const { line } = await decisionAfter(async ({ origin }) => {
-      await seedConfig({ origins: ORIGINS.filter((o) => o.id !== origin) });
-      return freshWorker();
+    // A cookie the worker itself could have signed, for an origin that is not (any longer) configured.
+    const sessionId = 'SessionOfAGoneOne';
+    const signer = await importSigningKey(testEnv.AFFINITY_SECRET!);
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    const token = await signAffinityToken({ originId: 'gone', sessionId, expiresAt }, signer);
+    stubOrigins(everyoneAnswers());
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const response = await freshWorker().fetch('http://proxy.test/', { headers: { cookie: `__affinity=${token}` } });
+    const [line] = log.mock.calls.map(([text]) => JSON.parse(String(text))).filter((l) => l.event === 'request');
+    // The session moves along its own preference list: its first choice among the configured origins.
+    const parsed = parseConfig({ origins: ORIGINS });
+    if (!parsed.ok) throw new Error('the test configuration is invalid');
+    const table = compileRoutingTable(parsed.config);
+    const firstChoice = ORIGINS[table.selector.pick(sessionId, () => true, 1)[0]!]!.id;
+    expect(line).toMatchObject({
+      decision: 'repinned',
+      reason: 'removed',
+      cookie: 'unknown-origin',
+      origin: firstChoice,
+      attempts: 1,
     });
-    expect(line).toMatchObject({ decision: 'repinned', reason: 'removed', cookie: 'unknown-origin' });
+    expect(response.headers.get('x-served-by')).toBe(firstChoice);
+    // ...and keeps its id: the fresh cookie pins the same session to where it went.
+    const [, , , keptId, pinnedTo] = affinityCookie(response)!.split('=')[1]!.split('.');
+    expect({ keptId, pinnedTo }).toEqual({ keptId: sessionId, pinnedTo: firstChoice });
+
+    // The same cookie with its signature altered is no pin at all: a new session, and "tampered".
+    const signatureAt = token.lastIndexOf('.') + 1;
+    const forged =
+      token.slice(0, signatureAt) + (token[signatureAt] === 'A' ? 'B' : 'A') + token.slice(signatureAt + 1);
+    log.mockClear();
+    await freshWorker().fetch('http://proxy.test/', { headers: { cookie: `__affinity=${forged}` } });
+    const [forgedLine] = log.mock.calls.map(([text]) => JSON.parse(String(text))).filter((l) => l.event === 'request');
+    expect(forgedLine).toMatchObject({ decision: 'new', cookie: 'tampered' });
+    expect(forgedLine.reason).toBeUndefined();
   });
 
   it('says "repinned" because "disabled" when the origin was disabled', async () => {

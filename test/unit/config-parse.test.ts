@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS } from '../../worker/core/config-schema';
 import { formatPath, parseConfig, parseConfigText } from '../../worker/core/config-parse';
+import { compileRoutingTable, originUrl } from '../../worker/core/routing-table';
 
 const minimal = { origins: [{ id: 'app-1', url: 'https://app-1.internal.example.com' }] };
 
@@ -146,6 +147,68 @@ describe('parseConfig', () => {
     for (const input of [null, 42, 'text', [], { origins: 'x' }, { origins: [null] }, { origins: [{}] }]) {
       expect(parseConfig(input).ok).toBe(false);
     }
+  });
+});
+
+describe('origin URLs', () => {
+  /** The URL in force for `url`, and the URLs a request for /cart?item=1 and a probe of /health go to. */
+  function inForce(url: string) {
+    const result = parseConfig({ origins: [{ id: 'app-1', url }], health: { path: '/health' } });
+    if (!result.ok) throw new Error(`refused ${JSON.stringify(url)}: ${result.problems[0]!.message}`);
+    const table = compileRoutingTable(result.config);
+    return {
+      stored: result.config.origins[0]!.url,
+      requested: new Request(originUrl(table.origins[0]!, '/cart?item=1')).url,
+      probed: new Request(table.healthPlan.origins[0]!.url + result.config.health.path).url,
+    };
+  }
+
+  it.each([
+    ['surrounding whitespace', 'https://h/app ', 'https://h/app'],
+    ['a line break after it', '\thttps://h/app\n', 'https://h/app'],
+    ['a dot-dot segment', 'https://h/app/..', 'https://h'],
+    ['dot segments inside the prefix', 'https://h/a/./b/../c/', 'https://h/a/c'],
+    [
+      'the case of scheme and host, and a default port',
+      'HTTPS://App-1.Example.COM:443/Shop/',
+      'https://app-1.example.com/Shop',
+    ],
+    ['trailing slashes', 'http://10.0.0.1:8080/app//', 'http://10.0.0.1:8080/app'],
+    ['a bare host with a slash', 'http://localhost/', 'http://localhost'],
+    ['a space inside the path', 'https://h/my app', 'https://h/my%20app'],
+    ['an international host name', 'https://bücher.example/kasse', 'https://xn--bcher-kva.example/kasse'],
+  ])('normalises %s, and requests and probes exactly the normal form', (_, written, normal) => {
+    expect(inForce(written)).toEqual({
+      stored: normal,
+      requested: `${normal}/cart?item=1`,
+      probed: `${normal}/health`,
+    });
+  });
+
+  it('stores a fixed point: the configuration in force parses to itself', () => {
+    const first = parseConfig({ origins: [{ id: 'app-1', url: ' HTTP://H:80/a/b/../c// ' }] });
+    if (!first.ok) throw new Error('refused');
+    expect(first.config.origins[0]!.url).toBe('http://h/a/c');
+    expect(parseConfig(JSON.parse(JSON.stringify(first.config)))).toEqual(first);
+  });
+
+  const REWRITTEN =
+    'must not contain tabs, line breaks, other control characters or backslashes (a URL parser drops them or reads "\\" as "/")';
+  const FORM = 'must be an absolute http: or https: URL (a path prefix is allowed; no credentials, query or fragment)';
+
+  it.each([
+    ['a tab inside the path', 'https://h/a\tpp', REWRITTEN],
+    ['a line break inside the path', 'https://h/app\n/x', REWRITTEN],
+    ['a line break inside the host', 'https://h\r\n.example/app', REWRITTEN],
+    ['a NUL character', 'https://h/app\u0000', REWRITTEN],
+    ['a backslash for a slash', 'https://h\\app', REWRITTEN],
+    ['a backslash in the path', 'https://h/app\\x', REWRITTEN],
+    ['an empty user part', 'https://@h/app', FORM],
+    ['no slashes after the scheme', 'https:h/app', FORM],
+    ['three slashes after the scheme', 'https:///h/app', FORM],
+    ['a space inside the host', 'https://exa mple.com', FORM],
+  ])('refuses %s, which the URL parser would rewrite or cannot read', (_, url, message) => {
+    expect(problemsOf({ origins: [{ id: 'app-1', url }] })).toEqual([{ path: 'origins[0].url', message }]);
   });
 });
 

@@ -42,14 +42,9 @@ export function describeProblems(problems: readonly ConfigProblem[]): string {
   return problems.map((p) => `${p.path}: ${p.message}`).join('\n');
 }
 
+/** Every message is the schema's own: unknown keys come from unknown-keys.ts, never from valibot. */
 function toProblem(issue: v.BaseIssue<unknown>): ConfigProblem {
-  const keys = issue.path?.map((item) => item.key) ?? [];
-  const path = formatPath(keys);
-  if (issue.type !== 'strict_object') return { path, message: issue.message };
-  // valibot reports unknown and missing keys alike, as an object issue; say which it is.
-  if (issue.expected === 'never')
-    return { path, message: `is not a known setting (unknown key ${JSON.stringify(keys.at(-1))})` };
-  return { path, message: 'is required' };
+  return { path: formatPath(issue.path?.map((item) => item.key) ?? []), message: issue.message };
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import * as v from 'valibot';
 import { entryNamingCookie, LearnedNamesSchema } from './learned-names';
+import { normaliseOriginUrl } from './origin-url';
 
 /** Origin ids are opaque labels that end up in the affinity cookie, so they stay cookie- and URL-safe. */
 export const ORIGIN_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -43,20 +44,6 @@ export const CONFIG_DEFAULTS = {
   proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300 },
 } as const;
 
-function isHttpOriginUrl(value: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  const httpish = url.protocol === 'http:' || url.protocol === 'https:';
-  // The raw text too: a bare "?" or "#" leaves url.search and url.hash empty, yet the request path
-  // appended to it would land in the query or the fragment.
-  const plain = !value.includes('?') && !value.includes('#');
-  return httpish && plain && !url.username && !url.password;
-}
-
 export const isObject = (input: unknown): input is Record<string, unknown> =>
   typeof input === 'object' && input !== null && !Array.isArray(input);
 
@@ -66,17 +53,26 @@ export const isObject = (input: unknown): input is Record<string, unknown> =>
  * through).
  */
 function strict<const T extends v.ObjectEntries>(entries: T) {
-  return v.pipe(v.custom<Record<string, unknown>>(isObject, 'must be an object'), v.object(entries));
+  // v.object's own issue can only be a missing key here: the check before it has refused non-objects.
+  return v.pipe(v.custom<Record<string, unknown>>(isObject, 'must be an object'), v.object(entries, 'is required'));
 }
 
+// One check per range, not finite + minValue + maxValue: valibot runs every check of a pipe, so
+// Infinity (JSON's 1e400) or 1e9 + 0.5 would report the same problem twice.
 function bounded(min: number, max: number) {
   const range = `must be a number from ${min} to ${max}`;
-  return v.pipe(v.number(range), v.finite(range), v.minValue(min, range), v.maxValue(max, range));
+  return v.pipe(
+    v.number(range),
+    v.check((n) => Number.isFinite(n) && n >= min && n <= max, range),
+  );
 }
 
 function boundedInteger(min: number, max: number) {
   const range = `must be an integer from ${min} to ${max}`;
-  return v.pipe(v.number(range), v.integer(range), v.minValue(min, range), v.maxValue(max, range));
+  return v.pipe(
+    v.number(range),
+    v.check((n) => Number.isInteger(n) && n >= min && n <= max, range),
+  );
 }
 
 function oneOf<const T extends readonly string[]>(options: T) {
@@ -88,12 +84,17 @@ const OriginSchema = strict({
     v.string('must be a string'),
     v.regex(ORIGIN_ID_PATTERN, 'must be 1 to 64 characters from A-Z a-z 0-9 . _ -'),
   ),
+  // The output is the URL's normal form, which routing and probing append paths to as it is;
+  // origin-url.ts says what is normalised (whitespace, case, default port, dot segments, trailing
+  // slashes) and what is refused (control characters, backslashes, credentials, query, fragment).
   url: v.pipe(
     v.string('must be a string'),
-    v.check(
-      isHttpOriginUrl,
-      'must be an absolute http: or https: URL (a path prefix is allowed; no credentials, query or fragment)',
-    ),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const result = normaliseOriginUrl(dataset.value);
+      if (result.ok) return result.url;
+      addIssue({ message: result.message });
+      return NEVER;
+    }),
   ),
   weight: v.optional(bounded(0, 1000), CONFIG_DEFAULTS.origin.weight),
   state: v.optional(oneOf(ORIGIN_STATES), CONFIG_DEFAULTS.origin.state),
@@ -110,7 +111,8 @@ const OriginListSchema = v.pipe(
     const seen = new Set<string>();
     origins.forEach((origin: unknown, index) => {
       const id = (origin as { id?: unknown } | null)?.id;
-      if (typeof id !== 'string') return;
+      // An id that is not valid has its own problem already; a duplicate of it would only repeat it.
+      if (typeof id !== 'string' || !ORIGIN_ID_PATTERN.test(id)) return;
       if (seen.has(id)) {
         addIssue({
           message: `duplicates the id "${id}" of an earlier origin`,

@@ -15,6 +15,7 @@ export const CONNECTIONS_PER_INVOCATION = 6;
 
 export interface ProbeTarget {
   id: string;
+  /** The origin URL in the configuration's normal form (origin-url.ts): the probe path is appended to it as it is. */
   url: string;
 }
 

@@ -11,8 +11,8 @@ import { parseSessionKeySource, type SessionKeySource } from './session-key';
 
 export interface RoutedOrigin {
   readonly id: string;
-  /** The origin URL without a trailing slash, ready for the request path to be appended. */
-  readonly base: string;
+  /** The origin URL in the configuration's normal form (origin-url.ts): the request path is appended to it as it is. */
+  readonly url: string;
   readonly weight: number;
   readonly state: OriginState;
 }
@@ -34,7 +34,7 @@ export interface RoutingTable {
 export function compileRoutingTable(config: Config): RoutingTable {
   const origins = config.origins.map((origin) => ({
     id: origin.id,
-    base: origin.url.replace(/\/+$/, ''),
+    url: origin.url,
     weight: origin.weight,
     state: origin.state,
   }));
@@ -52,5 +52,5 @@ export function compileRoutingTable(config: Config): RoutingTable {
 
 /** The origin's URL for a request path and query: `https://app-1.internal/prefix` + `/cart?x=1`. */
 export function originUrl(origin: RoutedOrigin, pathAndQuery: string): string {
-  return origin.base + pathAndQuery;
+  return origin.url + pathAndQuery;
 }

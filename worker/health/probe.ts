@@ -12,7 +12,7 @@ export const PROBE_USER_AGENT = 'edge-affinity-health-check/1';
 export async function probeOrigin(target: ProbeTarget, health: HealthConfig): Promise<ProbeOutcome> {
   const at = Date.now();
   try {
-    const response = await fetch(target.url.replace(/\/+$/, '') + health.path, {
+    const response = await fetch(target.url + health.path, {
       redirect: 'manual',
       headers: { 'user-agent': PROBE_USER_AGENT },
       signal: AbortSignal.timeout(health.timeout * 1000),

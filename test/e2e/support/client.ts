@@ -51,15 +51,16 @@ export class Client {
   }
 }
 
-/** Opens `count` sessions (one request each) and returns them with the origin each was pinned to. */
+/** Opens `count` sessions (one request each, to `path`) and returns them with the origin each was pinned to. */
 export async function openSessions(
   worker: WorkerUnderTest,
   count: number,
+  path = '/',
 ): Promise<{ client: Client; origin: string }[]> {
   return Promise.all(
     Array.from({ length: count }, async () => {
       const client = new Client(worker);
-      const { echo } = await client.echo('/');
+      const { echo } = await client.echo(path);
       return { client, origin: echo.origin };
     }),
   );

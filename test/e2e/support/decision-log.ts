@@ -1,0 +1,52 @@
+/**
+ * The worker's decision log (README, "Decision logs") read as the JSON it is, so that tests assert
+ * on its fields (`origin`, `decision`, `failures`) instead of on substrings of a line.
+ */
+
+/** One proxied request as the worker logs it. */
+export interface LoggedDecision {
+  event: 'request';
+  method: string;
+  path: string;
+  origin: string | null;
+  decision: 'new' | 'pinned' | 'repinned';
+  reason?: string;
+  cookie: string;
+  status: number;
+  attempts: number;
+  failOpen: boolean;
+  failures?: { origin: string; kind: string }[];
+}
+
+/** The decision records among log lines; other events and lines that are not JSON are left out. */
+export function decisionsIn(lines: readonly string[]): LoggedDecision[] {
+  return lines.flatMap((line) => {
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      return [];
+    }
+    const isDecision =
+      typeof record === 'object' && record !== null && (record as { event?: unknown }).event === 'request';
+    return isDecision ? [record as LoggedDecision] : [];
+  });
+}
+
+/**
+ * The decision records logged from `mark` on that match `where`, once there are `count` of them:
+ * the runtime hands its log lines over a little after the response, so they are awaited (5 s at most).
+ */
+export async function awaitDecisions(
+  logs: readonly string[],
+  mark: number,
+  count: number,
+  where: (decision: LoggedDecision) => boolean = () => true,
+): Promise<LoggedDecision[]> {
+  for (let waited = 0; ; waited += 20) {
+    const decisions = decisionsIn(logs.slice(mark)).filter(where);
+    if (decisions.length >= count) return decisions;
+    if (waited >= 5000) throw new Error(`expected ${count} decision log lines, found ${decisions.length}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
