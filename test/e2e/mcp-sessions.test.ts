@@ -13,6 +13,7 @@ import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/type
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WhoAmI } from '../../scripts/demo/mcp-endpoint';
 import { tally } from './support/client';
+import { awaitDecisions, decisionsIn } from './support/decision-log';
 import { McpOrigin } from './support/mcp-origin';
 import { WorkerUnderTest } from './support/worker-under-test';
 
@@ -177,13 +178,16 @@ describe('MCP sessions through the worker', () => {
   it('ends every session with DELETE on the server that holds it, and logs which learned name routed each request', async () => {
     await Promise.all(users.map((user) => user.transport.terminateSession()));
     expect(Object.values(sessionsOn())).toEqual([0, 0, 0]);
-    const lines = worker.logs.filter((line) => line.includes('"event":"request"')).map((line) => JSON.parse(line));
-    const routedByEnvelope = lines.filter((l) => l.envelope === 'valid' && l.learned === 'header:mcp-session-id');
-    expect(routedByEnvelope.filter((l) => l.method === 'DELETE')).toHaveLength(users.length);
-    expect(routedByEnvelope.filter((l) => l.method === 'GET').length).toBeGreaterThanOrEqual(CLIENTS);
+    const deletes = await awaitDecisions(worker.logs, 0, users.length, (d) => d.method === 'DELETE');
+    expect(deletes.map((d) => [d.envelope, d.learned, d.decision, d.status])).toEqual(
+      Array(users.length).fill(['valid', 'header:mcp-session-id', 'pinned', 200]),
+    );
+    const decisions = decisionsIn(worker.logs);
+    const routedByEnvelope = decisions.filter((d) => d.envelope === 'valid');
+    expect(routedByEnvelope.filter((d) => d.method === 'GET').length).toBeGreaterThanOrEqual(CLIENTS);
     // Only each `initialize` came without an envelope.
-    expect(lines.filter((l) => l.envelope === 'absent')).toHaveLength(connects);
-    figures.push(`${lines.length} decision log lines, ${routedByEnvelope.length} routed by a valid envelope`);
+    expect(decisions.filter((d) => d.envelope === 'absent')).toHaveLength(connects);
+    figures.push(`${decisions.length} decision log lines, ${routedByEnvelope.length} routed by a valid envelope`);
     console.log(`MCP through edge-affinity: ${figures.join('; ')}`);
   }, 15_000);
 });
