@@ -1,8 +1,9 @@
 /**
  * `npm start`: the whole thing on one machine, nothing to configure.
  *
- * Starts three demo shop origins that keep carts in memory, seeds the local KV namespace with a
- * configuration pointing at them, runs the worker with `wrangler dev`, and prints where to look.
+ * Starts three demo shop origins that keep carts (and MCP sessions, at `/mcp`) in memory, seeds the
+ * local KV namespace with a configuration pointing at them, runs the worker with `wrangler dev`, and
+ * prints where to look.
  * Keys 1, 2 and 3 stop and restart an origin; q or Ctrl-C stops everything this script started.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
 function seedConfig(origins: CartOrigin[]): void {
   const config = {
     origins: origins.map((origin) => ({ id: origin.id, url: `http://127.0.0.1:${origin.port}` })),
+    // MCP clients keep no cookies: the session id each MCP server issues routes its session instead.
+    affinity: { learn: ['header:mcp-session-id'] },
     health: { path: '/health', interval: 2, timeout: 1, rise: 2, fall: 2 },
   };
   const args = [
@@ -92,7 +95,10 @@ function startWrangler(port: number): { wrangler: ChildProcess; ready: Promise<v
 /** Offline, wrangler cannot fetch the `Request.cf` object; it says so once, this drops its stack trace. */
 const OFFLINE_NOISE = /getaddrinfo ENOTFOUND workers\.cloudflare\.com|at GetAddrInfoReqWrap|node:internal\/async_hooks/;
 
-/** Decision logs, made readable: `GET / → app-2  pinned (cookie valid)  200 in 3 ms`. */
+/**
+ * Decision logs, made readable: `GET / → app-2  pinned (cookie valid)  200 in 3 ms`, or for a request
+ * an envelope routed, `POST /mcp → app-2  pinned (envelope valid, header:mcp-session-id)  200 in 3 ms`.
+ */
 function describeLogLine(line: string): string {
   const json = line.indexOf('{"level"');
   if (json < 0) return `  [wrangler] ${line}`;
@@ -100,7 +106,11 @@ function describeLogLine(line: string): string {
     const entry = JSON.parse(line.slice(json)) as Record<string, unknown>;
     if (entry.event !== 'request') return `  [worker] ${line.slice(json)}`;
     const reason = entry.reason ? `, ${String(entry.reason)}` : '';
-    return `  ${String(entry.method)} ${String(entry.path)} → ${String(entry.origin ?? 'none')}  ${String(entry.decision)}${reason} (cookie ${String(entry.cookie)})  ${String(entry.status)} in ${String(entry.durationMs)} ms`;
+    const byEnvelope = entry.envelope !== undefined && entry.envelope !== 'absent';
+    const credential = byEnvelope
+      ? `envelope ${String(entry.envelope)}, ${String(entry.learned)}`
+      : `cookie ${String(entry.cookie)}`;
+    return `  ${String(entry.method)} ${String(entry.path)} → ${String(entry.origin ?? 'none')}  ${String(entry.decision)}${reason} (${credential})  ${String(entry.status)} in ${String(entry.durationMs)} ms`;
   } catch {
     return `  [worker] ${line}`;
   }
@@ -115,6 +125,7 @@ function printBanner(port: number, origins: CartOrigin[]): void {
   Status page:                ${url}/_affinity/status
   Admin token:                ${DEMO_ADMIN_TOKEN}   (type it into the status page's sign-in form)
   Admin API:                  curl -H 'Authorization: Bearer ${DEMO_ADMIN_TOKEN}' ${url}/_affinity/status
+  MCP endpoint:               ${url}/mcp   (stateful MCP servers; try: npm run demo:mcp -- ${url}/mcp)
   Origins:                    ${origins.map((o) => `${o.id} on :${o.port}`).join(', ')}
   (AFFINITY_SECRET and ADMIN_TOKEN here are demo-only values.)
 

@@ -4,7 +4,9 @@
  */
 import type { Bindings } from './bindings';
 import { ConfigStore } from './config/config-store';
+import { importSigningKey } from './core/affinity-token';
 import type { HealthConfig } from './core/config-schema';
+import { importEnvelopeKey } from './core/learned-envelope';
 import type { Availability } from './core/route-plan';
 import type { RoutingTable } from './core/routing-table';
 import { HealthView } from './health/health-view';
@@ -15,7 +17,9 @@ import { SigningKeyCache } from './http/signing-keys';
 
 export class IsolateState {
   readonly config = new ConfigStore();
-  readonly keys = new SigningKeyCache();
+  readonly keys = new SigningKeyCache(importSigningKey);
+  /** Derived only once a request or a response has a learned value to open or seal. */
+  readonly envelopeKeys = new SigningKeyCache(importEnvelopeKey);
   readonly ejections = new LocalEjections();
   readonly health = new HealthView();
   readonly reporter = new PassiveReporter();

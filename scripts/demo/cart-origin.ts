@@ -2,10 +2,12 @@
  * A demo origin of the kind edge-affinity exists for: a shop that keeps each visitor's cart in
  * process memory. Behind a plain load balancer the cart would flicker between origins; behind
  * edge-affinity it stays put, and when this process dies its visitors move on without an error page.
+ * It also serves a stateful MCP endpoint at `/mcp`, whose sessions live in this process too.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { McpEndpoint } from './mcp-endpoint';
 
 const PRODUCTS = ['Espresso beans', 'Pour-over kettle', 'Ceramic mug', 'Hand grinder', 'Paper filters'];
 const NOTES = {
@@ -20,13 +22,16 @@ const COLOURS = ['#2563eb', '#16a34a', '#db2777', '#ea580c', '#7c3aed'];
 export class CartOrigin {
   readonly #carts = new Map<string, string[]>();
   readonly #sockets = new Set<Socket>();
+  readonly #mcp: McpEndpoint;
   #server?: Server;
 
   constructor(
     readonly id: string,
     readonly port: number,
     private readonly colour = COLOURS[Number(id.replace(/\D/g, '')) % COLOURS.length] ?? COLOURS[0]!,
-  ) {}
+  ) {
+    this.#mcp = new McpEndpoint(id);
+  }
 
   get running(): boolean {
     return this.#server !== undefined;
@@ -46,7 +51,7 @@ export class CartOrigin {
     this.#server = server;
   }
 
-  /** Stops like a crash: carts in memory are lost, open connections dropped. */
+  /** Stops like a crash: carts and MCP sessions in memory are lost, open connections dropped. */
   async stop(): Promise<void> {
     const server = this.#server;
     if (!server) return;
@@ -54,6 +59,7 @@ export class CartOrigin {
     this.#carts.clear();
     const closed = new Promise((resolve) => server.close(resolve));
     for (const socket of this.#sockets) socket.destroy();
+    await this.#mcp.forget();
     await closed;
   }
 
@@ -62,6 +68,7 @@ export class CartOrigin {
     response.setHeader('x-served-by', this.id);
     if (url.pathname === '/health') return void response.end('ok');
     if (url.pathname === '/favicon.ico') return void response.writeHead(404).end();
+    if (url.pathname === '/mcp') return this.#mcp.handle(request, response);
     const { sessionId, isNew, known } = this.#session(request);
     if (isNew) response.setHeader('set-cookie', `shop_session=${sessionId}; Path=/; HttpOnly; SameSite=Lax`);
     const cart = this.#carts.get(sessionId) ?? [];

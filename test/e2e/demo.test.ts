@@ -1,11 +1,13 @@
 /**
  * `npm start`, as a newcomer would run it: the demo comes up, a cart survives reloads in a real
- * browser, stopping the origin that holds it moves the visitor on without an error page, and `q`
- * stops everything the demo started.
+ * browser, an MCP client's session stays on its server (`npm run demo:mcp`, as the banner says),
+ * stopping the origin that holds the cart moves the visitor on without an error page, and `q` stops
+ * everything the demo started.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_AVAILABLE } from './support/browser';
@@ -17,6 +19,7 @@ let output = '';
 let shopUrl: string;
 let statusUrl: string;
 let adminToken: string;
+let mcpUrl: string;
 let browser: Browser;
 
 function startDemo(): Promise<void> {
@@ -32,6 +35,7 @@ function startDemo(): Promise<void> {
       shopUrl ??= /Shop \(through the worker\):\s+(\S+)/.exec(line)?.[1] as string;
       statusUrl ??= /Status page:\s+(\S+)/.exec(line)?.[1] as string;
       adminToken ??= /Admin token:\s+(\S+)/.exec(line)?.[1] as string;
+      mcpUrl ??= /MCP endpoint:\s+(\S+)/.exec(line)?.[1] as string;
       if (/Press q or Ctrl-C/.test(line)) ready();
     });
     demo.on('exit', (code) => fail(new Error(`the demo exited with code ${code}:\n${output}`)));
@@ -64,6 +68,23 @@ describe.skipIf(!CHROMIUM_AVAILABLE)('npm start', () => {
     expect(page.url()).toBe(statusUrl);
     await page.close();
   }, 20_000);
+
+  it('serves MCP: the printed client command keeps its session on one server, and the log says an envelope routed it', async () => {
+    expect(output).toContain(`npm run demo:mcp -- ${mcpUrl}`);
+    const tsx = resolve(ROOT, 'node_modules/tsx/dist/cli.mjs');
+    const run = await promisify(execFile)(process.execPath, [tsx, 'scripts/demo/mcp-client.ts', mcpUrl, '3'], {
+      cwd: ROOT,
+    });
+    const answers = [...run.stdout.matchAll(/whoami → (\S+), call (\d+) of this session/g)];
+    expect(answers.map((a) => a[2])).toEqual(['1', '2', '3']);
+    const server = answers[0]![1]!;
+    expect(answers.map((a) => a[1])).toEqual([server, server, server]);
+    expect(run.stdout).toMatch(/session ended/);
+    await expect
+      .poll(() => output, { timeout: 5_000 })
+      .toMatch(new RegExp(`POST /mcp → ${server}  pinned \\(envelope valid, header:mcp-session-id\\)  200`));
+    expect(output).toMatch(new RegExp(`DELETE /mcp → ${server}  pinned \\(envelope valid, header:mcp-session-id\\)`));
+  }, 30_000);
 
   it('keeps the cart across reloads, and moves on without an error page when its origin stops', async () => {
     const page = await browser.newPage();

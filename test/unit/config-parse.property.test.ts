@@ -26,6 +26,7 @@ const DEFAULTS = {
     sameSite: 'Lax',
     decisionHeader: false,
     decisionLog: 'all',
+    learn: [],
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
   proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300 },
@@ -38,9 +39,20 @@ const ALGORITHMS = ['rendezvous', 'ring'];
 const FAILOVER_MODES = ['sticky', 'none'];
 const SAME_SITE_VALUES = ['Lax', 'Strict', 'None'];
 const DECISION_LOG_MODES = ['all', 'changes'];
+const MAX_LEARNED_NAMES = 4;
 
 const ORIGIN_KEYS = ['id', 'url', 'weight', 'state'];
-const AFFINITY_KEYS = ['cookie', 'ttl', 'key', 'algorithm', 'failover', 'sameSite', 'decisionHeader', 'decisionLog'];
+const AFFINITY_KEYS = [
+  'cookie',
+  'ttl',
+  'key',
+  'algorithm',
+  'failover',
+  'sameSite',
+  'decisionHeader',
+  'decisionLog',
+  'learn',
+];
 const HEALTH_KEYS = ['path', 'interval', 'timeout', 'rise', 'fall'];
 const PROXY_KEYS = ['timeout', 'attempts', 'bodyTimeout', 'uploadTimeout'];
 const ROOT_KEYS = ['origins', 'affinity', 'health', 'proxy'];
@@ -122,6 +134,10 @@ const MESSAGES = {
   sameSite: 'must be one of "Lax", "Strict", "None"',
   decisionHeader: 'must be true or false',
   decisionLog: 'must be one of "all", "changes"',
+  learn: 'must be an array of "header:<name>" or "cookie:<name>" entries',
+  learnedName: 'must be "header:<name>" or "cookie:<name>" (an RFC 9110 token)',
+  learnedCookieHeader: 'must not be the Cookie or Set-Cookie header: learn a cookie as "cookie:<name>"',
+  tooManyLearned: 'must list at most 4 names',
   healthPath: 'must be a path starting with "/" (a query is allowed)',
   interval: 'must be a number from 1 to 3600',
   probeTimeout: 'must be a number from 0.1 to 60',
@@ -133,13 +149,20 @@ const MESSAGES = {
 } as const;
 const unknownKeyMessage = (key: string) => `is not a known setting (unknown key ${JSON.stringify(key)})`;
 const duplicateIdMessage = (id: string) => `duplicates the id "${id}" of an earlier origin`;
+const learnedTwiceMessage = (label: string) => `names "${label}" a second time`;
+const learnedAffinityCookieMessage = (cookie: string) =>
+  `must not name the affinity cookie "${cookie}": the worker keeps that cookie from origins`;
 
 /** Whether `message` is one of the messages above, or an unknown key's or a duplicate id's. */
 function isDocumentedMessage(message: string): boolean {
   return (
     (Object.values(MESSAGES) as string[]).includes(message) ||
     /^is not a known setting \(unknown key "(?:[^"\\]|\\.)*"\)$/s.test(message) ||
-    /^duplicates the id "[A-Za-z0-9._-]{1,64}" of an earlier origin$/.test(message)
+    /^duplicates the id "[A-Za-z0-9._-]{1,64}" of an earlier origin$/.test(message) ||
+    /^names "(header|cookie):[!#$%&'*+\-.^_`|~0-9A-Za-z]+" a second time$/.test(message) ||
+    /^must not name the affinity cookie "[!#$%&'*+\-.^_`|~0-9A-Za-z]+": the worker keeps that cookie from origins$/.test(
+      message,
+    )
   );
 }
 
@@ -148,6 +171,26 @@ function isSessionKey(value: unknown): boolean {
   if (typeof value !== 'string') return false;
   const match = /^(header|cookie):(.*)$/s.exec(value);
   return match !== null && isToken(match[2]);
+}
+
+/** A learned name as the contract states it: `header:<token>` or `cookie:<token>`. */
+const isLearnedName = (value: unknown) =>
+  typeof value === 'string' && /^(header|cookie):/.test(value) && isToken(value.slice(value.indexOf(':') + 1));
+/** What a learned name is known by: header names are case-insensitive (RFC 9110), cookie names are not (RFC 6265). */
+const learnedLabel = (entry: string) => (entry.startsWith('header:') ? entry.toLowerCase() : entry);
+
+/**
+ * `affinity.learn`: at most four names, each `header:<name>` or `cookie:<name>` but not the Cookie or
+ * Set-Cookie header, none named twice, and never the affinity cookie itself.
+ */
+function isLearnList(learn: unknown, affinityCookie: unknown): boolean {
+  if (!Array.isArray(learn) || learn.length > MAX_LEARNED_NAMES) return false;
+  const entries = Array.from(learn);
+  if (!entries.every(isLearnedName)) return false;
+  const labels = entries.map((entry) => learnedLabel(entry as string));
+  const cookieHeaders = labels.some((label) => label === 'header:cookie' || label === 'header:set-cookie');
+  const namesCookie = typeof affinityCookie === 'string' && labels.includes(`cookie:${affinityCookie}`);
+  return !cookieHeaders && !namesCookie && new Set(labels).size === labels.length;
 }
 
 /** An object that has only `keys`, each of them absent or satisfying its rule. */
@@ -179,6 +222,7 @@ function followsTheRules(input: unknown): boolean {
       new Set(origins.map((origin: Plain) => origin.id)).size === origins.length,
     affinity: (affinity) =>
       isSection(affinity, {
+        learn: (learn) => isLearnList(learn, (affinity as Plain).cookie ?? DEFAULTS.affinity.cookie),
         cookie: isToken,
         ttl: (ttl) => isIntegerIn(ttl, 1, MAX_COOKIE_AGE),
         key: isSessionKey,
@@ -351,24 +395,39 @@ const originArb: fc.Arbitrary<OriginInput> = fc.record(
 const originsArb = (minLength: number, maxLength: number) =>
   fc.uniqueArray(originArb, { selector: (origin) => origin.id, minLength, maxLength });
 
+/** Learned names; a header's case varies, as an operator may write it. */
+const learnedNameArb = fc
+  .tuple(fc.constantFrom('header', 'cookie'), tokenArb, fc.boolean())
+  .map(([kind, name, upper]) => `${kind}:${kind === 'header' && upper ? name.toUpperCase() : name}`)
+  .filter((entry) => !['header:cookie', 'header:set-cookie'].includes(entry.toLowerCase()));
+const learnArb = fc.uniqueArray(learnedNameArb, { maxLength: MAX_LEARNED_NAMES, selector: learnedLabel });
+/** A learn list without the affinity cookie's own name, which would break a rule. */
+const withoutCookie = (learn: string[], cookie: unknown) =>
+  learn.filter((entry) => entry !== `cookie:${String(cookie ?? DEFAULTS.affinity.cookie)}`);
+
 const sessionKeyArb = fc.oneof(
   fc.constantFrom('random', 'ip'),
   tokenArb.map((name) => `header:${name}`),
   tokenArb.map((name) => `cookie:${name}`),
 );
-const affinityArb = fc.record(
-  {
-    cookie: tokenArb,
-    ttl: fc.oneof(fc.constantFrom(1, MAX_COOKIE_AGE), fc.integer({ min: 1, max: MAX_COOKIE_AGE })),
-    key: sessionKeyArb,
-    algorithm: fc.constantFrom(...ALGORITHMS),
-    failover: fc.constantFrom(...FAILOVER_MODES),
-    sameSite: fc.constantFrom(...SAME_SITE_VALUES),
-    decisionHeader: fc.boolean(),
-    decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
-  },
-  { requiredKeys: [] },
-);
+const affinityArb = fc
+  .record(
+    {
+      cookie: tokenArb,
+      ttl: fc.oneof(fc.constantFrom(1, MAX_COOKIE_AGE), fc.integer({ min: 1, max: MAX_COOKIE_AGE })),
+      key: sessionKeyArb,
+      algorithm: fc.constantFrom(...ALGORITHMS),
+      failover: fc.constantFrom(...FAILOVER_MODES),
+      sameSite: fc.constantFrom(...SAME_SITE_VALUES),
+      decisionHeader: fc.boolean(),
+      decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
+      learn: learnArb,
+    },
+    { requiredKeys: [] },
+  )
+  .map((affinity) =>
+    affinity.learn ? { ...affinity, learn: withoutCookie(affinity.learn, affinity.cookie) } : affinity,
+  );
 const healthPathArb = fc
   .tuple(
     fc.array(segmentArb, { maxLength: 3 }),
@@ -567,6 +626,63 @@ const unknownKeyArb = (known: string[]) =>
     )
     .filter((key) => !known.includes(key));
 
+const badLearnedNameArb = fc.oneof(
+  fc.constantFrom('', 'header', 'cookie:', 'header:', 'query:sid', 'Header:x', 'COOKIE:sid', 'header:a:b', ':x'),
+  badTokenArb.filter((t): t is string => typeof t === 'string').map((t) => `header:${t}`),
+  badTokenArb.filter((t): t is string => typeof t === 'string').map((t) => `cookie:${t}`),
+);
+const cookieHeaderArb = fc.constantFrom('header:cookie', 'header:Set-Cookie', 'header:SET-COOKIE', 'header:Cookie');
+const affinityCookieOf = (config: ConfigInput) => String(config.affinity?.cookie ?? DEFAULTS.affinity.cookie);
+const learnOf = (config: ConfigInput) =>
+  withoutCookie([...((config.affinity?.learn as string[] | undefined) ?? [])], affinityCookieOf(config));
+
+/** The config's own learn list with `entry` put somewhere in it (at most four long), and the problem at its index. */
+function learnWith(
+  config: ConfigInput,
+  rule: string,
+  entry: fc.Arbitrary<unknown>,
+  message: (entry: unknown) => string,
+) {
+  return fc.tuple(entry, fc.nat()).map(([bad, at]): Mutation => {
+    const learn: unknown[] = learnOf(config).slice(0, MAX_LEARNED_NAMES - 1);
+    const index = at % (learn.length + 1);
+    learn.splice(index, 0, bad);
+    return {
+      rule,
+      input: withField(config, ['affinity', 'learn'], learn),
+      problems: [{ path: `affinity.learn[${index}]`, message: message(bad) }],
+    };
+  });
+}
+
+/** One of the list's names again, last (a header's in another case). */
+function learnTwiceArb(config: ConfigInput): fc.Arbitrary<Mutation> {
+  return fc.tuple(fc.boolean(), fc.nat()).map(([recase, at]): Mutation => {
+    const learn = learnOf(config).slice(0, MAX_LEARNED_NAMES - 1);
+    if (learn.length === 0) learn.push('header:x-session');
+    const original = learn[at % learn.length]!;
+    const again = recase && original.startsWith('header:') ? `header:${original.slice(7).toUpperCase()}` : original;
+    return {
+      rule: 'a learned name twice',
+      input: withField(config, ['affinity', 'learn'], [...learn, again]),
+      problems: [{ path: `affinity.learn[${learn.length}]`, message: learnedTwiceMessage(learnedLabel(again)) }],
+    };
+  });
+}
+
+/** Five to eight distinct, valid names. */
+function tooManyLearnedArb(config: ConfigInput): fc.Arbitrary<Mutation> {
+  return fc
+    .uniqueArray(learnedNameArb, { minLength: 5, maxLength: 8, selector: learnedLabel })
+    .map((learn) => withoutCookie(learn, affinityCookieOf(config)))
+    .filter((learn) => learn.length > MAX_LEARNED_NAMES)
+    .map((learn) => ({
+      rule: 'more than 4 learned names',
+      input: withField(config, ['affinity', 'learn'], learn),
+      problems: [{ path: 'affinity.learn', message: MESSAGES.tooManyLearned }],
+    }));
+}
+
 /** `config` with exactly one documented rule broken, and the one problem that must be reported for it. */
 function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
   const n = config.origins.length;
@@ -654,6 +770,20 @@ function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
       badChoiceArb(DECISION_LOG_MODES),
       MESSAGES.decisionLog,
     ),
+    set(
+      'learn that is not a list',
+      ['affinity', 'learn'],
+      fc.constantFrom<Json>('header:x', null, 1, true, {}, { 0: 'header:x' }),
+      MESSAGES.learn,
+    ),
+    learnWith(config, 'a learned name of an unknown form', badLearnedNameArb, () => MESSAGES.learnedName),
+    learnWith(config, 'a learned name that is not a string', notAStringArb, () => MESSAGES.notAString),
+    learnWith(config, 'the Cookie or Set-Cookie header learned', cookieHeaderArb, () => MESSAGES.learnedCookieHeader),
+    learnTwiceArb(config),
+    tooManyLearnedArb(config),
+    learnWith(config, 'the affinity cookie learned', fc.constant(`cookie:${affinityCookieOf(config)}`), () =>
+      learnedAffinityCookieMessage(affinityCookieOf(config)),
+    ),
     unknownKeyIn('an unknown affinity setting', ['affinity'], AFFINITY_KEYS),
     set('affinity that is not an object', ['affinity'], notAnObjectArb, MESSAGES.notAnObject),
     // health
@@ -729,6 +859,7 @@ const AFFINITY_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   sameSite: fc.constantFrom(...SAME_SITE_VALUES),
   decisionHeader: fc.boolean(),
   decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
+  learn: learnArb,
 };
 const HEALTH_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   path: healthPathArb,

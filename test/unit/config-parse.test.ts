@@ -81,6 +81,46 @@ describe('parseConfig', () => {
     expect(byPath['affinity.key']).toMatch(/header:<name>/);
   });
 
+  it('accepts up to four learned names, header names in any case', () => {
+    const learn = ['header:Mcp-Session-Id', 'cookie:JSESSIONID', 'cookie:jsessionid', 'header:x-session'];
+    const result = parseConfig({ ...minimal, affinity: { learn } });
+    expect(result.ok && result.config.affinity.learn).toEqual(learn);
+  });
+
+  it('says what is wrong with each learned name, at its index', () => {
+    const problems = problemsOf({
+      ...minimal,
+      affinity: { learn: ['header:x-session', 'query:sid', 'header:X-Session', 'header:Set-Cookie'] },
+    });
+    expect(problems).toEqual([
+      { path: 'affinity.learn[1]', message: 'must be "header:<name>" or "cookie:<name>" (an RFC 9110 token)' },
+      {
+        path: 'affinity.learn[3]',
+        message: 'must not be the Cookie or Set-Cookie header: learn a cookie as "cookie:<name>"',
+      },
+      { path: 'affinity.learn[2]', message: 'names "header:x-session" a second time' },
+    ]);
+    expect(problemsOf({ ...minimal, affinity: { learn: 'header:x' } })).toEqual([
+      { path: 'affinity.learn', message: 'must be an array of "header:<name>" or "cookie:<name>" entries' },
+    ]);
+    const five = ['header:a', 'header:b', 'header:c', 'header:d', 'header:e'];
+    expect(problemsOf({ ...minimal, affinity: { learn: five } })).toEqual([
+      { path: 'affinity.learn', message: 'must list at most 4 names' },
+    ]);
+  });
+
+  it('refuses to learn the affinity cookie itself, under its default or configured name', () => {
+    const message = (name: string) =>
+      `must not name the affinity cookie "${name}": the worker keeps that cookie from origins`;
+    expect(problemsOf({ ...minimal, affinity: { learn: ['header:x', 'cookie:__affinity'] } })).toEqual([
+      { path: 'affinity.learn[1]', message: message('__affinity') },
+    ]);
+    expect(problemsOf({ ...minimal, affinity: { cookie: 'pin', learn: ['cookie:pin'] } })).toEqual([
+      { path: 'affinity.learn[0]', message: message('pin') },
+    ]);
+    expect(parseConfig({ ...minimal, affinity: { cookie: 'pin', learn: ['cookie:__affinity'] } }).ok).toBe(true);
+  });
+
   it('refuses an empty origin list and more than 1000 origins', () => {
     expect(problemsOf({ origins: [] })).toEqual([{ path: 'origins', message: 'must list at least one origin' }]);
     const many = Array.from({ length: 1001 }, (_, i) => ({ id: `o${i}`, url: `http://10.0.${i >> 8}.${i & 255}` }));

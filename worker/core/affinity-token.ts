@@ -46,6 +46,11 @@ const encoder = new TextEncoder();
 /** Imports a secret as an HMAC key, once per isolate, and derives its key id. */
 export async function importSigningKey(secret: string): Promise<SigningKey> {
   const key = await crypto.subtle.importKey('raw', encoder.encode(secret), HMAC, false, ['sign', 'verify']);
+  return withKeyId(key);
+}
+
+/** An HMAC key with its id: six characters of its own MAC over a fixed label, which reveal nothing of it. */
+export async function withKeyId(key: CryptoKey): Promise<SigningKey> {
   const mac = new Uint8Array(await crypto.subtle.sign(HMAC.name, key, encoder.encode(KEY_ID_LABEL)));
   return { id: encodeBase64Url(mac).slice(0, 6), key };
 }

@@ -6,6 +6,7 @@
  * not a silently ignored setting.
  */
 import * as v from 'valibot';
+import { entryNamingCookie, LearnedNamesSchema } from './learned-names';
 import { normaliseOriginUrl } from './origin-url';
 
 /** Origin ids are opaque labels that end up in the affinity cookie, so they stay cookie- and URL-safe. */
@@ -37,6 +38,7 @@ export const CONFIG_DEFAULTS = {
     sameSite: 'Lax',
     decisionHeader: false,
     decisionLog: 'all',
+    learn: [],
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
   proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300 },
@@ -124,25 +126,50 @@ const OriginListSchema = v.pipe(
 
 const d = CONFIG_DEFAULTS;
 
-const AffinitySchema = strict({
-  cookie: v.optional(
-    v.pipe(v.string('must be a string'), v.regex(TOKEN_PATTERN, 'must be a cookie name (an RFC 6265 token)')),
-    d.affinity.cookie,
-  ),
-  ttl: v.optional(boundedInteger(1, MAX_COOKIE_AGE), d.affinity.ttl),
-  key: v.optional(
-    v.pipe(
-      v.string('must be a string'),
-      v.regex(SESSION_KEY_PATTERN, 'must be "random", "ip", "header:<name>" or "cookie:<name>"'),
+/** Strict like the others (see `strict`), plus a check across two of its settings. */
+const AffinitySchema = v.pipe(
+  v.custom<Record<string, unknown>>(isObject, 'must be an object'),
+  v.object({
+    cookie: v.optional(
+      v.pipe(v.string('must be a string'), v.regex(TOKEN_PATTERN, 'must be a cookie name (an RFC 6265 token)')),
+      d.affinity.cookie,
     ),
-    d.affinity.key,
-  ),
-  algorithm: v.optional(oneOf(ALGORITHMS), d.affinity.algorithm),
-  failover: v.optional(oneOf(FAILOVER_MODES), d.affinity.failover),
-  sameSite: v.optional(oneOf(SAME_SITE_VALUES), d.affinity.sameSite),
-  decisionHeader: v.optional(v.boolean('must be true or false'), d.affinity.decisionHeader),
-  decisionLog: v.optional(oneOf(DECISION_LOG_MODES), d.affinity.decisionLog),
-});
+    ttl: v.optional(boundedInteger(1, MAX_COOKIE_AGE), d.affinity.ttl),
+    key: v.optional(
+      v.pipe(
+        v.string('must be a string'),
+        v.regex(SESSION_KEY_PATTERN, 'must be "random", "ip", "header:<name>" or "cookie:<name>"'),
+      ),
+      d.affinity.key,
+    ),
+    algorithm: v.optional(oneOf(ALGORITHMS), d.affinity.algorithm),
+    failover: v.optional(oneOf(FAILOVER_MODES), d.affinity.failover),
+    sameSite: v.optional(oneOf(SAME_SITE_VALUES), d.affinity.sameSite),
+    decisionHeader: v.optional(v.boolean('must be true or false'), d.affinity.decisionHeader),
+    decisionLog: v.optional(oneOf(DECISION_LOG_MODES), d.affinity.decisionLog),
+    learn: v.optional(LearnedNamesSchema, () => [...d.affinity.learn]),
+  }),
+  // Runs even when other settings have problems, so that every problem is reported at once.
+  v.rawCheck(({ dataset, addIssue }) => {
+    const affinity = dataset.value as { cookie?: unknown; learn?: unknown };
+    const cookie = affinity.cookie ?? d.affinity.cookie;
+    const index = typeof cookie === 'string' ? entryNamingCookie(affinity.learn, cookie) : -1;
+    if (index < 0) return;
+    addIssue({
+      message: `must not name the affinity cookie "${String(cookie)}": the worker keeps that cookie from origins`,
+      path: [
+        { type: 'object', origin: 'value', input: affinity, key: 'learn', value: affinity.learn },
+        {
+          type: 'array',
+          origin: 'value',
+          input: affinity.learn as unknown[],
+          key: index,
+          value: `cookie:${String(cookie)}`,
+        },
+      ],
+    });
+  }),
+);
 
 const HealthSchema = strict({
   path: v.optional(

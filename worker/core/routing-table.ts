@@ -5,6 +5,7 @@
 import { ADMIN_SESSION_COOKIE_NAMES } from './admin-session';
 import type { Config, OriginState } from './config-schema';
 import { healthPlan, type HealthPlan } from './health-plan';
+import { parseLearnedNames, type LearnedName } from './learned-names';
 import { createSelector, type OriginSelector } from './selector';
 import { parseSessionKeySource, type SessionKeySource } from './session-key';
 
@@ -22,6 +23,8 @@ export interface RoutingTable {
   readonly indexOf: ReadonlyMap<string, number>;
   readonly selector: OriginSelector;
   readonly sessionKey: SessionKeySource;
+  /** The names whose values origins issue and the worker wraps in envelopes (`affinity.learn`); often none. */
+  readonly learned: readonly LearnedName[];
   /** What the health monitor should probe for this configuration. */
   readonly healthPlan: HealthPlan;
   /** The worker's own cookies, which never reach an origin: the affinity cookie and the admin session's. */
@@ -41,6 +44,7 @@ export function compileRoutingTable(config: Config): RoutingTable {
     indexOf: new Map(origins.map((origin, index) => [origin.id, index])),
     selector: createSelector(config.affinity.algorithm, origins),
     sessionKey: parseSessionKeySource(config.affinity.key),
+    learned: parseLearnedNames(config.affinity.learn),
     healthPlan: healthPlan(config),
     ownCookies: [config.affinity.cookie, ...ADMIN_SESSION_COOKIE_NAMES],
   };

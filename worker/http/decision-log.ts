@@ -1,9 +1,11 @@
 /**
  * One structured log line per proxied request, so that every routing decision can be understood
- * afterwards: where it went, why, and what the cookie said. Deliberately absent: cookie values,
- * session ids, client addresses, query strings and secrets.
+ * afterwards: where it went, why, and what the cookie and any envelope said. Deliberately absent:
+ * cookie values, envelopes and the values in them, session ids, client addresses, query strings and
+ * secrets.
  */
 import type { CookieOutcome } from '../core/affinity-session';
+import type { EnvelopeOutcome } from '../core/envelope-reading';
 import type { Decision, RepinReason } from '../core/route-plan';
 import { logEvent } from '../log';
 import type { ClientFailureKind } from './client-failure';
@@ -17,6 +19,10 @@ export interface DecisionRecord {
   decision: Decision;
   reason?: RepinReason;
   cookie: CookieOutcome;
+  /** With `affinity.learn` only: what the request carried under the learned names. */
+  envelope?: EnvelopeOutcome;
+  /** The learned name `envelope` is about (`header:mcp-session-id`), when one was carried. */
+  learned?: string;
   status: number;
   durationMs: number;
   /** Origins tried, the one that served included. */
@@ -29,12 +35,18 @@ export interface DecisionRecord {
 
 /**
  * With `affinity.decisionLog: "changes"`, the bulk of traffic (a valid pin kept, answered without
- * trouble) is not logged, like HAProxy's `option dontlog-normal`; everything else still is.
+ * trouble) is not logged, like HAProxy's `option dontlog-normal`; everything else still is. A pin is
+ * valid when the request carried a valid cookie or a valid envelope, and nothing else it carried was bad.
  */
 export function isRoutine(record: DecisionRecord): boolean {
+  const envelope = record.envelope ?? 'absent';
+  const credentialsValid =
+    (record.cookie === 'valid' || record.cookie === 'absent') &&
+    (envelope === 'valid' || envelope === 'absent') &&
+    (record.cookie === 'valid' || envelope === 'valid');
   return (
     record.decision === 'pinned' &&
-    record.cookie === 'valid' &&
+    credentialsValid &&
     record.failures.length === 0 &&
     record.status < 500 &&
     !record.clientFailure
@@ -51,11 +63,16 @@ export function logDecision(record: DecisionRecord): void {
   });
 }
 
-/** The opt-in debugging header (`affinity.decisionHeader`): `repinned; origin=app-2; reason=unhealthy; cookie=valid`. */
+/**
+ * The opt-in debugging header (`affinity.decisionHeader`): `repinned; origin=app-2; reason=unhealthy;
+ * cookie=valid`, and with `affinity.learn` `…; envelope=valid; learned=header:mcp-session-id`.
+ */
 export function decisionHeader(record: DecisionRecord): string {
   const parts = [record.decision, `origin=${record.origin ?? 'none'}`];
   if (record.reason) parts.push(`reason=${record.reason}`);
   parts.push(`cookie=${record.cookie}`);
+  if (record.envelope) parts.push(`envelope=${record.envelope}`);
+  if (record.learned) parts.push(`learned=${record.learned}`);
   return parts.join('; ');
 }
 

@@ -1,19 +1,25 @@
 /**
- * The proxied request, end to end: verify the cookie, plan the route, forward with in-request
- * failover, re-pin if the session moved, log the decision.
+ * The proxied request, end to end: verify the cookie and any envelope of a learned value, plan the
+ * route, forward with in-request failover, seal learned values in the response, re-pin if the session
+ * moved, log the decision.
  *
- * Steady state (a valid cookie, origin up) costs one HMAC verification and no KV or Durable Object
- * call: configuration and health come from this isolate's caches.
+ * Steady state (a valid cookie, or a valid envelope, origin up) costs one HMAC verification and no KV
+ * or Durable Object call: configuration and health come from this isolate's caches. Without
+ * `affinity.learn`, or on a request and a response that carry no learned name, envelopes cost nothing.
  */
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { needsFreshCookie, readCookie, type CookieReading } from '../core/affinity-session';
+import { readCookie, type CookieReading } from '../core/affinity-session';
 import { signAffinityToken, verifyAffinityToken, type SigningKeys } from '../core/affinity-token';
+import type { EnvelopeReading } from '../core/envelope-reading';
+import { MAX_LEARNED_VALUE_BYTES } from '../core/learned-envelope';
 import { planRoute, settleDecision, type RoutePlan } from '../core/route-plan';
 import type { RoutingTable } from '../core/routing-table';
 import { requestSessionKey } from '../core/session-key';
+import { choosePin, issuesAffinityCookie, sessionKeyOf, type SessionPin } from '../core/session-pin';
 import type { AppEnv } from '../bindings';
 import type { IsolateState } from '../isolate-state';
+import { logEvent } from '../log';
 import { affinityCookieHeader, newSessionId } from './affinity-cookie';
 import { DECISION_HEADER, decisionHeader, isRoutine, logDecision, type DecisionRecord } from './decision-log';
 import type { ClientFailure } from './client-failure';
@@ -26,12 +32,18 @@ import {
 } from './error-responses';
 import { clientResponseHeaders, originRequestHeaders } from './forward-headers';
 import { forwardWithFailover, type ForwardOutcome } from './forwarder';
+import { readEnvelopes, restoreLearnedValues } from './learned-request';
+import { sealLearnedValues } from './learned-response';
 import { keepOutOfSharedCaches } from './private-response';
 import { prepareBody } from './request-body';
 
 interface Session {
   keys: SigningKeys;
+  /** The envelope keys of learned values, derived on first use. */
+  envelopeKeys: () => Promise<SigningKeys>;
   reading: CookieReading;
+  envelope: EnvelopeReading;
+  pin: SessionPin;
   sessionId: string;
   sessionKey: string;
 }
@@ -48,23 +60,25 @@ interface Exchange {
 export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): Promise<Response> {
   const startedAt = Date.now();
   const { env } = c;
-  if (!env.AFFINITY_SECRET) return missingSecret();
+  const { AFFINITY_SECRET: secret, AFFINITY_SECRET_PREVIOUS: previousSecret } = env;
+  if (!secret) return missingSecret();
   const background = (task: Promise<unknown>) => c.executionCtx.waitUntil(task);
   const lookup = await isolate.config.lookup(env, startedAt, background);
   if (!lookup.ok) return configUnavailable(lookup);
   const { table } = lookup;
   const waitingForHealth = isolate.health.ensureFresh(env, table.healthPlan, startedAt, background);
   if (waitingForHealth) await waitingForHealth;
-  const keys = await isolate.keys.get(env.AFFINITY_SECRET, env.AFFINITY_SECRET_PREVIOUS);
-  const session = await readSession(c, keys, table, startedAt);
+  const keys = await isolate.keys.get(secret, previousSecret);
+  const envelopeKeys = () => isolate.envelopeKeys.get(secret, previousSecret);
+  const session = await readSession(c, { keys, envelopeKeys }, table, startedAt);
   const plan = planRoute({
     origins: table.origins,
     selector: table.selector,
     failover: table.config.affinity.failover,
     attempts: table.config.proxy.attempts,
     sessionKey: session.sessionKey,
-    pinned: session.reading.pinned,
-    lapsedPin: session.reading.lapsedPin,
+    pinned: session.pin.pinned,
+    lapsedPin: session.pin.lapsedPin,
     availability: (index) => isolate.availability(table.origins[index]!.id, startedAt),
   });
   const exchange: Exchange = { c, isolate, table, session, plan, startedAt };
@@ -75,17 +89,25 @@ export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): P
   return forward(exchange);
 }
 
-async function readSession(c: Context<AppEnv>, keys: SigningKeys, table: RoutingTable, now: number): Promise<Session> {
+async function readSession(
+  c: Context<AppEnv>,
+  { keys, envelopeKeys }: Pick<Session, 'keys' | 'envelopeKeys'>,
+  table: RoutingTable,
+  now: number,
+): Promise<Session> {
   const token = getCookie(c, table.config.affinity.cookie);
   const verdict = token === undefined ? undefined : await verifyAffinityToken(token, keys, Math.floor(now / 1000));
   const reading = readCookie(verdict, table.indexOf);
+  const { indexOf, learned: names } = table;
+  const envelope = await readEnvelopes({ headers: c.req.raw.headers, names, indexOf, keys: envelopeKeys });
   const sessionId = reading.claims?.sessionId ?? newSessionId();
   const requestKey = requestSessionKey(table.sessionKey, {
     clientIp: () => c.req.header('cf-connecting-ip'),
     header: (name) => c.req.header(name),
     cookie: (name) => getCookie(c, name),
   });
-  return { keys, reading, sessionId, sessionKey: requestKey ?? sessionId };
+  const sessionKey = sessionKeyOf(envelope, requestKey, sessionId);
+  return { keys, envelopeKeys, reading, envelope, pin: choosePin(reading, envelope), sessionId, sessionKey };
 }
 
 async function forward(exchange: Exchange): Promise<Response> {
@@ -102,6 +124,7 @@ async function forward(exchange: Exchange): Promise<Response> {
   });
   // A GET or HEAD whose declared body was empty goes out as the ordinary request it is.
   if (prepared.body.none) headers.delete('content-length');
+  restoreLearnedValues(headers, exchange.session.envelope.unsealed);
   const outcome = await forwardWithFailover({
     method: request.method,
     pathAndQuery: url.pathname + url.search,
@@ -126,22 +149,38 @@ function failureReason(exchange: Exchange, outcome: Extract<ForwardOutcome, { ok
 }
 
 async function respond(exchange: Exchange, outcome: Extract<ForwardOutcome, { ok: true }>): Promise<Response> {
-  const { c, table, session, plan } = exchange;
-  const { affinity } = table.config;
+  const { table, plan } = exchange;
   const served = table.origins[outcome.served]!;
-  const nowSeconds = Math.floor(exchange.startedAt / 1000);
   const headers = clientResponseHeaders(outcome.response);
-  if (needsFreshCookie(session.reading, served.id, nowSeconds, affinity.ttl)) {
-    const claims = { originId: served.id, sessionId: session.sessionId, expiresAt: nowSeconds + affinity.ttl };
-    const token = await signAffinityToken(claims, session.keys.current);
-    headers.append('set-cookie', affinityCookieHeader(token, affinity, c.req.url));
-    keepOutOfSharedCaches(headers);
-  }
+  if (table.learned.length > 0) await sealLearned(exchange, headers, served.id);
+  await issueCookieIfDue(exchange, headers, served.id);
   const record = decisionRecord(exchange, outcome.response.status, served.id, outcome.failures);
   Object.assign(record, settleDecision(plan, outcome.served));
   finish(exchange, record, headers);
   const { status, statusText, body, webSocket } = outcome.response;
   return new Response(body, { status, statusText, headers, webSocket });
+}
+
+/** Values the serving origin issued under learned names, sealed in envelopes that name it. */
+async function sealLearned(exchange: Exchange, headers: Headers, originId: string): Promise<void> {
+  const { table, session } = exchange;
+  const signer = async () => (await session.envelopeKeys()).current;
+  const { unsealed } = session.envelope;
+  const summary = await sealLearnedValues(headers, { names: table.learned, originId, signer, unsealed });
+  for (const { learned, bytes } of summary.tooLong) {
+    logEvent('warn', 'learn.value-too-long', { learned, bytes, limit: MAX_LEARNED_VALUE_BYTES, origin: originId });
+  }
+}
+
+async function issueCookieIfDue(exchange: Exchange, headers: Headers, originId: string): Promise<void> {
+  const { c, table, session } = exchange;
+  const { affinity } = table.config;
+  const nowSeconds = Math.floor(exchange.startedAt / 1000);
+  if (!issuesAffinityCookie(session.reading, session.envelope, { originId, nowSeconds, ttl: affinity.ttl })) return;
+  const claims = { originId, sessionId: session.sessionId, expiresAt: nowSeconds + affinity.ttl };
+  const token = await signAffinityToken(claims, session.keys.current);
+  headers.append('set-cookie', affinityCookieHeader(token, affinity, c.req.url));
+  keepOutOfSharedCaches(headers);
 }
 
 function refuse(exchange: Exchange, reason: UnavailableReason, failures: DecisionRecord['failures']): Response {
@@ -165,7 +204,8 @@ function decisionRecord(
   origin: string | null,
   failures: DecisionRecord['failures'],
 ): DecisionRecord {
-  const { c, plan, session } = exchange;
+  const { c, plan, session, table } = exchange;
+  const { outcome: envelope, learned } = session.envelope;
   return {
     method: c.req.method,
     path: c.req.path,
@@ -173,6 +213,7 @@ function decisionRecord(
     decision: plan.decision,
     reason: plan.reason,
     cookie: session.reading.outcome,
+    ...(table.learned.length > 0 ? { envelope, learned } : {}),
     status,
     durationMs: Date.now() - exchange.startedAt,
     attempts: failures.length + (origin ? 1 : 0),

@@ -12,6 +12,9 @@ export interface LoggedDecision {
   decision: 'new' | 'pinned' | 'repinned';
   reason?: string;
   cookie: string;
+  /** With `affinity.learn`: what the request carried under the learned names, and which one. */
+  envelope?: string;
+  learned?: string;
   status: number;
   attempts: number;
   failOpen: boolean;
