@@ -8,7 +8,7 @@ import { NONCE, secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from '../bindings';
 import { CONFIG_KEY, logConfigFailure, readConfigText, storeConfig, type ConfigFailure } from '../config/config-source';
 import { parseConfigText } from '../core/config-parse';
-import { COORDINATOR } from '../health/monitor-protocol';
+import { coordinatorOf } from '../health/monitor-client';
 import type { IsolateState } from '../isolate-state';
 import { errorMessage, logEvent } from '../log';
 import { adminAuth, adminEnabled } from './admin-auth';
@@ -122,7 +122,7 @@ async function ifMatchRefusal(kv: KVNamespace, ifMatch: string) {
 /** The coordinator adopts the stored text, and keeps it as the last good configuration. */
 async function tellMonitor(c: Context<AppEnv>, text: string): Promise<void> {
   try {
-    await c.env.HEALTH_MONITOR.getByName(COORDINATOR).configure(text);
+    await coordinatorOf(c.env.HEALTH_MONITOR).configure(text);
   } catch (error) {
     // Stored and applied all the same: the coordinator reads KV when isolates or the cron ask it to.
     logEvent('warn', 'health.configure-failed', { error: errorMessage(error) });

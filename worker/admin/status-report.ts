@@ -7,7 +7,7 @@ import type { ConfigFailure } from '../config/config-source';
 import type { ConfigSourceName, ConfigState } from '../config/config-store';
 import type { OriginHealth } from '../core/health-transition';
 import { originStatus, type OriginStatus } from '../core/origin-status';
-import { COORDINATOR } from '../health/monitor-protocol';
+import { coordinatorOf } from '../health/monitor-client';
 import type { IsolateState } from '../isolate-state';
 import { errorMessage } from '../log';
 import { etagOf } from './config-etag';
@@ -80,7 +80,7 @@ async function configReport({ inForce, kvFailure }: ConfigState): Promise<Config
 
 async function monitorStatus(env: Bindings) {
   try {
-    const status = await env.HEALTH_MONITOR.getByName(COORDINATOR).status();
+    const status = await coordinatorOf(env.HEALTH_MONITOR).status();
     return { records: status.origins, planKey: status.planKey, shards: status.shards };
   } catch (error) {
     return { error: errorMessage(error), planKey: null, shards: 0 };
