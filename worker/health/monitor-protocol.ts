@@ -6,6 +6,10 @@
  * results back. Isolates talk to the coordinator only: they read its snapshot, send it their passive
  * failure reports and, when its plan is not their configuration's, ask it to read KV (plan-source.ts).
  * An isolate that starts while KV holds nothing usable asks it for the last good configuration.
+ *
+ * Each role lives in its own module behind the class (origin-health-monitor.ts): coordinator.ts and
+ * probing-shard.ts; their storage keys are listed in monitor-storage.ts, and monitor-client.ts is the
+ * one place that builds stubs of them.
  */
 import type { HealthConfig } from '../core/config-schema';
 import type { ProbeTarget } from '../core/health-plan';
