@@ -4,6 +4,7 @@
  * role, so an object's name is spelt once (monitor-protocol.ts) and the way to reach it once (here).
  */
 import type { Bindings } from '../bindings';
+import { FLEET_AGGREGATOR } from '../fleet/fleet-protocol';
 import { COORDINATOR, shardName } from './monitor-protocol';
 
 export type MonitorNamespace = Bindings['HEALTH_MONITOR'];
@@ -16,4 +17,9 @@ export function coordinatorOf(monitor: MonitorNamespace) {
 /** The object that probes shard `shard` (shard 0 is the coordinator itself). */
 export function probingShardOf(monitor: MonitorNamespace, shard: number) {
   return monitor.getByName(shardName(shard));
+}
+
+/** The object that merges every isolate's traffic reports into the fleet's figures. */
+export function fleetAggregatorOf(monitor: MonitorNamespace) {
+  return monitor.getByName(FLEET_AGGREGATOR);
 }

@@ -1,11 +1,13 @@
 /**
  * The storage schema of the `OriginHealthMonitor` class, in one place: every key any of its objects
- * stores, which role owns it, and what it holds. Each object (the coordinator, each probing shard) has a storage of its own, so the keys of one role never meet another role's
+ * stores, which role owns it, and what it holds. Each object (the coordinator, each probing shard,
+ * the fleet aggregator) has a storage of its own, so the keys of one role never meet another role's
  * unless the same object plays both (the coordinator probes shard 0 itself).
  *
  * Storage is the source of truth: a value is written before anything relies on it, and every object
  * reads its keys back when it starts, so an eviction or a restart loses nothing.
  */
+import type { FleetTotals } from '../core/fleet-window';
 import type { HealthPlan } from '../core/health-plan';
 import type { OriginHealth } from '../core/health-transition';
 import type { LastGoodConfig, ShardOrders } from './monitor-protocol';
@@ -34,6 +36,8 @@ export interface MonitorStorageSchema {
   plan: CoordinatorPlan;
   /** Coordinator: when each other shard last published (ms since the epoch), to re-send lost orders. */
   heardFrom: Record<number, number>;
+  /** Fleet aggregator: totals since counting began, `lastRequestAt` per origin among them. */
+  fleet: FleetTotals;
 }
 
 export type StoredKey = keyof MonitorStorageSchema;

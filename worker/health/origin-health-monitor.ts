@@ -4,12 +4,17 @@
  *
  * - coordinator.ts: the object named "coordinator" (plan, shards, snapshot, passive reports, the last
  *   good configuration);
- * - probing-shard.ts: every object with orders, the coordinator included (orders, alarm, records).
+ * - probing-shard.ts: every object with orders, the coordinator included (orders, alarm, records);
+ * - fleet/fleet-aggregator.ts: the object named "fleet" (every isolate's traffic, merged). It is an
+ *   object of this class rather than a class of its own so that deploying it needs no new binding or
+ *   migration; it shares no storage, memory or request queue with the health objects all the same.
  *
  * monitor-storage.ts documents what each role stores; monitor-client.ts builds every stub.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../bindings';
+import { FleetAggregator } from '../fleet/fleet-aggregator';
+import type { FleetLoad, FleetView, TrafficBatch } from '../fleet/fleet-protocol';
 import { Coordinator, type CoordinatorMemory } from './coordinator';
 import type { HealthSnapshot, HealthStatus, LastGoodConfig, PassiveFailure, ShardOrders } from './monitor-protocol';
 import { MonitorStorage, type HealthRecords } from './monitor-storage';
@@ -20,6 +25,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
   readonly #coordinatorMemory: CoordinatorMemory = { heardFrom: {} };
   readonly #shard: ProbingShard;
   readonly #coordinator: Coordinator;
+  readonly #fleet: FleetAggregator;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -27,14 +33,16 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     this.#shard = new ProbingShard(this.#shardMemory, storage, env, () => this.#coordinator.coordinates);
     const own = { shard: this.#shard, memory: this.#shardMemory };
     this.#coordinator = new Coordinator(this.#coordinatorMemory, own, storage, env);
+    this.#fleet = new FleetAggregator(storage);
     void ctx.blockConcurrencyWhile(async () => {
-      const stored = await storage.read(['orders', 'records', 'config', 'plan', 'heardFrom']);
+      const stored = await storage.read(['orders', 'records', 'config', 'plan', 'heardFrom', 'fleet']);
       Object.assign(this.#shardMemory, { orders: stored.orders, records: stored.records ?? {} });
       Object.assign(this.#coordinatorMemory, {
         config: stored.config,
         plan: stored.plan,
         heardFrom: stored.heardFrom ?? {},
       });
+      this.#fleet.restore(stored.fleet, Date.now());
     });
   }
 
@@ -68,6 +76,16 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
 
   publish(shard: number, generation: number, records: HealthRecords): Promise<{ stop: boolean }> {
     return this.#coordinator.publish(shard, generation, records);
+  }
+
+  // ——— fleet aggregator: called by isolates and the admin API ———
+
+  recordTraffic(batch: TrafficBatch): Promise<FleetLoad> {
+    return this.#fleet.recordTraffic(batch);
+  }
+
+  fleetView(): FleetView {
+    return this.#fleet.view();
   }
 
   // ——— probing shard: called by the coordinator ———
