@@ -44,7 +44,12 @@ describe('the Prometheus exposition', () => {
     { id: 'app-1', url: 'http://a', weight: 2 },
     { id: 'app-2', url: 'http://b', state: 'draining' },
   ]);
-  const text = renderPrometheus({ config, health: { 'app-1': 'healthy', 'app-2': 'unhealthy' }, fleet: fleetWith() });
+  const text = renderPrometheus({
+    config,
+    health: { 'app-1': 'healthy', 'app-2': 'unhealthy' },
+    fleet: fleetWith(),
+    monitorUp: true,
+  });
   const families = parsePrometheus(text);
 
   it('parses with a real Prometheus text parser, with HELP and TYPE for every family', () => {
@@ -103,9 +108,12 @@ describe('the Prometheus exposition', () => {
   });
 
   it('still answers the configuration’s gauges when the fleet figures cannot be read', () => {
-    const without = parsePrometheus(renderPrometheus({ config, health: {}, fleet: null }));
+    const without = parsePrometheus(renderPrometheus({ config, health: {}, fleet: null, monitorUp: false }));
     expect(sampleValue(without, 'edge_affinity_origin_weight', { origin: 'app-2' })).toBe(1);
     expect(sampleValue(without, 'edge_affinity_origin_requests_total', { origin: 'app-2' })).toBe(0);
     expect(sampleValue(without, 'edge_affinity_origin_check_status', { origin: 'app-1', state: 'unknown' })).toBe(1);
+    expect(sampleValue(without, 'edge_affinity_health_monitor_up')).toBe(0);
+    expect(sampleValue(without, 'edge_affinity_fleet_aggregator_up')).toBe(0);
+    expect(sampleValue(families, 'edge_affinity_fleet_aggregator_up')).toBe(1);
   });
 });

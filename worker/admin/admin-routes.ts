@@ -12,6 +12,8 @@ import type { IsolateState } from '../isolate-state';
 import { adminAuth, adminEnabled } from './admin-auth';
 import { ADMIN_ROUTES } from './admin-paths';
 import { commitConfig } from './config-commit';
+import { serveMetrics } from './metrics-route';
+import { createOriginRoutes } from './origin-routes';
 import { etagOf } from './config-etag';
 import { wantsHtml } from './negotiation';
 import { createSessionRoutes } from './session-routes';
@@ -60,6 +62,9 @@ export function createAdminApp(isolate: IsolateState): Hono<AppEnv> {
     bodyLimit({ maxSize: MAX_CONFIG_BYTES, onError: (c) => c.json({ error: 'configuration larger than 1 MiB' }, 413) }),
     (c) => replaceConfig(c, isolate),
   );
+
+  admin.get(ADMIN_ROUTES.metrics, (c) => serveMetrics(c, isolate));
+  admin.route('/', createOriginRoutes(isolate));
 
   admin.all('*', (c) => c.json({ error: 'no such admin route' }, 404));
   return admin;

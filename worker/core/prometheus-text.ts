@@ -23,12 +23,14 @@ export interface MetricsInput {
   health: Record<string, HealthState>;
   /** Null when the aggregator could not be read: then only the configuration's gauges are shown. */
   fleet: FleetView | null;
+  /** Whether the health coordinator answered (without it every origin's health is `unknown`). */
+  monitorUp: boolean;
 }
 
 type Labels = Record<string, string>;
 type Sample = [labels: Labels, value: number];
 
-export function renderPrometheus({ config, health, fleet }: MetricsInput): string {
+export function renderPrometheus({ config, health, fleet, monitorUp }: MetricsInput): string {
   const configured = config?.origins ?? [];
   const counted = new Set([...configured.map((o) => o.id), ...Object.keys(fleet?.totals.origins ?? {})]);
   const totals = (id: string): OriginCounts => fleet?.totals.origins[id] ?? emptyCounts();
@@ -121,6 +123,15 @@ export function renderPrometheus({ config, health, fleet }: MetricsInput): strin
     [...counted]
       .filter((id) => totals(id).lastRequestAt > 0)
       .map((id) => [{ origin: id }, totals(id).lastRequestAt / 1000]),
+  );
+  family('edge_affinity_health_monitor_up', 'gauge', '1 when the health coordinator answered this scrape.', [
+    [{}, monitorUp ? 1 : 0],
+  ]);
+  family(
+    'edge_affinity_fleet_aggregator_up',
+    'gauge',
+    "1 when the fleet aggregator answered this scrape (the counters are the fleet's).",
+    [[{}, fleet ? 1 : 0]],
   );
   return `${lines.join('\n')}\n`;
 }
