@@ -51,13 +51,15 @@ export class TrafficReporter {
     if (this.#scheduled || this.#tally.isEmpty) return;
     this.#scheduled = true;
     const delay = Math.max(0, this.#sentAt + this.#intervalMs - now);
-    background(this.#reportAfter(env, delay).finally(() => (this.#scheduled = false)));
+    background(this.#reportAfter(env, delay));
   }
 
   async #reportAfter(env: Bindings, delayMs: number): Promise<void> {
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const batch = this.#tally.drain();
     this.#sentAt = Date.now();
+    // What is counted from now on goes into the next report, which the next request schedules.
+    this.#scheduled = false;
     try {
       this.#load = await fleetAggregatorOf(env.HEALTH_MONITOR).recordTraffic(batch);
     } catch (error) {
