@@ -3,8 +3,9 @@
  * second, error rate, latency quantiles, active sessions, moves, the share of new sessions it took,
  * a 15-minute series for the chart, and whether a draining origin is drained. Pure.
  *
- * Rates are taken over the last complete minute (the 10 s buckets before the current one): a
- * bucket is complete once its 10 s are over, because reports count in the bucket of their arrival.
+ * Rates are taken over the last minute (the current 10 s bucket and the five before it); the chart
+ * shows complete buckets only: a bucket is complete once its 10 s are over, because reports count in
+ * the bucket of their arrival.
  */
 import { CHART_WINDOW_MS, COUNT_BUCKET_MS, type FleetView } from './fleet-window';
 import { latencyQuantile } from './latency-histogram';
@@ -33,20 +34,26 @@ export interface OriginFigures {
   errorSeries: number[];
 }
 
-/** Counts per origin over the complete buckets of the last `span` ms. */
+/**
+ * Counts per origin over the current bucket and the ones before it that start within `span`, and the
+ * seconds they cover (from the window's start, or from when the aggregator started watching, to now;
+ * at least one bucket's width). Reports arrive steadily in the buckets of their arrival, so a partial
+ * current bucket holds a proportional share and the rate stays unbiased.
+ */
 function countsOver(view: FleetView, span: number): { counts: Map<string, OriginCounts>; seconds: number } {
   const current = Math.floor(view.takenAt / COUNT_BUCKET_MS) * COUNT_BUCKET_MS;
-  const from = Math.max(current - span, Math.ceil(view.watchingSince / COUNT_BUCKET_MS) * COUNT_BUCKET_MS);
+  const from = current - span + COUNT_BUCKET_MS;
   const counts = new Map<string, OriginCounts>();
   for (const bucket of view.buckets) {
-    if (bucket.start < from || bucket.start >= current) continue;
+    if (bucket.start < from) continue;
     for (const [id, c] of Object.entries(bucket.origins)) {
       const into = counts.get(id) ?? emptyCounts();
       mergeCounts(into, c);
       counts.set(id, into);
     }
   }
-  return { counts, seconds: Math.max(0, current - from) / 1000 };
+  const covered = view.takenAt - Math.max(from, view.watchingSince);
+  return { counts, seconds: Math.max(covered, COUNT_BUCKET_MS) / 1000 };
 }
 
 const errorsOf = (c: OriginCounts) =>
@@ -64,7 +71,7 @@ export function originFigures(view: FleetView, ids: readonly string[]): Record<s
       const attempts = attemptsOf(c);
       const last = view.totals.origins[id]?.lastRequestAt ?? 0;
       const figures: OriginFigures = {
-        requestsPerSecond: seconds > 0 ? c.requests / seconds : 0,
+        requestsPerSecond: c.requests / seconds,
         errorRate: attempts > 0 ? errorsOf(c) / attempts : null,
         p50Ms: latencyQuantile(c.latency, 0.5),
         p95Ms: latencyQuantile(c.latency, 0.95),
@@ -103,7 +110,7 @@ export function isDrained(view: FleetView, originId: string, idleMs: number): bo
 
 /**
  * The fleet's recent load per origin, small enough to travel back on every report's answer: what an
- * isolate needs to place new sessions by load (requests per second over the last complete minute,
+ * isolate needs to place new sessions by load (requests per second over the last minute,
  * active sessions) without a call of its own.
  */
 export interface FleetLoad {
@@ -120,7 +127,7 @@ export function fleetLoad(view: FleetView): FleetLoad {
       [...ids].map((id) => [
         id,
         {
-          requestsPerSecond: seconds > 0 ? (counts.get(id)?.requests ?? 0) / seconds : 0,
+          requestsPerSecond: (counts.get(id)?.requests ?? 0) / seconds,
           activeSessions: view.activeSessions[id] ?? 0,
         },
       ]),
