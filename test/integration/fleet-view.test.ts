@@ -47,6 +47,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  vi.useRealTimers();
   vi.restoreAllMocks();
   for (const id of await listDurableObjectIds(testEnv.HEALTH_MONITOR)) {
     await runInDurableObject(testEnv.HEALTH_MONITOR.get(id), async (_, state) => {
@@ -165,17 +166,25 @@ describe('GET /_affinity/origins/<id>', () => {
     }
   });
 
-  it('says a draining origin is drained only once none of its sessions made a request for ?idle= seconds', async () => {
+  it('says a draining origin is drained only once none of its sessions made a request for ?idle= seconds beyond the reports’ lag', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
     const worker = isolate();
     const [cookie] = await cookiesPinnedTo('two', 1);
     await browse(worker, cookie);
     expect((await patch(worker, 'two', { state: 'draining' })).status).toBe(200);
+    const body = (await (await originOf(worker, 'two')).json()) as { drainingSince: string };
+    expect(Date.now() - Date.parse(body.drainingSince)).toBeLessThan(1_000);
     expect(await drained(worker)).toBe(false); // the default 300 s
-    expect(await drained(worker, 1)).toBe(false); // a request less than a second ago
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    vi.advanceTimersByTime(11_900); // a report of a request made before the drain may still be on its way
+    expect(await drained(worker, 1)).toBe(false);
+    vi.advanceTimersByTime(200);
     expect(await drained(worker, 1)).toBe(true);
     expect((await browse(worker, cookie)).servedBy).toBe('two'); // draining keeps its pinned sessions
     expect(await drained(worker, 1)).toBe(false);
+    vi.advanceTimersByTime(2_900); // 1 s of silence, but within the 2 s a draining origin's reports may take
+    expect(await drained(worker, 1)).toBe(false);
+    vi.advanceTimersByTime(200);
+    expect(await drained(worker, 1)).toBe(true);
   });
 });
 

@@ -81,6 +81,7 @@ export class FakeMonitor {
         takenAt: Date.now(),
         shards: 1,
         origins: this.records,
+        states: {},
       }),
     };
     return { getByName: () => stub } as unknown as Bindings['HEALTH_MONITOR'];

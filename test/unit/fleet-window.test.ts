@@ -128,20 +128,41 @@ describe('merging the reports of several isolates', () => {
 });
 
 describe('drained', () => {
-  it('is true only once no request reached the origin for the idle time the aggregator itself watched', () => {
+  const rule = (idleMs: number, ...since: [number | undefined] | []) => ({
+    idleMs,
+    drainingSince: since.length === 0 ? T0 : since[0],
+    reportIntervalMs: 10_000,
+    drainReportLagMs: 2_000,
+  });
+  function windowWithRequestAt(at: number) {
     const window = newFleetWindow(T0);
     const tally = new TrafficTally();
-    tally.count(served('a'), 's', T0 + 10_000);
-    mergeBatch(window, tally.drain(), T0 + 12_000);
-    expect(isDrained(fleetView(window, T0 + 20_000), 'a', 300_000)).toBe(false);
-    expect(isDrained(fleetView(window, T0 + 309_000), 'a', 300_000)).toBe(false);
-    expect(isDrained(fleetView(window, T0 + 310_000), 'a', 300_000)).toBe(true);
-    expect(isDrained(fleetView(window, T0 + 20_000), 'a', 5_000)).toBe(true);
+    tally.count(served('a'), 's', at);
+    mergeBatch(window, tally.drain(), at + 1_000);
+    return window;
+  }
+
+  it('is true only once no request was reported for the idle time and the reports’ lag', () => {
+    const window = windowWithRequestAt(T0 + 10_000);
+    expect(isDrained(fleetView(window, T0 + 20_000), 'a', rule(300_000))).toBe(false);
+    expect(isDrained(fleetView(window, T0 + 311_999), 'a', rule(300_000))).toBe(false);
+    expect(isDrained(fleetView(window, T0 + 312_000), 'a', rule(300_000))).toBe(true);
+    expect(isDrained(fleetView(window, T0 + 16_999), 'a', rule(5_000))).toBe(false);
+    expect(isDrained(fleetView(window, T0 + 17_000), 'a', rule(5_000))).toBe(true);
   });
 
-  it('is never true on the word of an aggregator that has not watched for the idle time (new or restarted)', () => {
+  it('waits for the reports of requests made before the drain began, and for a start it does not know', () => {
+    const window = windowWithRequestAt(T0 - 60_000);
+    const drainStart = T0 + 100_000;
+    expect(isDrained(fleetView(window, drainStart + 11_999), 'a', rule(1_000, drainStart))).toBe(false);
+    expect(isDrained(fleetView(window, drainStart + 12_000), 'a', rule(1_000, drainStart))).toBe(true);
+    expect(isDrained(fleetView(window, drainStart + 12_000), 'a', rule(1_000, undefined))).toBe(false);
+  });
+
+  it('is never true on the word of an aggregator that has not watched that long (new or restarted)', () => {
     const restarted = newFleetWindow(T0 + 100_000, { since: T0, origins: {}, unserved: {} });
-    expect(isDrained(fleetView(restarted, T0 + 200_000), 'a', 300_000)).toBe(false);
-    expect(isDrained(fleetView(restarted, T0 + 400_000), 'a', 300_000)).toBe(true);
+    expect(isDrained(fleetView(restarted, T0 + 200_000), 'a', rule(300_000))).toBe(false);
+    expect(isDrained(fleetView(restarted, T0 + 401_999), 'a', rule(300_000))).toBe(false);
+    expect(isDrained(fleetView(restarted, T0 + 402_000), 'a', rule(300_000))).toBe(true);
   });
 });

@@ -13,13 +13,20 @@ import { isDrained, originFigures, type OriginFigures } from '../core/fleet-figu
 import { parseOriginPatch, patchOrigin } from '../core/origin-patch';
 import { originStatus } from '../core/origin-status';
 import type { IsolateState } from '../isolate-state';
+import { DRAIN_REPORT_INTERVAL_MS, REPORT_INTERVAL_MS } from '../fleet/traffic-reporter';
 import { commitConfig } from './config-commit';
-import { readFleetView, readHealthStatus } from './fleet-reads';
+import { readFleetView, readHealthStatus, type Read } from './fleet-reads';
+import type { HealthStatus } from '../health/monitor-protocol';
 import { healthRecords } from './status-report';
 
 /** How long a draining origin must go without requests to count as drained, unless `?idle=` says otherwise. */
 export const DEFAULT_IDLE_SECONDS = 300;
 const NO_STORE = { 'cache-control': 'no-store' };
+/**
+ * What "drained" allows for reports still on their way: an isolate that routes by the draining state
+ * reports its requests to the origin within DRAIN_REPORT_INTERVAL_MS, plus the call itself.
+ */
+const DRAINED_REPORT_LAG_MS = DRAIN_REPORT_INTERVAL_MS + 1_000;
 
 const IdleQuerySchema = v.object({
   idle: v.optional(
@@ -66,7 +73,20 @@ async function describeOrigin(c: Context<AppEnv>, isolate: IsolateState): Promis
       lastRequestAt: figures?.lastRequestAt ?? null,
       // Without the aggregator's word a draining origin is never called drained: a pod stopped on a
       // guess would break the sessions it still holds.
-      drained: origin.state === 'draining' ? fleet.ok && isDrained(fleet.value, id, idleSeconds * 1000) : null,
+      drained:
+        origin.state === 'draining'
+          ? fleet.ok &&
+            isDrained(fleet.value, id, {
+              idleMs: idleSeconds * 1000,
+              drainingSince:
+                monitor.ok && monitor.value.states[id]?.state === 'draining'
+                  ? monitor.value.states[id].since
+                  : undefined,
+              reportIntervalMs: REPORT_INTERVAL_MS,
+              drainReportLagMs: DRAINED_REPORT_LAG_MS,
+            })
+          : null,
+      drainingSince: origin.state === 'draining' ? drainingSinceOf(monitor, id) : null,
       idle: idleSeconds,
       live: figures && withoutSeries(figures),
       fleet: fleet.ok
@@ -112,6 +132,12 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** When the coordinator saw the origin become draining, as an ISO time; null when it cannot say. */
+function drainingSinceOf(monitor: Read<HealthStatus>, id: string): string | null {
+  const entry = monitor.ok ? monitor.value.states[id] : undefined;
+  return entry?.state === 'draining' ? new Date(entry.since).toISOString() : null;
 }
 
 /** The figures of the rate window; the chart's series are the status page's. */

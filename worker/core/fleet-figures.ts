@@ -98,14 +98,35 @@ function seriesOf(view: FleetView): Map<string, OriginCounts>[] {
   });
 }
 
+/** What "drained" takes into account besides the reports. */
+export interface DrainedRule {
+  /** How long the origin's sessions must have made no request. */
+  idleMs: number;
+  /** When the origin became draining (the coordinator's word); undefined when that is not known. */
+  drainingSince: number | undefined;
+  /** How late an isolate may report a request it served while the origin was still active. */
+  reportIntervalMs: number;
+  /** How late an isolate that knows the origin drains reports a request to it. */
+  drainReportLagMs: number;
+}
+
 /**
- * Whether no session pinned to the origin has made a request for `idleMs`. Only what the aggregator
- * watched counts: until it has watched for `idleMs` (a new or restarted object), the answer is false,
- * never a guess that lets a pod stop while its sessions are still in use.
+ * Whether no session pinned to the origin has made a request for `idleMs`, as far as the reports can
+ * vouch for it. Requests from before the drain may arrive up to `reportIntervalMs` after it began,
+ * requests during it within `drainReportLagMs`: until both have passed, a quiet origin is not yet
+ * known to be quiet. Only what the aggregator watched counts, and an unknown start of the drain
+ * counts as now: the answer is never a guess that lets a pod stop while its sessions are in use.
  */
-export function isDrained(view: FleetView, originId: string, idleMs: number): boolean {
+export function isDrained(view: FleetView, originId: string, rule: DrainedRule): boolean {
+  const now = view.takenAt;
   const last = view.totals.origins[originId]?.lastRequestAt ?? 0;
-  return view.takenAt - view.watchingSince >= idleMs && view.takenAt - last >= idleMs;
+  const quietFor = rule.idleMs + rule.drainReportLagMs;
+  const drainAge = rule.drainingSince === undefined ? 0 : now - rule.drainingSince;
+  return (
+    drainAge >= rule.reportIntervalMs + rule.drainReportLagMs &&
+    now - view.watchingSince >= quietFor &&
+    now - last >= quietFor
+  );
 }
 
 /**

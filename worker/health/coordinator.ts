@@ -14,7 +14,14 @@ import { healthPlan, splitIntoShards, type HealthPlan } from '../core/health-pla
 import { initialHealth } from '../core/health-transition';
 import { errorMessage, logEvent } from '../log';
 import { probingShardOf } from './monitor-client';
-import type { HealthSnapshot, HealthStatus, LastGoodConfig, PassiveFailure, ShardOrders } from './monitor-protocol';
+import type {
+  HealthSnapshot,
+  HealthStatus,
+  LastGoodConfig,
+  OriginStates,
+  PassiveFailure,
+  ShardOrders,
+} from './monitor-protocol';
 import type { CoordinatorPlan, HealthRecords, MonitorStorage } from './monitor-storage';
 import { AUTHORITATIVE_MS, KV_SYNC_INTERVAL_MS, newConfigInKv } from './plan-source';
 import type { ProbingShard, ShardMemory } from './probing-shard';
@@ -25,6 +32,7 @@ const SILENT_INTERVALS = 3;
 /** What the coordinator holds in memory besides its own shard's, read back from storage when it starts. */
 export interface CoordinatorMemory {
   config?: LastGoodConfig;
+  states: OriginStates;
   plan?: CoordinatorPlan;
   heardFrom: Record<number, number>;
 }
@@ -80,7 +88,8 @@ export class Coordinator {
 
   status(): HealthStatus {
     const { plan, shards = 0 } = this.memory.plan ?? {};
-    return { planKey: plan?.key ?? null, takenAt: Date.now(), shards, origins: this.own.memory.records };
+    const { records } = this.own.memory;
+    return { planKey: plan?.key ?? null, takenAt: Date.now(), shards, origins: records, states: this.memory.states };
   }
 
   /** Passive failure reports, passed to the shard that owns each origin. */
@@ -130,9 +139,10 @@ export class Coordinator {
     const plan = healthPlan(config);
     const previous = this.memory.plan;
     this.memory.config = adopted;
+    this.memory.states = statesAfter(this.memory.states, config, adopted.adoptedAt);
     if (previous && plan.key === previous.plan.key) {
       previous.authoritativeUntil = Math.max(previous.authoritativeUntil, authoritativeUntil);
-      await this.storage.write({ config: adopted, plan: previous });
+      await this.storage.write({ config: adopted, states: this.memory.states, plan: previous });
       return this.#ensureProbing();
     }
     const shards = splitIntoShards(plan);
@@ -155,6 +165,7 @@ export class Coordinator {
     this.memory.heardFrom = Object.fromEntries(range(1, shards.length).map((shard) => [shard, Date.now()]));
     await this.storage.write({
       config: adopted,
+      states: this.memory.states,
       plan: current,
       orders: own.orders,
       records: own.records,
@@ -184,6 +195,13 @@ export class Coordinator {
 
 function ordersFor(current: CoordinatorPlan, shards: HealthPlan['origins'][], shard: number): ShardOrders {
   return { generation: current.generation, shard, health: current.plan.health, origins: shards[shard]! };
+}
+
+/** Each origin's state, with the time it changed kept from before when it did not (a drain's start). */
+function statesAfter(before: OriginStates, config: Config, now: number): OriginStates {
+  return Object.fromEntries(
+    config.origins.map(({ id, state }) => [id, before[id]?.state === state ? before[id] : { state, since: now }]),
+  );
 }
 
 function range(from: number, to: number): number[] {

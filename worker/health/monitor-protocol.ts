@@ -11,7 +11,7 @@
  * probing-shard.ts; their storage keys are listed in monitor-storage.ts, and monitor-client.ts is the
  * one place that builds stubs of them.
  */
-import type { HealthConfig } from '../core/config-schema';
+import type { HealthConfig, OriginState } from '../core/config-schema';
 import type { ProbeTarget } from '../core/health-plan';
 import type { OriginHealth } from '../core/health-transition';
 
@@ -56,7 +56,12 @@ export interface HealthStatus {
   takenAt: number;
   shards: number;
   origins: Record<string, OriginHealth>;
+  /** Each configured origin's state and since when the coordinator has it (a drain's start). */
+  states: OriginStates;
 }
+
+/** Per origin id: its configured state, and when the coordinator adopted a configuration that changed it. */
+export type OriginStates = Record<string, { state: OriginState; since: number }>;
 
 /** Connection failures one isolate saw for one origin since its last report. */
 export interface PassiveFailure {

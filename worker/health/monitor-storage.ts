@@ -10,7 +10,7 @@
 import type { FleetTotals } from '../core/fleet-window';
 import type { HealthPlan } from '../core/health-plan';
 import type { OriginHealth } from '../core/health-transition';
-import type { LastGoodConfig, ShardOrders } from './monitor-protocol';
+import type { LastGoodConfig, OriginStates, ShardOrders } from './monitor-protocol';
 
 /** Health per origin id. */
 export type HealthRecords = Record<string, OriginHealth>;
@@ -32,6 +32,8 @@ export interface MonitorStorageSchema {
   records: HealthRecords;
   /** Coordinator: the configuration adopted last (the last good configuration), written with `plan`. */
   config: LastGoodConfig;
+  /** Coordinator: each origin's state and since when (written with `config`). */
+  states: OriginStates;
   /** Coordinator: the plan derived from `config`. */
   plan: CoordinatorPlan;
   /** Coordinator: when each other shard last published (ms since the epoch), to re-send lost orders. */

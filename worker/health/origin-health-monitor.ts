@@ -22,7 +22,7 @@ import { ProbingShard, type ShardMemory } from './probing-shard';
 
 export class OriginHealthMonitor extends DurableObject<Bindings> {
   readonly #shardMemory: ShardMemory = { records: {} };
-  readonly #coordinatorMemory: CoordinatorMemory = { heardFrom: {} };
+  readonly #coordinatorMemory: CoordinatorMemory = { heardFrom: {}, states: {} };
   readonly #shard: ProbingShard;
   readonly #coordinator: Coordinator;
   readonly #fleet: FleetAggregator;
@@ -35,10 +35,11 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     this.#coordinator = new Coordinator(this.#coordinatorMemory, own, storage, env);
     this.#fleet = new FleetAggregator(storage);
     void ctx.blockConcurrencyWhile(async () => {
-      const stored = await storage.read(['orders', 'records', 'config', 'plan', 'heardFrom', 'fleet']);
+      const stored = await storage.read(['orders', 'records', 'config', 'states', 'plan', 'heardFrom', 'fleet']);
       Object.assign(this.#shardMemory, { orders: stored.orders, records: stored.records ?? {} });
       Object.assign(this.#coordinatorMemory, {
         config: stored.config,
+        states: stored.states ?? {},
         plan: stored.plan,
         heardFrom: stored.heardFrom ?? {},
       });
