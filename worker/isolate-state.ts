@@ -64,8 +64,16 @@ export class IsolateState {
    * bound. In memory only: the report goes out later, behind a response (`upkeep`).
    */
   countRequest(env: Bindings, record: DecisionRecord, { sessionId, location }: CountedSession, now: number): void {
-    if (env.AFFINITY_COUNTING !== 'off') this.traffic.count(record, sessionId, now);
+    if (env.AFFINITY_COUNTING !== 'off') {
+      this.traffic.count(record, sessionId, now, { draining: this.#isDraining(record.origin) });
+    }
     if (env.AFFINITY_ANALYTICS) writeDecision(env.AFFINITY_ANALYTICS, record, location);
+  }
+
+  #isDraining(originId: string | null): boolean {
+    const table = this.config.current()?.table;
+    const index = originId === null ? undefined : table?.indexOf.get(originId);
+    return index !== undefined && table!.origins[index]!.state === 'draining';
   }
 
   /** Background work after a request: refresh the health snapshot, send passive and traffic reports. Never awaited. */

@@ -48,6 +48,32 @@ describe('traffic reports', () => {
     expect(reporter.fleetLoad).toEqual(load);
   });
 
+  it('go out within a second while they carry requests of a draining origin, every 10 s otherwise', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const { reports, env } = recordingAggregator();
+    const reporter = new TrafficReporter({ reportIntervalMs: 10_000, drainReportIntervalMs: 1_000 });
+    const background: Promise<unknown>[] = [];
+    const request = (draining: boolean) => {
+      const counted = { origin: 'one', decision: 'pinned', status: 200, durationMs: 5, failures: [] } as const;
+      reporter.count(counted, 's', Date.now(), { draining });
+      reporter.scheduleReport(env, Date.now(), (task) => background.push(task));
+    };
+    request(false); // t = 0: the first report goes at once
+    await vi.advanceTimersByTimeAsync(500);
+    request(false); // due at 10 s
+    await vi.advanceTimersByTimeAsync(1_500);
+    request(true); // t = 2 s: due at once (more than 1 s after the last report), with the one before
+    await vi.advanceTimersByTimeAsync(500);
+    request(true); // t = 2.5 s: due at 3 s
+    await vi.advanceTimersByTimeAsync(20_000);
+    await Promise.all(background);
+    expect(reports.map((r) => [r.at - T0, requestsIn(r.batch)])).toEqual([
+      [0, 1],
+      [2_000, 2],
+      [3_000, 1],
+    ]);
+  });
+
   it('are not sent when there is nothing to report', async () => {
     const { reports, env } = recordingAggregator();
     const reporter = new TrafficReporter({ reportIntervalMs: 0 });

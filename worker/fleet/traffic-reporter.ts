@@ -7,6 +7,10 @@
  * time, inside its own `waitUntil`, so the last requests before a quiet spell are reported too (a
  * drain must see them) without waiting for another request to come along.
  *
+ * A request to a draining origin makes the next report due within `drainReportIntervalMs` (1 s)
+ * instead: "drained" is judged from the reports, so a session still in use must not look idle for
+ * 10 s. It costs one call per second at most, only in isolates that serve a draining origin's sessions.
+ *
  * The aggregator's answer carries the fleet's recent load per origin, kept here as `fleetLoad`.
  */
 import type { Bindings } from '../bindings';
@@ -17,6 +21,8 @@ import { errorMessage, logEvent } from '../log';
 
 /** How often an isolate reports its traffic, at most. */
 export const REPORT_INTERVAL_MS = 10_000;
+/** How often, at most, while it serves requests of a draining origin. */
+export const DRAIN_REPORT_INTERVAL_MS = 1_000;
 
 export interface TrafficReporterOptions {
   /**
@@ -24,17 +30,35 @@ export interface TrafficReporterOptions {
    * @default REPORT_INTERVAL_MS (10 s)
    */
   reportIntervalMs?: number;
+  /**
+   * Milliseconds between two reports while requests to a draining origin are counted.
+   * @default DRAIN_REPORT_INTERVAL_MS (1 s)
+   */
+  drainReportIntervalMs?: number;
+}
+
+/** How a counted request bears on the next report. */
+export interface CountOptions {
+  /** The request went to a draining origin: report it within the drain interval. @default false */
+  draining?: boolean;
 }
 
 export class TrafficReporter {
   readonly #tally = new TrafficTally();
   readonly #intervalMs: number;
+  readonly #drainIntervalMs: number;
   #sentAt = -Infinity;
-  #scheduled = false;
+  /** When the report scheduled next goes out (undefined: none is scheduled). */
+  #dueAt?: number;
+  #draining = false;
   #load?: FleetLoad;
 
-  constructor({ reportIntervalMs = REPORT_INTERVAL_MS }: TrafficReporterOptions = {}) {
+  constructor({
+    reportIntervalMs = REPORT_INTERVAL_MS,
+    drainReportIntervalMs = DRAIN_REPORT_INTERVAL_MS,
+  }: TrafficReporterOptions = {}) {
     this.#intervalMs = reportIntervalMs;
+    this.#drainIntervalMs = Math.min(drainReportIntervalMs, reportIntervalMs);
   }
 
   /** The fleet's recent load per origin, as the aggregator last answered; undefined before its first answer. */
@@ -42,24 +66,33 @@ export class TrafficReporter {
     return this.#load;
   }
 
-  count(request: CountedRequest, sessionId: string, now: number): void {
+  count(request: CountedRequest, sessionId: string, now: number, { draining = false }: CountOptions = {}): void {
     this.#tally.count(request, sessionId, now);
+    if (draining) this.#draining = true;
   }
 
-  /** Schedules the next report behind this response, when there is something to report and none is scheduled. */
+  /**
+   * Schedules the next report behind this response, when there is something to report and no report
+   * is due as soon. A report already waiting for a later time sends whatever is left when it wakes.
+   */
   scheduleReport(env: Bindings, now: number, background: (task: Promise<unknown>) => void): void {
-    if (this.#scheduled || this.#tally.isEmpty) return;
-    this.#scheduled = true;
-    const delay = Math.max(0, this.#sentAt + this.#intervalMs - now);
-    background(this.#reportAfter(env, delay));
+    if (this.#tally.isEmpty) return;
+    const interval = this.#draining ? this.#drainIntervalMs : this.#intervalMs;
+    const dueAt = Math.max(now, this.#sentAt + interval);
+    if (this.#dueAt !== undefined && this.#dueAt <= dueAt) return;
+    this.#dueAt = dueAt;
+    background(this.#reportAfter(env, dueAt - now));
   }
 
   async #reportAfter(env: Bindings, delayMs: number): Promise<void> {
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    // An earlier report (a drain's) may have taken everything meanwhile.
+    if (this.#tally.isEmpty) return;
     const batch = this.#tally.drain();
     this.#sentAt = Date.now();
     // What is counted from now on goes into the next report, which the next request schedules.
-    this.#scheduled = false;
+    this.#dueAt = undefined;
+    this.#draining = false;
     try {
       this.#load = await fleetAggregatorOf(env.HEALTH_MONITOR).recordTraffic(batch);
     } catch (error) {
