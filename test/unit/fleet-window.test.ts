@@ -84,6 +84,14 @@ describe('merging the reports of several isolates', () => {
     expect(view.totals.origins.a!.lastRequestAt).toBe(T0 + 50_000);
   });
 
+  it('keeps the latest request when a slower isolate reports an older one afterwards', () => {
+    const { window } = twoIsolates();
+    const late = new TrafficTally();
+    late.count(served('a'), 'late', T0 + 1_000);
+    mergeBatch(window, late.drain(), T0 + 62_000);
+    expect(fleetView(window, T0 + 63_000).totals.origins.a!.lastRequestAt).toBe(T0 + 50_000);
+  });
+
   it('counts active sessions as distinct over the fleet: a session two isolates served counts once', () => {
     const { window } = twoIsolates();
     const view = fleetView(window, T0 + 65_000);
