@@ -29,114 +29,154 @@ export interface MetricsInput {
 
 type Labels = Record<string, string>;
 type Sample = [labels: Labels, value: number];
+interface Family {
+  name: string;
+  type: 'counter' | 'gauge';
+  help: string;
+  samples: Sample[];
+}
 
-export function renderPrometheus({ config, health, fleet, monitorUp }: MetricsInput): string {
-  const configured = config?.origins ?? [];
-  const counted = new Set([...configured.map((o) => o.id), ...Object.keys(fleet?.totals.origins ?? {})]);
-  const totals = (id: string): OriginCounts => fleet?.totals.origins[id] ?? emptyCounts();
-  const perOrigin = (value: (c: OriginCounts) => number): Sample[] =>
-    [...counted].map((origin) => [{ origin }, value(totals(origin))]);
-  const lines: string[] = [];
-  const family = (name: string, type: string, help: string, samples: Sample[], suffix = '') => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}${suffix}${labelText(labels)} ${numberText(value)}`);
+/** What every family is computed from: the configured origins, and every origin with counts. */
+interface Scope {
+  input: MetricsInput;
+  configured: Config['origins'];
+  counted: string[];
+  totals: (id: string) => OriginCounts;
+}
+
+export function renderPrometheus(input: MetricsInput): string {
+  const configured = input.config?.origins ?? [];
+  const totals = input.fleet?.totals.origins ?? {};
+  const scope: Scope = {
+    input,
+    configured,
+    counted: [...new Set([...configured.map((o) => o.id), ...Object.keys(totals)])],
+    totals: (id) => totals[id] ?? emptyCounts(),
   };
-  family(
-    'edge_affinity_origin_requests_total',
-    'counter',
-    'Requests the origin answered.',
-    perOrigin((c) => c.requests),
-  );
-  family(
-    'edge_affinity_origin_new_sessions_total',
-    'counter',
-    'Requests of new sessions the origin answered.',
-    perOrigin((c) => c.newSessions),
-  );
-  family(
-    'edge_affinity_origin_moved_sessions_total',
-    'counter',
-    'Sessions moved to the origin, by why they left their own.',
-    cross(counted, 'reason', REPIN_REASONS, (id, reason) => totals(id).moved[reason] ?? 0),
-  );
-  family(
-    'edge_affinity_origin_failures_total',
-    'counter',
-    'Attempts to reach the origin that failed, by kind.',
-    cross(counted, 'kind', FAILURE_KINDS, (id, kind) => totals(id).failures[kind] ?? 0),
-  );
-  family(
-    'edge_affinity_origin_http_responses_total',
-    'counter',
-    'Responses of the origin, by status class.',
-    cross(counted, 'code', STATUS_CLASSES, (id, code) => totals(id).responses[code] ?? 0),
-  );
-  lines.push(...histogramLines(counted, totals));
-  family(
-    'edge_affinity_unserved_requests_total',
-    'counter',
-    'Requests no origin answered, by cause (a client failure, or no-origin).',
-    Object.entries(fleet?.totals.unserved ?? {}).map(([cause, n]) => [{ cause }, n]),
-  );
-  family(
-    'edge_affinity_origin_up',
-    'gauge',
-    '1 when the health monitor calls the origin healthy.',
-    configured.map((o) => [{ origin: o.id }, health[o.id] === 'healthy' ? 1 : 0]),
-  );
-  family(
-    'edge_affinity_origin_check_status',
-    'gauge',
-    'Health of the origin (one series per state, 1 for the current one).',
-    configured.flatMap((o) =>
-      HEALTH_STATES.map((h): Sample => [{ origin: o.id, state: h }, (health[o.id] ?? 'unknown') === h ? 1 : 0]),
-    ),
-  );
-  family(
-    'edge_affinity_origin_status',
-    'gauge',
-    'Configured state of the origin (one series per state, 1 for the current one).',
-    configured.flatMap((o) => ORIGIN_STATES.map((s): Sample => [{ origin: o.id, state: s }, o.state === s ? 1 : 0])),
-  );
-  family(
-    'edge_affinity_origin_weight',
-    'gauge',
-    'Configured weight of the origin.',
-    configured.map((o) => [{ origin: o.id }, o.weight]),
-  );
-  family(
-    'edge_affinity_origin_current_sessions',
-    'gauge',
-    'Distinct sessions that made a request to the origin in the last 5 minutes, fleet-wide.',
-    [...counted].map((id) => [{ origin: id }, fleet?.activeSessions[id] ?? 0]),
-  );
-  family(
-    'edge_affinity_current_sessions',
-    'gauge',
-    'Distinct sessions in the last 5 minutes over every origin, fleet-wide.',
-    fleet ? [[{}, fleet.activeSessionsTotal]] : [],
-  );
-  family(
-    'edge_affinity_origin_last_request_timestamp_seconds',
-    'gauge',
-    'When the origin last answered a request (Unix time).',
-    [...counted]
-      .filter((id) => totals(id).lastRequestAt > 0)
-      .map((id) => [{ origin: id }, totals(id).lastRequestAt / 1000]),
-  );
-  family('edge_affinity_health_monitor_up', 'gauge', '1 when the health coordinator answered this scrape.', [
-    [{}, monitorUp ? 1 : 0],
-  ]);
-  family(
-    'edge_affinity_fleet_aggregator_up',
-    'gauge',
-    "1 when the fleet aggregator answered this scrape (the counters are the fleet's).",
-    [[{}, fleet ? 1 : 0]],
-  );
+  const lines = [
+    ...counterFamilies(scope).flatMap(familyLines),
+    ...histogramLines(scope.counted, scope.totals),
+    ...gaugeFamilies(scope).flatMap(familyLines),
+  ];
   return `${lines.join('\n')}\n`;
 }
 
-function histogramLines(ids: Set<string>, totals: (id: string) => OriginCounts): string[] {
+function counterFamilies({ input, counted, totals }: Scope): Family[] {
+  const perOrigin = (value: (c: OriginCounts) => number): Sample[] =>
+    counted.map((origin) => [{ origin }, value(totals(origin))]);
+  const counter = (name: string, help: string, samples: Sample[]): Family => ({ name, type: 'counter', help, samples });
+  return [
+    counter(
+      'edge_affinity_origin_requests_total',
+      'Requests the origin answered.',
+      perOrigin((c) => c.requests),
+    ),
+    counter(
+      'edge_affinity_origin_new_sessions_total',
+      'Requests of new sessions the origin answered.',
+      perOrigin((c) => c.newSessions),
+    ),
+    counter(
+      'edge_affinity_origin_moved_sessions_total',
+      'Sessions moved to the origin, by why they left their own.',
+      cross(counted, 'reason', REPIN_REASONS, (id, reason) => totals(id).moved[reason] ?? 0),
+    ),
+    counter(
+      'edge_affinity_origin_failures_total',
+      'Attempts to reach the origin that failed, by kind.',
+      cross(counted, 'kind', FAILURE_KINDS, (id, kind) => totals(id).failures[kind] ?? 0),
+    ),
+    counter(
+      'edge_affinity_origin_http_responses_total',
+      'Responses of the origin, by status class.',
+      cross(counted, 'code', STATUS_CLASSES, (id, code) => totals(id).responses[code] ?? 0),
+    ),
+    counter(
+      'edge_affinity_unserved_requests_total',
+      'Requests no origin answered, by cause (a client failure, or no-origin).',
+      Object.entries(input.fleet?.totals.unserved ?? {}).map(([cause, n]) => [{ cause }, n]),
+    ),
+  ];
+}
+
+function gaugeFamilies(scope: Scope): Family[] {
+  return [...originGauges(scope), ...trafficGauges(scope)];
+}
+
+/** Health, state and weight of every configured origin. */
+function originGauges({ input, configured }: Scope): Family[] {
+  const { health } = input;
+  const gauge = (name: string, help: string, samples: Sample[]): Family => ({ name, type: 'gauge', help, samples });
+  const oneHot = <T extends string>(
+    label: string,
+    values: readonly T[],
+    current: (o: Config['origins'][number]) => T,
+  ) => configured.flatMap((o) => values.map((v): Sample => [{ origin: o.id, [label]: v }, current(o) === v ? 1 : 0]));
+  return [
+    gauge(
+      'edge_affinity_origin_up',
+      '1 when the health monitor calls the origin healthy.',
+      configured.map((o) => [{ origin: o.id }, health[o.id] === 'healthy' ? 1 : 0]),
+    ),
+    gauge(
+      'edge_affinity_origin_check_status',
+      'Health of the origin (one series per state, 1 for the current one).',
+      oneHot('state', HEALTH_STATES, (o) => health[o.id] ?? 'unknown'),
+    ),
+    gauge(
+      'edge_affinity_origin_status',
+      'Configured state of the origin (one series per state, 1 for the current one).',
+      oneHot('state', ORIGIN_STATES, (o) => o.state),
+    ),
+    gauge(
+      'edge_affinity_origin_weight',
+      'Configured weight of the origin.',
+      configured.map((o) => [{ origin: o.id }, o.weight]),
+    ),
+  ];
+}
+
+/** Sessions and last requests from the fleet's counts, and whether each object answered. */
+function trafficGauges({ input, counted, totals }: Scope): Family[] {
+  const { fleet } = input;
+  const gauge = (name: string, help: string, samples: Sample[]): Family => ({ name, type: 'gauge', help, samples });
+  const served = counted.filter((id) => totals(id).lastRequestAt > 0);
+  return [
+    gauge(
+      'edge_affinity_origin_current_sessions',
+      'Distinct sessions that made a request to the origin in the last 5 minutes, fleet-wide.',
+      counted.map((id) => [{ origin: id }, fleet?.activeSessions[id] ?? 0]),
+    ),
+    gauge(
+      'edge_affinity_current_sessions',
+      'Distinct sessions in the last 5 minutes over every origin, fleet-wide.',
+      fleet ? [[{}, fleet.activeSessionsTotal]] : [],
+    ),
+    gauge(
+      'edge_affinity_origin_last_request_timestamp_seconds',
+      'When the origin last answered a request (Unix time).',
+      served.map((id) => [{ origin: id }, totals(id).lastRequestAt / 1000]),
+    ),
+    gauge('edge_affinity_health_monitor_up', '1 when the health coordinator answered this scrape.', [
+      [{}, input.monitorUp ? 1 : 0],
+    ]),
+    gauge(
+      'edge_affinity_fleet_aggregator_up',
+      "1 when the fleet aggregator answered this scrape (the counters are the fleet's).",
+      [[{}, fleet ? 1 : 0]],
+    ),
+  ];
+}
+
+function familyLines({ name, type, help, samples }: Family): string[] {
+  return [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} ${type}`,
+    ...samples.map(([labels, value]) => `${name}${labelText(labels)} ${numberText(value)}`),
+  ];
+}
+
+function histogramLines(ids: readonly string[], totals: (id: string) => OriginCounts): string[] {
   const name = 'edge_affinity_origin_response_time_seconds';
   const lines = [`# HELP ${name} Time to the origin's response headers.`, `# TYPE ${name} histogram`];
   for (const origin of ids) {
@@ -154,7 +194,7 @@ function histogramLines(ids: Set<string>, totals: (id: string) => OriginCounts):
 }
 
 function cross<T extends string>(
-  ids: Set<string>,
+  ids: readonly string[],
   label: string,
   values: readonly T[],
   value: (id: string, v: T) => number,
