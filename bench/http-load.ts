@@ -87,8 +87,18 @@ export async function startEdgeAffinity(
     entry = 'index.js',
     affinity = {},
     health,
+    origins,
+    bindings = {},
     ...options
-  }: WorkerOptions & { entry?: string; affinity?: object; health?: object } = {},
+  }: WorkerOptions & {
+    entry?: string;
+    affinity?: object;
+    health?: object;
+    /** The configuration's origins, when they are more than one per URL (ids app-1, app-2, ...). */
+    origins?: object[];
+    /** Extra bindings, such as AFFINITY_COUNTING. */
+    bindings?: Record<string, string>;
+  } = {},
 ): Promise<Miniflare> {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -105,7 +115,7 @@ export async function startEdgeAffinity(
       kvNamespaces: { ORIGINS: 'origins' },
       durableObjects: { HEALTH_MONITOR: 'OriginHealthMonitor' },
       resourcePersistencePath: mkdtempSync(join(tmpdir(), 'edge-affinity-bench-')),
-      bindings: { AFFINITY_SECRET: SECRET },
+      bindings: { AFFINITY_SECRET: SECRET, ...bindings },
       // The decision log is still written (its cost is part of the measurement), just not printed.
       handleStructuredLogs: () => {},
     }),
@@ -113,7 +123,11 @@ export async function startEdgeAffinity(
   const kv = (await mf.getKVNamespace('ORIGINS')) as unknown as { put(key: string, value: string): Promise<void> };
   await kv.put(
     'config',
-    JSON.stringify({ origins: originUrls.map((url, i) => ({ id: `app-${i + 1}`, url })), affinity, health }),
+    JSON.stringify({
+      origins: origins ?? originUrls.map((url, i) => ({ id: `app-${i + 1}`, url })),
+      affinity,
+      health,
+    }),
   );
   await mf.ready;
   return mf;

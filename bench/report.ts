@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { resolve } from 'node:path';
+import type { CountingOverhead } from './counting-overhead';
+import type { FleetSimulation } from './fleet-simulation';
 import type { QualityRow } from './hash-quality';
 import type { MicroRow } from './micro';
 import type { QuietSpellResult } from './quiet-spell';
@@ -44,6 +46,8 @@ export interface Counted {
 interface ReportInput {
   http: HttpRow[];
   counted: Counted;
+  countingOverhead: CountingOverhead;
+  fleet: FleetSimulation;
   quietSpell: QuietSpellResult;
   micro: MicroRow[];
   quality: QualityRow[];
@@ -126,7 +130,12 @@ export function renderReport(input: ReportInput): { text: string; markdown: stri
     ),
     `Counted through a wrapper around the bindings: ${whole(counted.requests)} steady-state requests in ${counted.seconds} s made ` +
       `${counted.kvReads} KV reads and ${counted.durableObjectCalls} Durable Object calls in all: the background refreshes ` +
-      '(configuration every 10 s, health snapshot every 5 s), which do not grow with traffic.',
+      '(configuration every 10 s, health snapshot every 5 s, traffic report every 10 s), which do not grow with traffic.',
+    ...fleetSections(
+      input.countingOverhead,
+      input.fleet,
+      input.micro.find((r) => r.name.startsWith('count one request'))?.value ?? Number.NaN,
+    ),
     '## After a quiet spell',
     `The first request after an isolate was idle longer than the probe interval waits for a fresh health snapshot ` +
       `(never longer than ${input.quietSpell.boundMs} ms) rather than route by an old one. Over ${input.quietSpell.spells} ` +
@@ -181,4 +190,57 @@ function machine(): string {
       `Node ${process.versions.node}; workerd ${workerd} under Miniflare. Load generator (autocannon), origin, ` +
       'and both workerd processes share these cores, so absolute figures are low and noisy; compare the ratios, which are taken side by side.',
   ].join('\n');
+}
+
+function fleetSections(overhead: CountingOverhead, fleet: FleetSimulation, countingOps: number): string[] {
+  const countingMs = 1000 / countingOps;
+  const calls = (c: FleetSimulation['reports']) =>
+    `${whole(c.calls)} calls, ${fixed(c.perSecond, 1)}/s, p50 ${fixed(c.p50Ms)} ms, p99 ${fixed(c.p99Ms)} ms, ${c.failed} failed`;
+  const sessionError = Math.abs(fleet.estimatedSessions - fleet.distinctSessions) / fleet.distinctSessions;
+  return [
+    `## Fleet view: what counting costs (${overhead.rounds} rounds of ${overhead.seconds} s, counting on and off loaded side by side, ${overhead.connections} connections each)`,
+    table(
+      ['goal', 'measured', 'target', ''],
+      [
+        [
+          'steady-state throughput, counting on / counting off (median of per-round ratios)',
+          fixed(overhead.ratio, 3),
+          '≥ 0.98',
+          check(overhead.ratio >= 0.98),
+        ],
+        [
+          'req/s, counting on / off (medians)',
+          `${whole(overhead.requestsPerSecondOn)} / ${whole(overhead.requestsPerSecondOff)}`,
+          '',
+          '',
+        ],
+        [
+          'workerd CPU ms per request, counting on / off',
+          `${fixed(overhead.cpuMsPerRequestOn, 3)} / ${fixed(overhead.cpuMsPerRequestOff, 3)}`,
+          '',
+          '',
+        ],
+      ],
+    ),
+    `Per-round ratios: ${overhead.ratios.map((r) => fixed(r, 3)).join(', ')}; ${overhead.failures} failed requests. ` +
+      `The machine's noise is larger than the effect: counting one request takes ${fixed(countingMs * 1000, 2)} µs ` +
+      `(micro-benchmark below), ${fixed((countingMs / overhead.cpuMsPerRequestOff) * 100, 3)}% of the workerd CPU a ` +
+      'steady-state request costs with counting off; its report is one Durable Object call per isolate per 10 s, behind a response.',
+    `## Fleet view at ${whole(fleet.isolates)} isolates (simulated against the real objects in workerd, ${fleet.seconds} s)`,
+    table(
+      ['direction', 'what 1,000 isolates send', 'measured'],
+      [
+        ['traffic reports → fleet aggregator', 'one per isolate per 10 s: 100/s', calls(fleet.reports)],
+        ['health snapshot reads → coordinator', 'one per isolate per 5 s: 200/s', calls(fleet.snapshots)],
+        [
+          'one object, 64 calls in flight (lower bound here)',
+          '',
+          `${whole(fleet.reportCapacity)} reports/s, ${whole(fleet.snapshotCapacity)} snapshot reads/s`,
+        ],
+      ],
+    ),
+    `The aggregator counted ${whole(fleet.countedRequests)} requests of the ${whole(fleet.sentRequests)} the simulated isolates reported, ` +
+      `and estimated ${whole(fleet.estimatedSessions)} active sessions for ${whole(fleet.distinctSessions)} distinct ones ` +
+      `(${fixed(sessionError * 100, 1)}% off; the sketch's bound is 9.75%). Latencies include the HTTP hop from the load generator into workerd.`,
+  ];
 }

@@ -20,6 +20,8 @@ import {
   startPassThrough,
   type LoadResult,
 } from './http-load';
+import { runCountingOverhead } from './counting-overhead';
+import { prepareSimulationEntry, runFleetSimulation } from './fleet-simulation';
 import { runMicro } from './micro';
 import { runQuietSpell } from './quiet-spell';
 import { cpuMs, pidsOf } from './process-cpu';
@@ -80,12 +82,22 @@ async function main(): Promise<void> {
     instances.length = 0;
     console.log('Counting KV reads and Durable Object calls in the steady state...');
     const counted = await countBindingCalls(origin.url);
+    console.log('Counting for the fleet view: on and off, side by side...');
+    const countingOverhead = await runCountingOverhead(origin.url, {
+      rounds: ROUNDS + 2,
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+    });
+    console.log('1,000 simulated isolates against the real fleet aggregator and coordinator...');
+    const fleet = await runFleetSimulation(origin.url);
     console.log('The wait for a fresh health snapshot after a quiet spell...');
     const quietSpell = await runQuietSpell(origin.url);
     console.log('Micro-benchmarks and hashing quality...');
     const report = renderReport({
       http,
       counted,
+      countingOverhead,
+      fleet,
       quietSpell,
       micro: await runMicro(),
       quality: runQuality(),
@@ -106,6 +118,7 @@ function prepareBundle(): void {
   buildBundle();
   copyFileSync(resolve(import.meta.dirname, 'workers/counting-entry.js'), resolve(BUNDLE_DIR, 'counting-entry.js'));
   copyFileSync(resolve(BUNDLE_DIR, 'index.js'), resolve(BUNDLE_DIR, 'index.mjs'));
+  prepareSimulationEntry();
 }
 
 async function startTargets(originUrl: string, instances: Miniflare[]): Promise<Target[]> {

@@ -11,6 +11,16 @@ export interface Bindings extends Env {
   AFFINITY_SECRET_PREVIOUS?: string;
   /** Bearer token of the admin API; without it the admin API answers 404. */
   ADMIN_TOKEN?: string;
+  /**
+   * Optional Workers Analytics Engine dataset (wrangler.toml, commented out): one data point per
+   * routing decision (fleet/analytics.ts).
+   */
+  AFFINITY_ANALYTICS?: AnalyticsEngineDataset;
+  /**
+   * `"off"` stops this deployment's isolates counting traffic for the fleet view (and so the one
+   * Durable Object call per isolate per 10 s that reports it); anything else, or nothing, counts.
+   */
+  AFFINITY_COUNTING?: string;
 }
 
 export interface AppEnv {

@@ -5,7 +5,7 @@
  */
 import { createApp } from './app';
 import type { Bindings } from './bindings';
-import { COORDINATOR } from './health/monitor-protocol';
+import { coordinatorOf } from './health/monitor-client';
 
 export { OriginHealthMonitor } from './health/origin-health-monitor';
 
@@ -14,6 +14,6 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   async scheduled(_controller, env) {
-    await env.HEALTH_MONITOR.getByName(COORDINATOR).syncWithKv();
+    await coordinatorOf(env.HEALTH_MONITOR).syncWithKv();
   },
 } satisfies ExportedHandler<Bindings>;

@@ -14,6 +14,22 @@ import { ejectionMs, LocalEjections } from './health/local-ejections';
 import { PassiveReporter } from './health/passive-reporter';
 import type { AttemptFailure } from './http/forwarder';
 import { SigningKeyCache } from './http/signing-keys';
+import { writeDecision } from './fleet/analytics';
+import { TrafficReporter, type TrafficReporterOptions } from './fleet/traffic-reporter';
+import type { DecisionRecord } from './http/decision-log';
+
+export interface IsolateStateOptions {
+  /** How this isolate reports its traffic to the fleet aggregator. @default {} (every 10 s) */
+  traffic?: TrafficReporterOptions;
+}
+
+/** What a proxied request contributes to the fleet's figures besides its decision record. */
+export interface CountedSession {
+  /** Goes into the distinct-session sketch only: never logged, never sent as it is. */
+  sessionId: string;
+  /** The Cloudflare location (colo) that served the request, for Analytics Engine. */
+  location?: string;
+}
 
 export class IsolateState {
   readonly config = new ConfigStore();
@@ -23,6 +39,11 @@ export class IsolateState {
   readonly ejections = new LocalEjections();
   readonly health = new HealthView();
   readonly reporter = new PassiveReporter();
+  readonly traffic: TrafficReporter;
+
+  constructor({ traffic }: IsolateStateOptions = {}) {
+    this.traffic = new TrafficReporter(traffic);
+  }
 
   /** A failed connection here outranks the snapshot: it is newer. */
   availability(originId: string, now: number): Availability {
@@ -42,9 +63,27 @@ export class IsolateState {
     this.reporter.record(refused, now);
   }
 
-  /** Background work after a request: refresh the health snapshot, send passive reports. Never awaited. */
+  /**
+   * Counts a routing decision for the fleet's figures, and writes it to Analytics Engine when that is
+   * bound. In memory only: the report goes out later, behind a response (`upkeep`).
+   */
+  countRequest(env: Bindings, record: DecisionRecord, { sessionId, location }: CountedSession, now: number): void {
+    if (env.AFFINITY_COUNTING !== 'off') {
+      this.traffic.count(record, sessionId, now, { draining: this.#isDraining(record.origin) });
+    }
+    if (env.AFFINITY_ANALYTICS) writeDecision(env.AFFINITY_ANALYTICS, record, location);
+  }
+
+  #isDraining(originId: string | null): boolean {
+    const table = this.config.current()?.table;
+    const index = originId === null ? undefined : table?.indexOf.get(originId);
+    return index !== undefined && table!.origins[index]!.state === 'draining';
+  }
+
+  /** Background work after a request: refresh the health snapshot, send passive and traffic reports. Never awaited. */
   upkeep(env: Bindings, table: RoutingTable, now: number, background: (task: Promise<unknown>) => void): void {
     this.health.refreshIfDue(env, table.healthPlan, now, background);
     this.reporter.flushIfDue(env, now, background);
+    this.traffic.scheduleReport(env, now, background);
   }
 }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_AVAILABLE } from './support/browser';
-import { openSessions } from './support/client';
+import { openSessions, type Client } from './support/client';
 import { EchoOrigin } from './support/echo-origin';
 import { DEFAULT_SECRETS, WorkerUnderTest } from './support/worker-under-test';
 
@@ -40,14 +40,15 @@ describe.skipIf(!CHROMIUM_AVAILABLE)(`the status page in Chromium (${CHROMIUM})`
         health: { path: '/health', interval: 1, timeout: 1, rise: 1, fall: 1 },
       },
     });
-    await openSessions(worker, 3); // the first requests give the health monitor its plan
+    const first = await openSessions(worker, 3); // the first requests give the health monitor its plan
     await origins[2]!.stop();
+    await driveTraffic(first.map((s) => s.client));
     profile = mkdtempSync(join(tmpdir(), 'edge-affinity-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
       args: CHROMIUM_ARGS,
-      viewport: { width: 1200, height: 520 },
+      viewport: { width: 1440, height: 520 },
     });
   }, 60_000);
 
@@ -63,6 +64,27 @@ describe.skipIf(!CHROMIUM_AVAILABLE)(`the status page in Chromium (${CHROMIUM})`
   });
 
   const row = (page: Page, id: string) => page.locator(`tr[data-origin="${id}"]`);
+
+  /**
+   * Traffic for the fleet view: the sessions opened before app-3 stopped come back (those of app-3
+   * move), eight new sessions make three requests each. Isolates report every 10 s, so this waits
+   * until the aggregator has counted the new sessions.
+   */
+  async function driveTraffic(earlier: Client[]): Promise<void> {
+    for (const client of earlier) await client.echo('/');
+    const fresh = await openSessions(worker, 8);
+    for (let round = 0; round < 2; round++) await Promise.all(fresh.map(({ client }) => client.echo('/')));
+    const activeOnApp1 = async () => {
+      const response = await worker.fetch('/_affinity/status', { headers: { authorization: `Bearer ${TOKEN}` } });
+      const report = (await response.json()) as { origins: { id: string; live: { activeSessions: number } | null }[] };
+      return report.origins.find((o) => o.id === 'app-1')?.live?.activeSessions ?? 0;
+    };
+    const deadline = Date.now() + 15_000;
+    while ((await activeOnApp1()) < 8) {
+      if (Date.now() > deadline) throw new Error('the fleet aggregator did not count the sessions within 15 s');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 
   /** As a person signs in: the status page asks for the token, the form posts it, the page shows. */
   async function signIn(page: Page): Promise<void> {
@@ -102,6 +124,30 @@ describe.skipIf(!CHROMIUM_AVAILABLE)(`the status page in Chromium (${CHROMIUM})`
     expect(error3).toBe('Network connection lost.');
     expect(share3?.split('\n')[0]).toBe('0.0%');
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  }, 30_000);
+
+  it('shows per origin the fleet’s traffic: requests/s, errors, p50/p95, active sessions, moves, the share taken and a 15-minute chart', async () => {
+    const page = await context.newPage();
+    await signIn(page);
+    const cells = async (id: string) => (await row(page, id).locator('td').allInnerTexts()).map((t) => t.trim());
+    const [, , , , , , , share1, traffic1, sessions1] = await cells('app-1');
+    expect(share1!.split('\n')).toEqual(['100.0%', expect.stringMatching(/^took \d+\.\d%$/)]);
+    expect(traffic1).toMatch(/^\d+\.\d req\/s\n(no errors|\d+\.\d% errors)\np50 [\d.]+ ms · p95 [\d.]+ ms$/);
+    const [, active, moved] = /^(\d+) active\n(\d+) moved in$/.exec(sessions1!) ?? [];
+    expect(Number(active)).toBeGreaterThanOrEqual(8);
+    expect(Number(moved)).toBeGreaterThanOrEqual(0);
+    const [, , , , , , , share2, traffic2] = await cells('app-2');
+    expect(share2!.split('\n')).toEqual(['0.0%', expect.stringMatching(/^took (0\.0%|—)$/)]);
+    expect(traffic2).toMatch(/^0\.0 req\/s/);
+    const chart = row(page, 'app-1').locator('svg.spark');
+    expect(await chart.getAttribute('aria-label')).toMatch(
+      /^app-1: requests per second over the last 15 minutes, peak/,
+    );
+    const points = (await chart.locator('polyline.requests').getAttribute('points'))!.split(' ');
+    expect(points).toHaveLength(90);
+    expect(await page.locator('script').count()).toBe(0);
+    expect(await page.locator('meta[http-equiv="refresh"]').getAttribute('content')).toBe('5');
+    expect(await page.locator('#summary').textContent()).toMatch(/· \d+ active sessions ·/);
   }, 30_000);
 
   it('keeps the token out of every URL, the history and the storage of the origin', async () => {

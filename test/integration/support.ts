@@ -17,6 +17,8 @@ import type {
   LastGoodConfig,
   PassiveFailure,
 } from '../../worker/health/monitor-protocol';
+import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet-window';
+import type { FleetLoad, FleetView, TrafficBatch } from '../../worker/fleet/fleet-protocol';
 import { IsolateState } from '../../worker/isolate-state';
 
 export const testEnv = env as Bindings;
@@ -43,6 +45,9 @@ export class FakeMonitor {
   /** What `lastGoodConfig()` answers; an Error is thrown instead, as by an unreachable object. */
   lastGood: LastGoodConfig | null | Error = null;
   lastGoodCalls = 0;
+  /** Traffic reports of the isolates, as the fleet aggregator would receive them. */
+  readonly traffic: TrafficBatch[] = [];
+  readonly #fleet = newFleetWindow(Date.now());
 
   binding(): Bindings['HEALTH_MONITOR'] {
     const stub = {
@@ -65,20 +70,31 @@ export class FakeMonitor {
       },
       syncWithKv: async () => void this.syncs++,
       report: async (failures: PassiveFailure[]) => void this.reports.push(failures),
+      recordTraffic: async (batch: TrafficBatch): Promise<FleetLoad> => {
+        this.traffic.push(structuredClone(batch));
+        mergeBatch(this.#fleet, batch, Date.now());
+        return { takenAt: Date.now(), origins: {} };
+      },
+      fleetView: async (): Promise<FleetView> => fleetView(this.#fleet, Date.now()),
       status: async (): Promise<HealthStatus> => ({
         planKey: this.planKey,
         takenAt: Date.now(),
         shards: 1,
         origins: this.records,
+        states: {},
       }),
     };
     return { getByName: () => stub } as unknown as Bindings['HEALTH_MONITOR'];
   }
 }
 
-/** A worker with a fresh isolate state, as after a deploy, and a fake health monitor. */
+/**
+ * A worker with a fresh isolate state, as after a deploy, and a fake health monitor. Its isolate
+ * reports traffic behind every response (instead of every 10 s), so that a test awaiting the
+ * response's background work sees the report and never waits for a timer.
+ */
 export function freshWorker(overrides: Partial<Bindings> = {}) {
-  const isolate = new IsolateState();
+  const isolate = new IsolateState({ traffic: { reportIntervalMs: 0 } });
   const app = createApp(isolate);
   const monitor = new FakeMonitor();
   const bindings = { ...testEnv, HEALTH_MONITOR: monitor.binding(), ...overrides } as Bindings;

@@ -12,6 +12,8 @@ export const ADMIN_ROUTES = {
   signIn: '/session',
   /** `POST` here to end the admin session. */
   signOut: '/session/end',
+  /** The fleet's figures for Prometheus (bearer token only). */
+  metrics: '/metrics',
 } as const;
 
 /** The path a browser uses for an admin route. */

@@ -6,14 +6,15 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from '../bindings';
-import { CONFIG_KEY, logConfigFailure, readConfigText, storeConfig, type ConfigFailure } from '../config/config-source';
+import { CONFIG_KEY, type ConfigFailure } from '../config/config-source';
 import { parseConfigText } from '../core/config-parse';
-import { COORDINATOR } from '../health/monitor-protocol';
 import type { IsolateState } from '../isolate-state';
-import { errorMessage, logEvent } from '../log';
 import { adminAuth, adminEnabled } from './admin-auth';
 import { ADMIN_ROUTES } from './admin-paths';
-import { etagOf, ifMatchHolds } from './config-etag';
+import { commitConfig } from './config-commit';
+import { serveMetrics } from './metrics-route';
+import { createOriginRoutes } from './origin-routes';
+import { etagOf } from './config-etag';
 import { wantsHtml } from './negotiation';
 import { createSessionRoutes } from './session-routes';
 import { renderStatusPage } from './status-page';
@@ -62,6 +63,9 @@ export function createAdminApp(isolate: IsolateState): Hono<AppEnv> {
     (c) => replaceConfig(c, isolate),
   );
 
+  admin.get(ADMIN_ROUTES.metrics, (c) => serveMetrics(c, isolate));
+  admin.route('/', createOriginRoutes(isolate));
+
   admin.all('*', (c) => c.json({ error: 'no such admin route' }, 404));
   return admin;
 }
@@ -89,42 +93,7 @@ function noConfiguration(lookup: ConfigFailure) {
 async function replaceConfig(c: Context<AppEnv>, isolate: IsolateState): Promise<Response> {
   const parsed = parseConfigText(await c.req.text());
   if (!parsed.ok) return c.json({ error: 'invalid configuration', problems: parsed.problems }, 400, NO_STORE);
-  const ifMatch = c.req.header('if-match');
-  if (ifMatch !== undefined) {
-    const refusal = await ifMatchRefusal(c.env.ORIGINS, ifMatch);
-    if (refusal) return c.json({ error: refusal.error }, refusal.status, NO_STORE);
-  }
-  const stored = await storeConfig(c.env.ORIGINS, parsed.config);
-  if (!stored.ok) {
-    logEvent('error', 'config.store-failed', { error: stored.reason });
-    return c.json({ error: 'the configuration could not be stored in KV; nothing changed' }, 503, NO_STORE);
-  }
-  isolate.config.apply(parsed.config, stored.text, Date.now());
-  logEvent('info', 'config.updated', { via: 'admin', origins: parsed.config.origins.length });
-  await tellMonitor(c, stored.text);
-  return c.json(parsed.config, 200, { ...NO_STORE, etag: await etagOf(stored.text) });
-}
-
-/** If-Match compares with what KV holds now, read through the same source as every other reader. */
-async function ifMatchRefusal(kv: KVNamespace, ifMatch: string) {
-  const stored = await readConfigText(kv);
-  if (!stored.ok && stored.failure === 'unreadable') {
-    logConfigFailure('error', stored, { reader: 'if-match' });
-    return {
-      status: 503,
-      error: 'the stored configuration could not be read to check If-Match; nothing changed',
-    } as const;
-  }
-  if (ifMatchHolds(ifMatch, stored.ok ? await etagOf(stored.text) : null)) return undefined;
-  return { status: 412, error: 'the stored configuration changed since it was read (If-Match failed)' } as const;
-}
-
-/** The coordinator adopts the stored text, and keeps it as the last good configuration. */
-async function tellMonitor(c: Context<AppEnv>, text: string): Promise<void> {
-  try {
-    await c.env.HEALTH_MONITOR.getByName(COORDINATOR).configure(text);
-  } catch (error) {
-    // Stored and applied all the same: the coordinator reads KV when isolates or the cron ask it to.
-    logEvent('warn', 'health.configure-failed', { error: errorMessage(error) });
-  }
+  const commit = await commitConfig(c, isolate, parsed.config, { via: 'admin' });
+  if (!commit.ok) return c.json({ error: commit.error }, commit.status, NO_STORE);
+  return c.json(parsed.config, 200, { ...NO_STORE, etag: commit.etag });
 }

@@ -15,7 +15,7 @@ export const REFRESH_SECONDS = 5;
 
 const STYLE = `
 :root{color-scheme:light dark;--ok:#15803d;--bad:#b91c1c;--muted:#6b7280;--line:#e5e7eb}
-body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem}
+body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:90rem;padding:0 1rem}
 h1{font-size:1.4rem;margin:0 0 .25rem}.sub{color:var(--muted);margin:0 0 1.25rem}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.5rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
@@ -27,6 +27,10 @@ meter{display:block;width:8rem;margin-top:.25rem}
 .banner{border:1px solid var(--bad);color:var(--bad);padding:.6rem .8rem;border-radius:.4rem;margin-bottom:1rem}
 form input{font:inherit;padding:.3rem .5rem;width:22rem;max-width:100%}form button{font:inherit;padding:.3rem .8rem}
 header{display:flex;justify-content:space-between;align-items:baseline;gap:1rem}
+.spark .requests{fill:none;stroke:#2563eb;stroke-width:1.5}.spark .errors{fill:none;stroke:var(--bad);stroke-width:1.5}
+.spark .plot{fill:none;stroke:var(--line)}.spark .area{fill:#2563eb;fill-opacity:.12;stroke:none}
+.spark .scale{font-size:9px;fill:var(--muted)}.traffic div,.sessions div,.share div{white-space:nowrap}
+.rps,.active{font-variant-numeric:tabular-nums}
 `;
 
 interface PageLayoutProps {

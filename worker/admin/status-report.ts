@@ -1,16 +1,17 @@
 /**
- * The data behind `GET /_affinity/status`: the configuration's state, the monitor's, and every origin
- * with its health and share of new sessions.
+ * The data behind `GET /_affinity/status`: the configuration's state, the monitor's, the fleet
+ * aggregator's, and every origin with its health, share of new sessions and live traffic figures.
  */
 import type { Bindings } from '../bindings';
 import type { ConfigFailure } from '../config/config-source';
 import type { ConfigSourceName, ConfigState } from '../config/config-store';
+import { originFigures, type OriginFigures } from '../core/fleet-figures';
 import type { OriginHealth } from '../core/health-transition';
 import { originStatus, type OriginStatus } from '../core/origin-status';
-import { COORDINATOR } from '../health/monitor-protocol';
 import type { IsolateState } from '../isolate-state';
-import { errorMessage } from '../log';
 import { etagOf } from './config-etag';
+import { readFleetView, readHealthStatus, type Read } from './fleet-reads';
+import type { HealthStatus } from '../health/monitor-protocol';
 
 /** Which configuration is in force in the answering isolate, and why. */
 export interface ConfigReport {
@@ -41,24 +42,51 @@ export interface StatusReport {
     /** When the snapshot this isolate routes by was taken. */
     isolateSnapshotAt: string | null;
   };
-  origins: OriginStatus[];
+  /** Traffic counted across every isolate (the fleet aggregator). */
+  fleet: {
+    aggregator: 'ok' | 'unreachable';
+    error: string | null;
+    /** Since when the aggregator has watched (its recent figures start there). */
+    watchingSince: string | null;
+    /** Distinct sessions in the last 5 minutes over every origin. */
+    activeSessions: number | null;
+  };
+  origins: OriginReport[];
 }
+
+/** An origin's configuration and health, with its live figures (null when the aggregator could not be read). */
+export type OriginReport = OriginStatus & { live: OriginFigures | null };
 
 export async function buildStatusReport(env: Bindings, isolate: IsolateState, now: number): Promise<StatusReport> {
   const current = isolate.config.current();
-  const monitor = await monitorStatus(env);
-  const records = monitor.records ?? snapshotRecords(isolate, current?.table.config.origins ?? []);
+  const [monitor, fleet] = await Promise.all([readHealthStatus(env), readFleetView(env)]);
+  const configured = current?.table.config.origins ?? [];
+  const records = healthRecords(monitor, isolate, configured);
+  const live = fleet.ok
+    ? originFigures(
+        fleet.value,
+        configured.map((o) => o.id),
+      )
+    : {};
   return {
     generatedAt: new Date(now).toISOString(),
     config: await configReport(isolate.config.state()),
     health: {
-      monitor: monitor.records ? 'ok' : 'unreachable',
-      error: monitor.error ?? null,
-      inSync: !!current && monitor.planKey === current.table.healthPlan.key,
-      shards: monitor.shards,
+      monitor: monitor.ok ? 'ok' : 'unreachable',
+      error: monitor.ok ? null : monitor.error,
+      inSync: !!current && monitor.ok && monitor.value.planKey === current.table.healthPlan.key,
+      shards: monitor.ok ? monitor.value.shards : 0,
       isolateSnapshotAt: isolate.health.takenAt === undefined ? null : new Date(isolate.health.takenAt).toISOString(),
     },
-    origins: current ? originStatus(current.table.config, records) : [],
+    fleet: {
+      aggregator: fleet.ok ? 'ok' : 'unreachable',
+      error: fleet.ok ? null : fleet.error,
+      watchingSince: fleet.ok ? new Date(fleet.value.watchingSince).toISOString() : null,
+      activeSessions: fleet.ok ? fleet.value.activeSessionsTotal : null,
+    },
+    origins: current
+      ? originStatus(current.table.config, records).map((row) => ({ ...row, live: live[row.id] ?? null }))
+      : [],
   };
 }
 
@@ -78,17 +106,13 @@ async function configReport({ inForce, kvFailure }: ConfigState): Promise<Config
   };
 }
 
-async function monitorStatus(env: Bindings) {
-  try {
-    const status = await env.HEALTH_MONITOR.getByName(COORDINATOR).status();
-    return { records: status.origins, planKey: status.planKey, shards: status.shards };
-  } catch (error) {
-    return { error: errorMessage(error), planKey: null, shards: 0 };
-  }
-}
-
-/** Without the monitor, what this isolate's snapshot knows: which origins are down. */
-function snapshotRecords(isolate: IsolateState, origins: readonly { id: string }[]): Record<string, OriginHealth> {
+/** The coordinator's health records; without the monitor, what this isolate's snapshot knows: which origins are down. */
+export function healthRecords(
+  monitor: Read<HealthStatus>,
+  isolate: IsolateState,
+  origins: readonly { id: string }[],
+): Record<string, OriginHealth> {
+  if (monitor.ok) return monitor.value.origins;
   return Object.fromEntries(
     origins
       .filter((o) => isolate.health.isUnhealthy(o.id))

@@ -10,7 +10,8 @@
  */
 import type { Bindings } from '../bindings';
 import type { Config } from '../core/config-schema';
-import { COORDINATOR, type LastGoodConfig } from '../health/monitor-protocol';
+import { coordinatorOf } from '../health/monitor-client';
+import type { LastGoodConfig } from '../health/monitor-protocol';
 import { errorMessage, logEvent } from '../log';
 import { logConfigFailure, validateConfigText } from './config-source';
 
@@ -24,7 +25,7 @@ export type RecalledConfig = LastGoodConfig & { config: Config };
 export async function recallLastGood(monitor: Bindings['HEALTH_MONITOR']): Promise<RecalledConfig | undefined> {
   let kept: LastGoodConfig | null;
   try {
-    kept = await monitor.getByName(COORDINATOR).lastGoodConfig();
+    kept = await coordinatorOf(monitor).lastGoodConfig();
   } catch (error) {
     logEvent('warn', 'config.last-good-unavailable', { error: errorMessage(error) });
     return undefined;

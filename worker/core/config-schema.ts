@@ -79,6 +79,10 @@ function oneOf<const T extends readonly string[]>(options: T) {
   return v.picklist(options, `must be one of ${options.map((o) => `"${o}"`).join(', ')}`);
 }
 
+/** An origin's weight and state: the two settings `PATCH /_affinity/origins/<id>` changes too. */
+export const ORIGIN_WEIGHT = bounded(0, 1000);
+export const ORIGIN_STATE = oneOf(ORIGIN_STATES);
+
 const OriginSchema = strict({
   id: v.pipe(
     v.string('must be a string'),
@@ -96,8 +100,8 @@ const OriginSchema = strict({
       return NEVER;
     }),
   ),
-  weight: v.optional(bounded(0, 1000), CONFIG_DEFAULTS.origin.weight),
-  state: v.optional(oneOf(ORIGIN_STATES), CONFIG_DEFAULTS.origin.state),
+  weight: v.optional(ORIGIN_WEIGHT, CONFIG_DEFAULTS.origin.weight),
+  state: v.optional(ORIGIN_STATE, CONFIG_DEFAULTS.origin.state),
 });
 
 const OriginListSchema = v.pipe(

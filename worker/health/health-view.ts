@@ -17,7 +17,7 @@ import type { Bindings } from '../bindings';
 import type { HealthPlan } from '../core/health-plan';
 import { FRESH_SNAPSHOT_WAIT_MS, snapshotMaxAgeMs, snapshotRefreshMs } from '../core/snapshot-age';
 import { errorMessage, logEvent } from '../log';
-import { COORDINATOR } from './monitor-protocol';
+import { coordinatorOf } from './monitor-client';
 
 export class HealthView {
   #unhealthy = new Set<string>();
@@ -67,7 +67,7 @@ export class HealthView {
 
   async #refresh(env: Bindings, plan: HealthPlan, background: (task: Promise<unknown>) => void): Promise<void> {
     try {
-      const coordinator = env.HEALTH_MONITOR.getByName(COORDINATOR);
+      const coordinator = coordinatorOf(env.HEALTH_MONITOR);
       const snapshot = await coordinator.snapshot();
       this.#unhealthy = new Set(snapshot.unhealthy);
       this.#takenAt = snapshot.takenAt;

@@ -6,8 +6,12 @@
  * results back. Isolates talk to the coordinator only: they read its snapshot, send it their passive
  * failure reports and, when its plan is not their configuration's, ask it to read KV (plan-source.ts).
  * An isolate that starts while KV holds nothing usable asks it for the last good configuration.
+ *
+ * Each role lives in its own module behind the class (origin-health-monitor.ts): coordinator.ts and
+ * probing-shard.ts; their storage keys are listed in monitor-storage.ts, and monitor-client.ts is the
+ * one place that builds stubs of them.
  */
-import type { HealthConfig } from '../core/config-schema';
+import type { HealthConfig, OriginState } from '../core/config-schema';
 import type { ProbeTarget } from '../core/health-plan';
 import type { OriginHealth } from '../core/health-transition';
 
@@ -52,7 +56,12 @@ export interface HealthStatus {
   takenAt: number;
   shards: number;
   origins: Record<string, OriginHealth>;
+  /** Each configured origin's state and since when the coordinator has it (a drain's start). */
+  states: OriginStates;
 }
+
+/** Per origin id: its configured state, and when the coordinator adopted a configuration that changed it. */
+export type OriginStates = Record<string, { state: OriginState; since: number }>;
 
 /** Connection failures one isolate saw for one origin since its last report. */
 export interface PassiveFailure {

@@ -9,7 +9,8 @@
 import type { Bindings } from '../bindings';
 import type { AttemptFailure } from '../http/forwarder';
 import { errorMessage, logEvent } from '../log';
-import { COORDINATOR, type PassiveFailure } from './monitor-protocol';
+import { coordinatorOf } from './monitor-client';
+import type { PassiveFailure } from './monitor-protocol';
 
 export const REPORT_INTERVAL_MS = 1_000;
 
@@ -37,7 +38,7 @@ export class PassiveReporter {
 
   async #send(env: Bindings, failures: PassiveFailure[]): Promise<void> {
     try {
-      await env.HEALTH_MONITOR.getByName(COORDINATOR).report(failures);
+      await coordinatorOf(env.HEALTH_MONITOR).report(failures);
     } catch (error) {
       logEvent('warn', 'health.report-failed', { error: errorMessage(error) });
     }

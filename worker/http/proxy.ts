@@ -224,6 +224,12 @@ function decisionRecord(
 
 function finish(exchange: Exchange, record: DecisionRecord, headers: Headers): void {
   const { c, isolate, table } = exchange;
+  isolate.countRequest(
+    c.env,
+    record,
+    { sessionId: exchange.session.sessionId, location: c.req.raw.cf?.colo as string | undefined },
+    exchange.startedAt,
+  );
   isolate.upkeep(c.env, table, Date.now(), (task) => c.executionCtx.waitUntil(task));
   const { decisionLog, decisionHeader: withHeader } = table.config.affinity;
   if (decisionLog === 'all' || !isRoutine(record)) logDecision(record);

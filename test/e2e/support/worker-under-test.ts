@@ -25,10 +25,15 @@ export class WorkerUnderTest {
   readonly logs: string[] = [];
   #mf!: Miniflare;
   #url!: URL;
+  /** Binds the optional Analytics Engine dataset `AFFINITY_ANALYTICS` (Miniflare's local simulator). */
+  #analytics = false;
   readonly #state = mkdtempSync(join(tmpdir(), 'edge-affinity-e2e-'));
 
-  static async start(options: { config?: unknown; secrets?: Secrets } = {}): Promise<WorkerUnderTest> {
+  static async start(
+    options: { config?: unknown; secrets?: Secrets; analytics?: boolean } = {},
+  ): Promise<WorkerUnderTest> {
     const worker = new WorkerUnderTest();
+    worker.#analytics = options.analytics ?? false;
     worker.#mf = new Miniflare(worker.#options(options.secrets ?? DEFAULT_SECRETS));
     worker.#url = await worker.#mf.ready;
     if (options.config !== undefined) await worker.putConfig(options.config);
@@ -73,6 +78,9 @@ export class WorkerUnderTest {
       compatibilityDate: COMPATIBILITY_DATE,
       kvNamespaces: { ORIGINS: 'origins' },
       durableObjects: { HEALTH_MONITOR: 'OriginHealthMonitor' },
+      ...(this.#analytics
+        ? { analyticsEngineDatasets: { AFFINITY_ANALYTICS: { dataset: 'edge_affinity_decisions' } } }
+        : {}),
       resourcePersistencePath: this.#state,
       bindings: Object.fromEntries(Object.entries(secrets).filter(([, value]) => value !== undefined)),
       handleStructuredLogs: (log) => this.logs.push(log.message),

@@ -1,0 +1,267 @@
+/**
+ * The fleet view through the admin API, with the real fleet aggregator (an object of the health
+ * monitor's class) merging the reports of several isolates: metrics, one origin's figures and drain
+ * state, one origin's change, the status report's live figures.
+ */
+import { abortAllDurableObjects, listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { etagOf } from '../../worker/admin/config-etag';
+import { parsePrometheus, sampleValue } from '../support/prometheus-parser';
+import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins, testEnv } from './support';
+
+const TOKEN = 'integration-admin-token';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const ORIGINS = ['one', 'two', 'three'].map((id) => ({ id, url: `http://${id}` }));
+const HTTP = 'http://proxy.test';
+
+/** An isolate of the deployment: its own memory, the real health monitor and fleet aggregator. */
+const isolate = () => freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR });
+type Worker = ReturnType<typeof isolate>;
+
+async function browse(worker: Worker, cookie?: string): Promise<{ cookie: string; servedBy: string }> {
+  const response = await worker.fetch(`${HTTP}/`, { headers: cookie ? { cookie } : {} });
+  expect(response.status).toBe(200);
+  return { cookie: affinityCookie(response) ?? cookie!, servedBy: response.headers.get('x-served-by')! };
+}
+
+async function metricsOf(worker: Worker) {
+  const response = await worker.fetch(`${HTTP}/_affinity/metrics`, { headers: auth });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+  return parsePrometheus(await response.text());
+}
+
+const originOf = (worker: Worker, id: string, query = '') =>
+  worker.fetch(`${HTTP}/_affinity/origins/${id}${query}`, { headers: auth });
+
+const patch = (worker: Worker, id: string, body: unknown, headers: Record<string, string> = {}) =>
+  worker.fetch(`${HTTP}/_affinity/origins/${id}`, {
+    method: 'PATCH',
+    headers: { ...auth, 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+beforeEach(async () => {
+  await seedConfig({ origins: ORIGINS, health: { interval: 3600 } });
+  stubOrigins(Object.fromEntries(ORIGINS.map((o) => [o.id, answersWith(o.id)])));
+});
+
+afterEach(async () => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+  for (const id of await listDurableObjectIds(testEnv.HEALTH_MONITOR)) {
+    await runInDurableObject(testEnv.HEALTH_MONITOR.get(id), async (_, state) => {
+      await state.storage.deleteAlarm();
+      await state.storage.deleteAll();
+    });
+  }
+  await abortAllDurableObjects();
+});
+
+describe('counting across isolates', () => {
+  it('adds up the requests of every isolate and counts a session that two isolates served once', async () => {
+    const [first, second] = [isolate(), isolate()];
+    const sessions = await Promise.all(Array.from({ length: 12 }, () => browse(first)));
+    for (const { cookie } of sessions) await browse(first, cookie);
+    for (const { cookie } of sessions.slice(0, 6)) await browse(second, cookie); // the same sessions, elsewhere
+    const families = await metricsOf(second);
+    const total = (name: string) => ORIGINS.reduce((sum, o) => sum + sampleValue(families, name, { origin: o.id }), 0);
+    expect(total('edge_affinity_origin_requests_total')).toBe(30);
+    expect(total('edge_affinity_origin_new_sessions_total')).toBe(12);
+    expect(total('edge_affinity_origin_current_sessions')).toBe(12); // not 18: merged, not summed
+    expect(sampleValue(families, 'edge_affinity_current_sessions')).toBe(12);
+    const perOrigin = Object.groupBy(sessions, (s) => s.servedBy);
+    for (const o of ORIGINS) {
+      const sessionsThere = perOrigin[o.id]?.length ?? 0;
+      const requestsThere = sessionsThere * 2 + sessions.slice(0, 6).filter((s) => s.servedBy === o.id).length;
+      expect(sampleValue(families, 'edge_affinity_origin_requests_total', { origin: o.id }), o.id).toBe(requestsThere);
+    }
+    expect(sampleValue(families, 'edge_affinity_fleet_aggregator_up')).toBe(1);
+  });
+
+  it('counts failures at the origin that failed and the move at the origin that took the session', async () => {
+    const cookies = await cookiesPinnedTo('one', 3);
+    stubOrigins({ one: 'refuse', two: answersWith('two'), three: answersWith('three') });
+    const worker = isolate();
+    for (const cookie of cookies) expect((await browse(worker, cookie)).servedBy).not.toBe('one');
+    const families = await metricsOf(worker);
+    // The first request fails to connect; the isolate then skips the origin without trying it.
+    expect(
+      sampleValue(families, 'edge_affinity_origin_failures_total', { origin: 'one', kind: 'connect-failed' }),
+    ).toBe(1);
+    expect(sampleValue(families, 'edge_affinity_origin_requests_total', { origin: 'one' })).toBe(0);
+    const moves = ['two', 'three'].reduce(
+      (sum, id) =>
+        sum +
+        sampleValue(families, 'edge_affinity_origin_moved_sessions_total', { origin: id, reason: 'connect-failed' }),
+      0,
+    );
+    expect(moves).toBe(3);
+  });
+});
+
+/** Cookies of `count` sessions pinned to `id`, minted by an isolate with a fake monitor (nothing counted here). */
+async function cookiesPinnedTo(id: string, count: number): Promise<string[]> {
+  const minting = freshWorker();
+  const cookies: string[] = [];
+  for (let i = 0; i < 200 && cookies.length < count; i++) {
+    const response = await minting.fetch(`${HTTP}/`);
+    if (response.headers.get('x-served-by') === id) cookies.push(affinityCookie(response)!);
+  }
+  if (cookies.length < count) throw new Error(`not enough sessions landed on ${id}`);
+  return cookies;
+}
+
+describe('GET /_affinity/metrics', () => {
+  it('takes the bearer token only: the admin session that opens the status page does not open it', async () => {
+    const worker = isolate();
+    const signIn = await worker.fetch(`${HTTP}/_affinity/session`, {
+      method: 'POST',
+      headers: { ...NAVIGATION, origin: HTTP, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: TOKEN }).toString(),
+    });
+    const session = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
+    const page = await worker.fetch(`${HTTP}/_affinity/status`, { headers: { ...NAVIGATION, cookie: session } });
+    expect(page.status).toBe(200);
+    const metrics = await worker.fetch(`${HTTP}/_affinity/metrics`, { headers: { ...NAVIGATION, cookie: session } });
+    expect(metrics.status).toBe(401);
+    expect((await worker.fetch(`${HTTP}/_affinity/metrics`)).status).toBe(401);
+    expect(
+      (await worker.fetch(`${HTTP}/_affinity/metrics`, { headers: { authorization: 'Bearer nope' } })).status,
+    ).toBe(401);
+  });
+});
+
+describe('GET /_affinity/origins/<id>', () => {
+  it('answers the origin’s configuration, health and live figures', async () => {
+    const worker = isolate();
+    const sessions = await Promise.all(Array.from({ length: 9 }, () => browse(worker)));
+    const id = sessions[0]!.servedBy;
+    const response = await originOf(worker, id);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      id,
+      url: `http://${id}`,
+      state: 'active',
+      weight: 1,
+      health: expect.any(String),
+      activeSessions: sessions.filter((s) => s.servedBy === id).length,
+      lastRequestAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      drained: null,
+      idle: 300,
+      live: expect.objectContaining({ requestsPerSecond: expect.any(Number), moves: 0 }),
+      fleet: expect.objectContaining({ aggregator: 'ok' }),
+    });
+    expect(Date.now() - Date.parse(body.lastRequestAt as string)).toBeLessThan(5_000);
+  });
+
+  it('answers 404 for an origin that is not configured, and 400 for an idle time that is not whole seconds', async () => {
+    const worker = isolate();
+    expect((await originOf(worker, 'nope')).status).toBe(404);
+    for (const idle of ['abc', '0', '-5', '1.5', '100000000']) {
+      const response = await originOf(worker, 'one', `?idle=${idle}`);
+      expect(response.status, idle).toBe(400);
+      expect(await response.json()).toMatchObject({ problems: [{ path: 'idle' }] });
+    }
+  });
+
+  it('says a draining origin is drained only once none of its sessions made a request for ?idle= seconds beyond the reports’ lag', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    const worker = isolate();
+    const [cookie] = await cookiesPinnedTo('two', 1);
+    await browse(worker, cookie);
+    expect((await patch(worker, 'two', { state: 'draining' })).status).toBe(200);
+    const body = (await (await originOf(worker, 'two')).json()) as { drainingSince: string };
+    expect(Date.now() - Date.parse(body.drainingSince)).toBeLessThan(1_000);
+    expect(await drained(worker)).toBe(false); // the default 300 s
+    vi.advanceTimersByTime(11_900); // a report of a request made before the drain may still be on its way
+    expect(await drained(worker, 1)).toBe(false);
+    vi.advanceTimersByTime(200);
+    expect(await drained(worker, 1)).toBe(true);
+    expect((await browse(worker, cookie)).servedBy).toBe('two'); // draining keeps its pinned sessions
+    expect(await drained(worker, 1)).toBe(false);
+    vi.advanceTimersByTime(2_900); // 1 s of silence, but within the 2 s a draining origin's reports may take
+    expect(await drained(worker, 1)).toBe(false);
+    vi.advanceTimersByTime(200);
+    expect(await drained(worker, 1)).toBe(true);
+  });
+});
+
+async function drained(worker: Worker, idle?: number): Promise<boolean | null> {
+  const response = await originOf(worker, 'two', idle === undefined ? '' : `?idle=${idle}`);
+  return ((await response.json()) as { drained: boolean | null }).drained;
+}
+
+describe('PATCH /_affinity/origins/<id>', () => {
+  it('changes one origin, stores the configuration, applies it here at once and tells the health monitor', async () => {
+    const worker = freshWorker();
+    const response = await patch(worker, 'one', { weight: 0 });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ id: 'one', url: 'http://one', weight: 0, state: 'active' });
+    const stored = JSON.parse((await testEnv.ORIGINS.get('config'))!) as { origins: { id: string; weight: number }[] };
+    expect(stored.origins.map((o) => o.weight)).toEqual([0, 1, 1]);
+    expect(response.headers.get('etag')).toBe(await etagOf((await testEnv.ORIGINS.get('config'))!));
+    expect(worker.monitor.configured).toEqual([(await testEnv.ORIGINS.get('config'))!]);
+    const served = await Promise.all(Array.from({ length: 30 }, () => browse(worker)));
+    expect(served.filter((s) => s.servedBy === 'one')).toEqual([]);
+  });
+
+  it('answers 400 with every problem, and changes nothing', async () => {
+    const worker = freshWorker();
+    const before = await testEnv.ORIGINS.get('config');
+    for (const [body, path] of [
+      [{ weight: 2000 }, 'weight'],
+      [{ state: 'paused' }, 'state'],
+      [{ url: 'http://elsewhere' }, 'url'],
+      [{}, '(root)'],
+      ['not json', '(root)'],
+      [[{ weight: 1 }], '(root)'],
+    ] as const) {
+      const response = await patch(worker, 'one', body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(await response.json()).toMatchObject({ problems: [{ path }] });
+    }
+    expect(await testEnv.ORIGINS.get('config')).toBe(before);
+    expect(worker.monitor.configured).toEqual([]);
+  });
+
+  it('answers 404 for an unknown origin, and 412 when the configuration changed since the ETag was read', async () => {
+    const worker = freshWorker();
+    expect((await patch(worker, 'nope', { state: 'draining' })).status).toBe(404);
+    const etag = (await worker.fetch(`${HTTP}/_affinity/config`, { headers: auth })).headers.get('etag')!;
+    expect((await patch(worker, 'one', { state: 'draining' }, { 'if-match': etag })).status).toBe(200);
+    const stale = await patch(worker, 'two', { state: 'draining' }, { 'if-match': etag });
+    expect(stale.status).toBe(412);
+    const stored = JSON.parse((await testEnv.ORIGINS.get('config'))!) as { origins: { state: string }[] };
+    expect(stored.origins.map((o) => o.state)).toEqual(['draining', 'active', 'active']);
+  });
+
+  it('takes the bearer token only', async () => {
+    const worker = freshWorker();
+    const response = await worker.fetch(`${HTTP}/_affinity/origins/one`, { method: 'PATCH', body: '{"weight":0}' });
+    expect(response.status).toBe(401);
+  });
+});
+
+describe('the status report', () => {
+  it('gives every origin its live figures from the fleet aggregator', async () => {
+    const worker = isolate();
+    await Promise.all(Array.from({ length: 6 }, () => browse(worker)));
+    const report = (await (await worker.fetch(`${HTTP}/_affinity/status`, { headers: auth })).json()) as {
+      fleet: { aggregator: string; activeSessions: number };
+      origins: { id: string; live: { activeSessions: number; series: number[] } | null }[];
+    };
+    expect(report.fleet).toMatchObject({ aggregator: 'ok', activeSessions: 6 });
+    expect(report.origins.reduce((sum, o) => sum + o.live!.activeSessions, 0)).toBe(6);
+    expect(report.origins.every((o) => o.live!.series.length === 90)).toBe(true);
+  });
+});
+
+/** What a browser sends for a top-level navigation (the only request the admin session opens). */
+const NAVIGATION = {
+  accept: 'text/html',
+  'sec-fetch-mode': 'navigate',
+  'sec-fetch-dest': 'document',
+  'sec-fetch-site': 'same-origin',
+};

@@ -1,0 +1,28 @@
+/**
+ * What the admin API reads from the health monitor's objects: the coordinator's health records and
+ * the fleet aggregator's view. A failed read is an answer (`ok: false`), shown as "unreachable", never
+ * a 500: the status, the metrics and the origin endpoint still say what this isolate knows.
+ */
+import type { Bindings } from '../bindings';
+import type { FleetView } from '../core/fleet-window';
+import type { HealthStatus } from '../health/monitor-protocol';
+import { coordinatorOf, fleetAggregatorOf } from '../health/monitor-client';
+import { errorMessage } from '../log';
+
+export type Read<T> = { ok: true; value: T } | { ok: false; error: string };
+
+async function attempt<T>(read: () => Promise<T>): Promise<Read<T>> {
+  try {
+    return { ok: true, value: await read() };
+  } catch (error) {
+    return { ok: false, error: errorMessage(error) };
+  }
+}
+
+export function readHealthStatus(env: Bindings): Promise<Read<HealthStatus>> {
+  return attempt(() => coordinatorOf(env.HEALTH_MONITOR).status());
+}
+
+export function readFleetView(env: Bindings): Promise<Read<FleetView>> {
+  return attempt(() => fleetAggregatorOf(env.HEALTH_MONITOR).fleetView());
+}

@@ -1,0 +1,25 @@
+/**
+ * `GET /_affinity/metrics`: the fleet's figures for Prometheus (core/prometheus-text.ts), counted
+ * across every isolate by the fleet aggregator, with the health coordinator's view of each origin.
+ * Bearer token only, like every admin route but the status page.
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../bindings';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../core/prometheus-text';
+import type { IsolateState } from '../isolate-state';
+import { readFleetView, readHealthStatus } from './fleet-reads';
+
+export async function serveMetrics(c: Context<AppEnv>, isolate: IsolateState): Promise<Response> {
+  const lookup = await isolate.config.lookup(c.env, Date.now(), (task) => c.executionCtx.waitUntil(task));
+  const [monitor, fleet] = await Promise.all([readHealthStatus(c.env), readFleetView(c.env)]);
+  const health = monitor.ok
+    ? Object.fromEntries(Object.entries(monitor.value.origins).map(([id, record]) => [id, record.state]))
+    : {};
+  const text = renderPrometheus({
+    config: lookup.ok ? lookup.table.config : undefined,
+    health,
+    fleet: fleet.ok ? fleet.value : null,
+    monitorUp: monitor.ok,
+  });
+  return c.body(text, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+}

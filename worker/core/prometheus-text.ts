@@ -1,0 +1,215 @@
+/**
+ * `GET /_affinity/metrics`: the fleet's figures in the Prometheus text exposition format (0.0.4),
+ * named after the HAProxy exporter's `haproxy_server_*` family with `edge_affinity_origin_*`
+ * (requests_total, http_responses_total{code}, connection errors as failures_total{kind}, redispatches
+ * as moved_sessions_total{reason}, up/weight/status gauges, current sessions). Pure: data in, text out.
+ */
+import type { Config } from './config-schema';
+import type { FleetView } from './fleet-window';
+import type { HealthState } from './health-transition';
+import { LATENCY_BOUNDS_MS } from './latency-histogram';
+import { ORIGIN_STATES } from './config-schema';
+import { emptyCounts, STATUS_CLASSES, type OriginCounts } from './traffic-counts';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+const HEALTH_STATES: readonly HealthState[] = ['healthy', 'unhealthy', 'unknown'];
+const REPIN_REASONS = ['unhealthy', 'connect-failed', 'removed', 'disabled', 'expired'] as const;
+const FAILURE_KINDS = ['connect-failed', 'timeout'] as const;
+
+export interface MetricsInput {
+  config: Config | undefined;
+  /** Health per configured origin id. */
+  health: Record<string, HealthState>;
+  /** Null when the aggregator could not be read: then only the configuration's gauges are shown. */
+  fleet: FleetView | null;
+  /** Whether the health coordinator answered (without it every origin's health is `unknown`). */
+  monitorUp: boolean;
+}
+
+type Labels = Record<string, string>;
+type Sample = [labels: Labels, value: number];
+interface Family {
+  name: string;
+  type: 'counter' | 'gauge';
+  help: string;
+  samples: Sample[];
+}
+
+/** What every family is computed from: the configured origins, and every origin with counts. */
+interface Scope {
+  input: MetricsInput;
+  configured: Config['origins'];
+  counted: string[];
+  totals: (id: string) => OriginCounts;
+}
+
+export function renderPrometheus(input: MetricsInput): string {
+  const configured = input.config?.origins ?? [];
+  const totals = input.fleet?.totals.origins ?? {};
+  const scope: Scope = {
+    input,
+    configured,
+    counted: [...new Set([...configured.map((o) => o.id), ...Object.keys(totals)])],
+    totals: (id) => totals[id] ?? emptyCounts(),
+  };
+  const lines = [
+    ...counterFamilies(scope).flatMap(familyLines),
+    ...histogramLines(scope.counted, scope.totals),
+    ...gaugeFamilies(scope).flatMap(familyLines),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function counterFamilies({ input, counted, totals }: Scope): Family[] {
+  const perOrigin = (value: (c: OriginCounts) => number): Sample[] =>
+    counted.map((origin) => [{ origin }, value(totals(origin))]);
+  const counter = (name: string, help: string, samples: Sample[]): Family => ({ name, type: 'counter', help, samples });
+  return [
+    counter(
+      'edge_affinity_origin_requests_total',
+      'Requests the origin answered.',
+      perOrigin((c) => c.requests),
+    ),
+    counter(
+      'edge_affinity_origin_new_sessions_total',
+      'Requests of new sessions the origin answered.',
+      perOrigin((c) => c.newSessions),
+    ),
+    counter(
+      'edge_affinity_origin_moved_sessions_total',
+      'Sessions moved to the origin, by why they left their own.',
+      cross(counted, 'reason', REPIN_REASONS, (id, reason) => totals(id).moved[reason] ?? 0),
+    ),
+    counter(
+      'edge_affinity_origin_failures_total',
+      'Attempts to reach the origin that failed, by kind.',
+      cross(counted, 'kind', FAILURE_KINDS, (id, kind) => totals(id).failures[kind] ?? 0),
+    ),
+    counter(
+      'edge_affinity_origin_http_responses_total',
+      'Responses of the origin, by status class.',
+      cross(counted, 'code', STATUS_CLASSES, (id, code) => totals(id).responses[code] ?? 0),
+    ),
+    counter(
+      'edge_affinity_unserved_requests_total',
+      'Requests no origin answered, by cause (a client failure, or no-origin).',
+      Object.entries(input.fleet?.totals.unserved ?? {}).map(([cause, n]) => [{ cause }, n]),
+    ),
+  ];
+}
+
+function gaugeFamilies(scope: Scope): Family[] {
+  return [...originGauges(scope), ...trafficGauges(scope)];
+}
+
+/** Health, state and weight of every configured origin. */
+function originGauges({ input, configured }: Scope): Family[] {
+  const { health } = input;
+  const gauge = (name: string, help: string, samples: Sample[]): Family => ({ name, type: 'gauge', help, samples });
+  const oneHot = <T extends string>(
+    label: string,
+    values: readonly T[],
+    current: (o: Config['origins'][number]) => T,
+  ) => configured.flatMap((o) => values.map((v): Sample => [{ origin: o.id, [label]: v }, current(o) === v ? 1 : 0]));
+  return [
+    gauge(
+      'edge_affinity_origin_up',
+      '1 when the health monitor calls the origin healthy.',
+      configured.map((o) => [{ origin: o.id }, health[o.id] === 'healthy' ? 1 : 0]),
+    ),
+    gauge(
+      'edge_affinity_origin_check_status',
+      'Health of the origin (one series per state, 1 for the current one).',
+      oneHot('state', HEALTH_STATES, (o) => health[o.id] ?? 'unknown'),
+    ),
+    gauge(
+      'edge_affinity_origin_status',
+      'Configured state of the origin (one series per state, 1 for the current one).',
+      oneHot('state', ORIGIN_STATES, (o) => o.state),
+    ),
+    gauge(
+      'edge_affinity_origin_weight',
+      'Configured weight of the origin.',
+      configured.map((o) => [{ origin: o.id }, o.weight]),
+    ),
+  ];
+}
+
+/** Sessions and last requests from the fleet's counts, and whether each object answered. */
+function trafficGauges({ input, counted, totals }: Scope): Family[] {
+  const { fleet } = input;
+  const gauge = (name: string, help: string, samples: Sample[]): Family => ({ name, type: 'gauge', help, samples });
+  const served = counted.filter((id) => totals(id).lastRequestAt > 0);
+  return [
+    gauge(
+      'edge_affinity_origin_current_sessions',
+      'Distinct sessions that made a request to the origin in the last 5 minutes, fleet-wide.',
+      counted.map((id) => [{ origin: id }, fleet?.activeSessions[id] ?? 0]),
+    ),
+    gauge(
+      'edge_affinity_current_sessions',
+      'Distinct sessions in the last 5 minutes over every origin, fleet-wide.',
+      fleet ? [[{}, fleet.activeSessionsTotal]] : [],
+    ),
+    gauge(
+      'edge_affinity_origin_last_request_timestamp_seconds',
+      'When the origin last answered a request (Unix time).',
+      served.map((id) => [{ origin: id }, totals(id).lastRequestAt / 1000]),
+    ),
+    gauge('edge_affinity_health_monitor_up', '1 when the health coordinator answered this scrape.', [
+      [{}, input.monitorUp ? 1 : 0],
+    ]),
+    gauge(
+      'edge_affinity_fleet_aggregator_up',
+      "1 when the fleet aggregator answered this scrape (the counters are the fleet's).",
+      [[{}, fleet ? 1 : 0]],
+    ),
+  ];
+}
+
+function familyLines({ name, type, help, samples }: Family): string[] {
+  return [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} ${type}`,
+    ...samples.map(([labels, value]) => `${name}${labelText(labels)} ${numberText(value)}`),
+  ];
+}
+
+function histogramLines(ids: readonly string[], totals: (id: string) => OriginCounts): string[] {
+  const name = 'edge_affinity_origin_response_time_seconds';
+  const lines = [`# HELP ${name} Time to the origin's response headers.`, `# TYPE ${name} histogram`];
+  for (const origin of ids) {
+    const { latency, latencySumMs, requests } = totals(origin);
+    let cumulative = 0;
+    latency.forEach((count, bucket) => {
+      cumulative += count;
+      const le = bucket < LATENCY_BOUNDS_MS.length ? String(LATENCY_BOUNDS_MS[bucket]! / 1000) : '+Inf';
+      lines.push(`${name}_bucket${labelText({ origin, le })} ${cumulative}`);
+    });
+    lines.push(`${name}_sum${labelText({ origin })} ${numberText(latencySumMs / 1000)}`);
+    lines.push(`${name}_count${labelText({ origin })} ${requests}`);
+  }
+  return lines;
+}
+
+function cross<T extends string>(
+  ids: readonly string[],
+  label: string,
+  values: readonly T[],
+  value: (id: string, v: T) => number,
+) {
+  return [...ids].flatMap((origin) => values.map((v): Sample => [{ origin, [label]: v }, value(origin, v)]));
+}
+
+/** Label values escape backslash, double quote and line feed (the exposition format's rules). */
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(
+    ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+  );
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+function numberText(value: number): string {
+  return Number.isFinite(value) ? String(value) : value > 0 ? '+Inf' : value < 0 ? '-Inf' : 'NaN';
+}

@@ -1,0 +1,56 @@
+/**
+ * The fleet aggregator role: merges every isolate's traffic reports into recent buckets
+ * (core/fleet-window.ts) and answers the admin API's reads.
+ *
+ * Memory is the working copy; storage keeps the totals (Prometheus counters, `lastRequestAt`), written
+ * at most once per `PERSIST_INTERVAL_MS` and not awaited by the reporting isolate beyond the write
+ * itself. A restarted object keeps counting from its stored totals, and its recent buckets start
+ * empty: `watchingSince` says so, and "drained" waits for a full idle period of its own watching.
+ */
+import { fleetLoad, type FleetLoad } from '../core/fleet-figures';
+import {
+  fleetView,
+  mergeBatch,
+  newFleetWindow,
+  type FleetTotals,
+  type FleetView,
+  type FleetWindow,
+} from '../core/fleet-window';
+import type { TrafficBatch } from '../core/traffic-counts';
+import type { MonitorStorage } from '../health/monitor-storage';
+
+/** How often, at most, the totals are written to storage. */
+export const PERSIST_INTERVAL_MS = 10_000;
+/** How long one computed load answer serves every report (merging sketches is the costly part). */
+export const LOAD_CACHE_MS = 1_000;
+
+export class FleetAggregator {
+  #window?: FleetWindow;
+  #persistedAt = -Infinity;
+  #load?: FleetLoad;
+
+  constructor(private readonly storage: MonitorStorage) {}
+
+  /** Takes the stored totals back; called once when the object starts. */
+  restore(totals: FleetTotals | undefined, now: number): void {
+    if (totals) this.#window = newFleetWindow(now, totals);
+  }
+
+  /** One isolate's batch in; the fleet's recent load per origin out. */
+  async recordTraffic(batch: TrafficBatch): Promise<FleetLoad> {
+    const now = Date.now();
+    const window = (this.#window ??= newFleetWindow(now));
+    mergeBatch(window, batch, now);
+    if (now - this.#persistedAt >= PERSIST_INTERVAL_MS) {
+      this.#persistedAt = now;
+      await this.storage.write({ fleet: window.totals });
+    }
+    if (!this.#load || now - this.#load.takenAt >= LOAD_CACHE_MS) this.#load = fleetLoad(fleetView(window, now));
+    return this.#load;
+  }
+
+  view(): FleetView {
+    const now = Date.now();
+    return fleetView((this.#window ??= newFleetWindow(now)), now);
+  }
+}

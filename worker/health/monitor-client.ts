@@ -1,0 +1,25 @@
+/**
+ * The one place that builds stubs of the `OriginHealthMonitor` objects: the coordinator, the probing
+ * shards and the fleet aggregator. Everything else asks this module for the object it talks to by
+ * role, so an object's name is spelt once (monitor-protocol.ts) and the way to reach it once (here).
+ */
+import type { Bindings } from '../bindings';
+import { FLEET_AGGREGATOR } from '../fleet/fleet-protocol';
+import { COORDINATOR, shardName } from './monitor-protocol';
+
+export type MonitorNamespace = Bindings['HEALTH_MONITOR'];
+
+/** The coordinator: plan, shards, snapshot, passive reports, the last good configuration. */
+export function coordinatorOf(monitor: MonitorNamespace) {
+  return monitor.getByName(COORDINATOR);
+}
+
+/** The object that probes shard `shard` (shard 0 is the coordinator itself). */
+export function probingShardOf(monitor: MonitorNamespace, shard: number) {
+  return monitor.getByName(shardName(shard));
+}
+
+/** The object that merges every isolate's traffic reports into the fleet's figures. */
+export function fleetAggregatorOf(monitor: MonitorNamespace) {
+  return monitor.getByName(FLEET_AGGREGATOR);
+}

@@ -1,0 +1,74 @@
+/**
+ * The storage schema of the `OriginHealthMonitor` class, in one place: every key any of its objects
+ * stores, which role owns it, and what it holds. Each object (the coordinator, each probing shard,
+ * the fleet aggregator) has a storage of its own, so the keys of one role never meet another role's
+ * unless the same object plays both (the coordinator probes shard 0 itself).
+ *
+ * Storage is the source of truth: a value is written before anything relies on it, and every object
+ * reads its keys back when it starts, so an eviction or a restart loses nothing.
+ */
+import type { FleetTotals } from '../core/fleet-window';
+import type { HealthPlan } from '../core/health-plan';
+import type { OriginHealth } from '../core/health-transition';
+import type { LastGoodConfig, OriginStates, ShardOrders } from './monitor-protocol';
+
+/** Health per origin id. */
+export type HealthRecords = Record<string, OriginHealth>;
+
+/** The coordinator's plan: what is probed, split into how many shards, and since which generation. */
+export interface CoordinatorPlan {
+  plan: HealthPlan;
+  /** Changes with every new plan, so that late results of an old one are dropped. */
+  generation: number;
+  shards: number;
+  /** Until when this plan, handed over by the admin API, outranks what KV says. */
+  authoritativeUntil: number;
+}
+
+export interface MonitorStorageSchema {
+  /** Probing shard: the origins this object probes, and how. */
+  orders: ShardOrders;
+  /** Probing shard: its origins' health. On the coordinator: every shard's, the others as last published. */
+  records: HealthRecords;
+  /** Coordinator: the configuration adopted last (the last good configuration), written with `plan`. */
+  config: LastGoodConfig;
+  /** Coordinator: each origin's state and since when (written with `config`). */
+  states: OriginStates;
+  /** Coordinator: the plan derived from `config`. */
+  plan: CoordinatorPlan;
+  /** Coordinator: when each other shard last published (ms since the epoch), to re-send lost orders. */
+  heardFrom: Record<number, number>;
+  /** Fleet aggregator: totals since counting began, `lastRequestAt` per origin among them. */
+  fleet: FleetTotals;
+}
+
+export type StoredKey = keyof MonitorStorageSchema;
+
+/** Typed access to the schema above; nothing else touches an object's storage keys. */
+export class MonitorStorage {
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  async read<K extends StoredKey>(keys: readonly K[]): Promise<Partial<Pick<MonitorStorageSchema, K>>> {
+    const stored = await this.storage.get<unknown>([...keys]);
+    return Object.fromEntries(stored) as Partial<Pick<MonitorStorageSchema, K>>;
+  }
+
+  /** One write of several keys: they never disagree after a crash. */
+  write(entries: Partial<MonitorStorageSchema>): Promise<void> {
+    return this.storage.put(entries);
+  }
+
+  /** Drops everything this object stores, and its alarm. */
+  async clear(): Promise<void> {
+    await this.storage.deleteAlarm();
+    await this.storage.deleteAll();
+  }
+
+  getAlarm(): Promise<number | null> {
+    return this.storage.getAlarm();
+  }
+
+  setAlarm(at: number): Promise<void> {
+    return this.storage.setAlarm(at);
+  }
+}
