@@ -90,14 +90,19 @@ describe.skipIf(!CHROMIUM_AVAILABLE)('npm start', () => {
     const page = await browser.newPage();
     await page.goto(shopUrl);
     const holder = (await page.locator('#served-by').textContent())!;
+    // Each add is a POST answered 303 → GET /: wait until that page is in before the next step,
+    // or a reload races the redirect and the browser drops the page under it.
+    const cart = () => page.locator('#cart li').allTextContents();
     await page.selectOption('select[name="item"]', 'Hand grinder');
     await page.click('text=Add to cart');
+    await expect.poll(cart, { timeout: 5_000 }).toEqual(['Hand grinder']);
     await page.selectOption('select[name="item"]', 'Ceramic mug');
     await page.click('text=Add to cart');
+    await expect.poll(cart, { timeout: 5_000 }).toEqual(['Hand grinder', 'Ceramic mug']);
     for (let reload = 0; reload < 3; reload++) {
       await page.reload();
       expect(await page.locator('#served-by').textContent()).toBe(holder);
-      expect(await page.locator('#cart li').allTextContents()).toEqual(['Hand grinder', 'Ceramic mug']);
+      expect(await cart()).toEqual(['Hand grinder', 'Ceramic mug']);
     }
     demo.stdin!.write(`${holder.replace('app-', '')}\n`); // the key that stops this origin
     await expect.poll(() => output, { timeout: 5_000 }).toContain(`${holder} stopped`);

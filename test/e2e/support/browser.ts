@@ -15,6 +15,7 @@ if (!CHROMIUM_AVAILABLE && process.env.CI) {
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
+  '--disable-dev-shm-usage', // a container's /dev/shm is small; a renderer that runs out of it dies
   '--disable-quic',
   '--no-first-run',
   '--disable-background-networking',
