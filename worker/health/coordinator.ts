@@ -1,8 +1,9 @@
 /**
  * The coordinator role, played by the object named "coordinator": it adopts the configuration (from
  * the admin API, or read from KV itself: plan-source.ts), keeps it as the last good configuration,
- * derives the plan, splits it into shards and hands them out, takes the shards' records and the
- * isolates' passive reports, and answers the snapshot every isolate routes by.
+ * derives the plan, splits it into shards and hands them out, takes the shards' records, the
+ * isolates' passive reports and what they heard origins say of themselves (origin-control.ts), and
+ * answers the snapshot every isolate routes by.
  *
  * The configuration, the plan derived from it and the coordinator's own orders are stored in one
  * write, so the last good configuration and what is probed never disagree.
@@ -12,9 +13,17 @@ import { validateConfigText } from '../config/config-source';
 import type { Config } from '../core/config-schema';
 import { healthPlan, splitIntoShards, type HealthPlan } from '../core/health-plan';
 import { initialHealth } from '../core/health-transition';
+import {
+  applyControlReport,
+  controlsAfterConfigChange,
+  controlsInForce,
+  type ControlsInForce,
+  type OriginControls,
+} from '../core/origin-control';
 import { errorMessage, logEvent } from '../log';
 import { probingShardOf } from './monitor-client';
 import type {
+  ControlReport,
   HealthSnapshot,
   HealthStatus,
   LastGoodConfig,
@@ -33,6 +42,7 @@ const SILENT_INTERVALS = 3;
 export interface CoordinatorMemory {
   config?: LastGoodConfig;
   states: OriginStates;
+  controls: OriginControls;
   plan?: CoordinatorPlan;
   heardFrom: Record<number, number>;
 }
@@ -83,13 +93,33 @@ export class Coordinator {
 
   snapshot(): HealthSnapshot {
     const unhealthy = Object.entries(this.own.memory.records).filter(([, h]) => h.state === 'unhealthy');
-    return { planKey: this.memory.plan?.plan.key ?? null, takenAt: Date.now(), unhealthy: unhealthy.map(([id]) => id) };
+    return {
+      planKey: this.memory.plan?.plan.key ?? null,
+      takenAt: Date.now(),
+      unhealthy: unhealthy.map(([id]) => id),
+      controls: this.#controlsInForce(),
+    };
   }
 
   status(): HealthStatus {
     const { plan, shards = 0 } = this.memory.plan ?? {};
     const { records } = this.own.memory;
-    return { planKey: plan?.key ?? null, takenAt: Date.now(), shards, origins: records, states: this.memory.states };
+    const { states } = this.memory;
+    return { planKey: plan?.key ?? null, takenAt: Date.now(), shards, origins: records, states, controls: this.#controlsInForce() };
+  }
+
+  /**
+   * What isolates heard origins say of themselves (`drain`, `ready`, `weight=<n>%`): kept, stored, and
+   * answered with the snapshot that includes it, so the reporting isolate routes by it at once.
+   */
+  async reportControl(reports: ControlReport[]): Promise<HealthSnapshot> {
+    const { controls, states } = this.memory;
+    const records = this.own.memory.records;
+    for (const report of reports.filter((r) => states[r.originId] !== undefined)) {
+      controls[report.originId] = applyControlReport(controls[report.originId], report, records[report.originId]?.recoveredAt);
+    }
+    await this.storage.write({ controls });
+    return this.snapshot();
   }
 
   /** Passive failure reports, passed to the shard that owns each origin. */
@@ -138,11 +168,14 @@ export class Coordinator {
   async #adopt(adopted: LastGoodConfig, config: Config, authoritativeUntil: number): Promise<void> {
     const plan = healthPlan(config);
     const previous = this.memory.plan;
+    const before = this.memory.config && validateConfigText(this.memory.config.text);
     this.memory.config = adopted;
     this.memory.states = statesAfter(this.memory.states, config, adopted.adoptedAt);
+    this.memory.controls = controlsAfterConfigChange(this.memory.controls, before?.ok ? before.config : undefined, config);
     if (previous && plan.key === previous.plan.key) {
       previous.authoritativeUntil = Math.max(previous.authoritativeUntil, authoritativeUntil);
-      await this.storage.write({ config: adopted, states: this.memory.states, plan: previous });
+      const { states, controls } = this.memory;
+      await this.storage.write({ config: adopted, states, controls, plan: previous });
       return this.#ensureProbing();
     }
     const shards = splitIntoShards(plan);
@@ -166,6 +199,7 @@ export class Coordinator {
     await this.storage.write({
       config: adopted,
       states: this.memory.states,
+      controls: this.memory.controls,
       plan: current,
       orders: own.orders,
       records: own.records,
@@ -190,6 +224,11 @@ export class Coordinator {
 
   #shard(shard: number) {
     return probingShardOf(this.env.HEALTH_MONITOR, shard);
+  }
+
+  #controlsInForce(): ControlsInForce {
+    const records = this.own.memory.records;
+    return controlsInForce(this.memory.controls, (id) => records[id]?.recoveredAt);
   }
 }
 
