@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { resolve } from 'node:path';
 import type { CountingOverhead } from './counting-overhead';
+import { BALANCE_FACTOR, cascadeTable, SEEDS, type CascadeRow } from './overload-cascade';
 import type { FleetSimulation } from './fleet-simulation';
 import type { QualityRow } from './hash-quality';
 import type { MicroRow } from './micro';
@@ -44,6 +45,7 @@ export interface Counted {
 }
 
 interface ReportInput {
+  cascade: CascadeRow[];
   http: HttpRow[];
   counted: Counted;
   countingOverhead: CountingOverhead;
@@ -147,6 +149,7 @@ export function renderReport(input: ReportInput): { text: string; markdown: stri
       ['operation', 'result', 'unit'],
       input.micro.map((r) => [r.name, r.unit === 'ms' ? fixed(r.value, 1) : whole(r.value), r.unit]),
     ),
+    ...cascadeSection(input.cascade),
     '## Hashing quality (equal weights; the yardstick is a uniformly random assignment of the same keys)',
     table(
       [
@@ -244,3 +247,18 @@ function fleetSections(overhead: CountingOverhead, fleet: FleetSimulation, count
       `(${fixed(sessionError * 100, 1)}% off; the sketch's bound is 9.75%). Latencies include the HTTP hop from the load generator into workerd.`,
   ];
 }
+
+function cascadeSection(rows: CascadeRow[]): string[] {
+  return [
+    `## The sticky overload cascade, simulated (pure core, no network; \`npm run bench:overload\` alone)`,
+    'Ten origins of 100 requests/s; about 3,000 sessions of 0.2 requests/s (60% of the capacity), their keys ' +
+      'from 1,000 tenants of Zipf-distributed sizes (`affinity.key: "header:x-tenant"`), over ten isolates; at 5 ' +
+      'minutes one origin becomes ten times slower. An origin at or over its capacity fails its probes (every 5 s, ' +
+      'fall 2) and its sessions move. Placement is the worker’s own (`planRoute`, `loadBound`), by the load the ' +
+      'worker sees: the fleet’s figures every 10 s over 20 s, plus the placing isolate’s own requests in flight. ' +
+      `Without a balance factor and with \`balanceFactor: ${BALANCE_FACTOR}\`; medians over ${SEEDS.length} seeds (range). ` +
+      '"load max/mean": the busiest healthy origin’s requests in flight over the mean, averaged over the run.',
+    cascadeTable(rows),
+  ];
+}
+

@@ -23,6 +23,7 @@ import {
 import { runCountingOverhead } from './counting-overhead';
 import { prepareSimulationEntry, runFleetSimulation } from './fleet-simulation';
 import { runMicro } from './micro';
+import { runOverloadCascade } from './overload-cascade';
 import { runQuietSpell } from './quiet-spell';
 import { cpuMs, pidsOf } from './process-cpu';
 import { median, renderReport, type HttpRow } from './report';
@@ -92,8 +93,9 @@ async function main(): Promise<void> {
     const fleet = await runFleetSimulation(origin.url);
     console.log('The wait for a fresh health snapshot after a quiet spell...');
     const quietSpell = await runQuietSpell(origin.url);
-    console.log('Micro-benchmarks and hashing quality...');
+    console.log('Micro-benchmarks, hashing quality and the overload cascade (simulated)...');
     const report = renderReport({
+      cascade: runOverloadCascade(),
       http,
       counted,
       countingOverhead,
