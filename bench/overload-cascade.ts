@@ -118,5 +118,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const started = performance.now();
   const rows = runOverloadCascade();
   console.log(cascadeTable(rows));
-  console.log(`\n${SEEDS.length} seeds per row, medians (range); ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  console.log(
+    `\n${SEEDS.length} seeds per row, medians (range); ${((performance.now() - started) / 1000).toFixed(1)} s.`,
+  );
 }

@@ -261,4 +261,3 @@ function cascadeSection(rows: CascadeRow[]): string[] {
     cascadeTable(rows),
   ];
 }
-

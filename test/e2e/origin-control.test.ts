@@ -73,7 +73,9 @@ describe('an application steering its sessions', () => {
     const { client, origin } = await session();
     const to = other(origin);
     byId(origin).says = (url) => (url.startsWith('/checkout') ? `replay=${to}` : undefined);
-    const body = JSON.stringify({ cart: Array.from({ length: 200 }, (_, i) => ({ sku: `item-${i}`, quantity: i % 7 })) });
+    const body = JSON.stringify({
+      cart: Array.from({ length: 200 }, (_, i) => ({ sku: `item-${i}`, quantity: i % 7 })),
+    });
     const mark = worker.logs.length;
     const { echo, response } = await client.echo('/checkout', {
       method: 'POST',
@@ -81,9 +83,16 @@ describe('an application steering its sessions', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect(echo).toMatchObject({ origin: to, method: 'POST', bodyLength: Buffer.byteLength(body) });
-    const received = byId(to).seen.filter((r) => r.url === '/checkout').at(-1)!;
+    const received = byId(to)
+      .seen.filter((r) => r.url === '/checkout')
+      .at(-1)!;
     expect(received.body.toString()).toBe(body);
-    expect(byId(origin).seen.filter((r) => r.url === '/checkout').at(-1)!.body.toString()).toBe(body);
+    expect(
+      byId(origin)
+        .seen.filter((r) => r.url === '/checkout')
+        .at(-1)!
+        .body.toString(),
+    ).toBe(body);
     expect(response.headers.has('affinity-control')).toBe(false);
     expect(client.affinityToken!.split('.')[4]).toBe(to);
     const [replayed] = await awaitDecisions(worker.logs, mark, 1, (d) => d.path === '/checkout');
@@ -109,6 +118,7 @@ describe('an origin draining itself (a shutdown hook)', () => {
       }
     }
     expect(reacted, 'no new session on the draining origin within 5 s').toBeDefined();
+    console.info(`drain: new sessions stopped going to the origin ${reacted} ms after it said drain`);
     expect((await openSessions(worker, 40)).filter((s) => s.origin === 'app-2')).toEqual([]);
     for (const s of pinned) expect((await s.client.echo('/')).echo.origin).toBe('app-2');
     const described = await (await worker.fetch('/_affinity/origins/app-2', { headers: auth })).json();

@@ -194,7 +194,10 @@ describe('an origin that steers itself (Affinity-Control), through the admin API
       Object.fromEntries(
         ORIGINS.map((o) => [
           o.id,
-          () => new Response(o.id, { headers: { 'x-served-by': o.id, ...(words[o.id] ? { 'affinity-control': words[o.id] } : {}) } }),
+          () =>
+            new Response(o.id, {
+              headers: { 'x-served-by': o.id, ...(words[o.id] ? { 'affinity-control': words[o.id] } : {}) },
+            }),
         ]),
       ),
     );
@@ -241,7 +244,11 @@ describe('an origin that steers itself (Affinity-Control), through the admin API
     vi.advanceTimersByTime(1_100); // one report per second at most
     saying({ two: 'ready' });
     await browse(worker, cookie);
-    expect(await (await originOf(worker, 'two')).json()).toMatchObject({ state: 'active', stateSetBy: 'operator', control: null });
+    expect(await (await originOf(worker, 'two')).json()).toMatchObject({
+      state: 'active',
+      stateSetBy: 'operator',
+      control: null,
+    });
     vi.advanceTimersByTime(1_100);
     saying({ two: 'drain' });
     await browse(worker, cookie);

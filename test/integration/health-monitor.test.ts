@@ -211,7 +211,11 @@ describe('what origins say of themselves', () => {
 
   it('is void once the probes have seen the origin down and back up (its process is gone)', async () => {
     let up = true;
-    stubOrigins({ a: () => (up ? new Response('ok') : new Response('down', { status: 503 })), b: answersWith('b'), c: answersWith('c') });
+    stubOrigins({
+      a: () => (up ? new Response('ok') : new Response('down', { status: 503 })),
+      b: answersWith('b'),
+      c: answersWith('c'),
+    });
     await coordinator().configure(config());
     await runRound();
     await coordinator().reportControl([{ originId: 'a', drain: true, at: Date.now() }]);

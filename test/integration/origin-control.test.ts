@@ -97,7 +97,9 @@ describe('release', () => {
     expect(response.headers.get('x-served-by')).toBe(origin);
     expect(response.headers.getSetCookie()).toEqual(['__affinity=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax']);
     expect(response.headers.get('cache-control')).toBe('private');
-    expect(response.headers.get('x-affinity-decision')).toBe(`pinned; origin=${origin}; cookie=valid; control="release"`);
+    expect(response.headers.get('x-affinity-decision')).toBe(
+      `pinned; origin=${origin}; cookie=valid; control="release"`,
+    );
     // A new session's first answer that releases gets no cookie to keep either.
     origins(Object.fromEntries(IDS.map((id) => [id, 'release'])));
     const fresh = await worker.fetch('http://proxy.test/logout');
@@ -115,7 +117,9 @@ describe('repin', () => {
     origins({ [origin]: `repin=${to}` });
     const handing = await worker.fetch('http://proxy.test/hand-over', { headers: { cookie } });
     expect(handing.headers.get('x-served-by')).toBe(origin); // this answer is the old origin's
-    expect(handing.headers.get('x-affinity-decision')).toBe(`pinned; origin=${origin}; cookie=valid; control="repin=${to}"`);
+    expect(handing.headers.get('x-affinity-decision')).toBe(
+      `pinned; origin=${origin}; cookie=valid; control="repin=${to}"`,
+    );
     const moved = affinityCookie(handing)!;
     expect(moved.split('.')[4]).toBe(to);
     expect(moved.split('.')[3]).toBe(cookie.split('.')[3]); // the same session
@@ -166,7 +170,9 @@ describe('repin', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const response = await worker.fetch('http://proxy.test/', { headers: { cookie: session.cookie } });
     expect(affinityCookie(response)).toBeUndefined();
-    expect(logged(warn, 'control.ignored')[0].ignored[0].reason).toBe('origin "four" takes no sessions: it is unhealthy');
+    expect(logged(warn, 'control.ignored')[0].ignored[0].reason).toBe(
+      'origin "four" takes no sessions: it is unhealthy',
+    );
   });
 });
 
@@ -191,7 +197,13 @@ describe('replay', () => {
       `repinned; origin=${to}; reason=replay; cookie=valid; replayed-from=${origin}; control="replay=${to}"`,
     );
     expect(logged(log, 'request')).toEqual([
-      expect.objectContaining({ origin: to, decision: 'repinned', reason: 'replay', replayedFrom: origin, attempts: 1 }),
+      expect.objectContaining({
+        origin: to,
+        decision: 'repinned',
+        reason: 'replay',
+        replayedFrom: origin,
+        attempts: 1,
+      }),
     ]);
   });
 
@@ -238,7 +250,13 @@ describe('replay', () => {
     const { cookie, origin } = await openSession(worker);
     const to = other(origin);
     const behaviours = Object.fromEntries(
-      IDS.map((id) => [id, ((request: Request) => new Response(id, { headers: { 'x-served-by': id, ...(id === origin ? { 'affinity-control': `replay=${to}` } : {}) } })) as OriginBehaviour]),
+      IDS.map((id) => [
+        id,
+        ((request: Request) =>
+          new Response(id, {
+            headers: { 'x-served-by': id, ...(id === origin ? { 'affinity-control': `replay=${to}` } : {}) },
+          })) as OriginBehaviour,
+      ]),
     );
     const seen = stubOrigins({ ...behaviours, [to]: 'refuse' });
     const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
@@ -341,12 +359,16 @@ describe('load-aware placement (affinity.balanceFactor)', () => {
     while (pinned.origin !== 'two') pinned = await openSession(worker);
     let release = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
-    const answer = (id: string): OriginBehaviour => async () => {
-      if (id === 'two') await held;
-      return new Response(id, { headers: { 'x-served-by': id } });
-    };
+    const answer =
+      (id: string): OriginBehaviour =>
+      async () => {
+        if (id === 'two') await held;
+        return new Response(id, { headers: { 'x-served-by': id } });
+      };
     const seen = stubOrigins(Object.fromEntries(IDS.map((id) => [id, answer(id)])));
-    const slow = Array.from({ length: 6 }, () => worker.fetch('http://proxy.test/', { headers: { cookie: pinned.cookie } }));
+    const slow = Array.from({ length: 6 }, () =>
+      worker.fetch('http://proxy.test/', { headers: { cookie: pinned.cookie } }),
+    );
     await vi.waitFor(() => expect(seen.filter((r) => hostOf(r) === 'two')).toHaveLength(6));
     const fresh = await newSessions(worker, 60);
     expect(share(fresh, 'two')).toBe(0);

@@ -39,16 +39,23 @@ describe('the load bound', () => {
   });
 
   it('always leaves at least one origin that takes new sessions within its bound', () => {
-    const origin = fc.record({ load: fc.double({ min: 0, max: 1e4, noNaN: true }), weight: fc.double({ min: 0.01, max: 1000, noNaN: true }) });
+    const origin = fc.record({
+      load: fc.double({ min: 0, max: 1e4, noNaN: true }),
+      weight: fc.double({ min: 0.01, max: 1000, noNaN: true }),
+    });
     fc.assert(
-      fc.property(fc.array(origin, { minLength: 1, maxLength: 30 }), fc.double({ min: 1, max: 3, noNaN: true }), (origins, factor) => {
-        const ok = within(
-          origins.map((o) => o.load),
-          factor,
-          origins.map((o) => o.weight),
-        );
-        expect(ok.some(Boolean)).toBe(true);
-      }),
+      fc.property(
+        fc.array(origin, { minLength: 1, maxLength: 30 }),
+        fc.double({ min: 1, max: 3, noNaN: true }),
+        (origins, factor) => {
+          const ok = within(
+            origins.map((o) => o.load),
+            factor,
+            origins.map((o) => o.weight),
+          );
+          expect(ok.some(Boolean)).toBe(true);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

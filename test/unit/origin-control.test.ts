@@ -57,7 +57,9 @@ describe('an origin’s word about itself', () => {
       ready: { drain: { draining: false, since: T, saidAt: T }, weight: { percent: 100, since: T, saidAt: T } },
       light: { weight: { percent: 25, since: T, saidAt: T } },
     };
-    expect(controlsInForce(controls, nothingRecovered)).toEqual({ light: { draining: false, weightPercent: 25, weightSince: T } });
+    expect(controlsInForce(controls, nothingRecovered)).toEqual({
+      light: { draining: false, weightPercent: 25, weightSince: T },
+    });
   });
 
   it('gives way to the operator: a new configuration drops the words of origins it changed or removed', () => {
@@ -106,7 +108,10 @@ describe('the state and weight in force', () => {
   });
 
   it('never lets an origin overrule the operator’s draining, disabled or weight 0', () => {
-    expect(effectiveOrigin(draining!, { ...half, draining: false })).toMatchObject({ state: 'draining', stateSetBy: 'operator' });
+    expect(effectiveOrigin(draining!, { ...half, draining: false })).toMatchObject({
+      state: 'draining',
+      stateSetBy: 'operator',
+    });
     expect(effectiveOrigin(disabled!, drain)).toMatchObject({ state: 'disabled', stateSetBy: 'operator' });
     expect(effectiveOrigin(standby!, half)).toMatchObject({ weight: 0, weightSetBy: 'operator' });
   });

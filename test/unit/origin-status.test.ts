@@ -130,10 +130,14 @@ describe('originStatus', () => {
   });
 
   it('keeps the operator’s draining and weight 0 whatever the origin says', () => {
-    const rows = originStatus(four, {}, {
-      c: { draining: false, weightPercent: 100 },
-      d: { draining: false, weightPercent: 50, weightSince: 0 },
-    });
+    const rows = originStatus(
+      four,
+      {},
+      {
+        c: { draining: false, weightPercent: 100 },
+        d: { draining: false, weightPercent: 50, weightSince: 0 },
+      },
+    );
     expect(rows[2]).toMatchObject({ state: 'draining', stateSetBy: 'operator' });
     expect(rows[3]).toMatchObject({ weight: 0, weightSetBy: 'operator', newSessionShare: 0 });
   });

@@ -74,9 +74,9 @@ describe('the Prometheus exposition', () => {
     expect(
       sampleValue(families, 'edge_affinity_origin_moved_sessions_total', { origin: 'app-2', reason: 'unhealthy' }),
     ).toBe(0);
-    expect(sampleValue(families, 'edge_affinity_origin_moved_sessions_total', { origin: 'app-1', reason: 'repin' })).toBe(
-      1,
-    );
+    expect(
+      sampleValue(families, 'edge_affinity_origin_moved_sessions_total', { origin: 'app-1', reason: 'repin' }),
+    ).toBe(1);
     expect(
       sampleValue(families, 'edge_affinity_origin_moved_sessions_total', { origin: 'app-1', reason: 'replay' }),
     ).toBe(0);
@@ -143,7 +143,9 @@ describe('the Prometheus exposition', () => {
   });
 
   it('still answers the configuration’s gauges when the fleet figures cannot be read', () => {
-    const without = parsePrometheus(renderPrometheus({ config, health: {}, controls: {}, fleet: null, monitorUp: false }));
+    const without = parsePrometheus(
+      renderPrometheus({ config, health: {}, controls: {}, fleet: null, monitorUp: false }),
+    );
     expect(sampleValue(without, 'edge_affinity_origin_weight', { origin: 'app-2' })).toBe(1);
     expect(sampleValue(without, 'edge_affinity_origin_requests_total', { origin: 'app-2' })).toBe(0);
     expect(sampleValue(without, 'edge_affinity_origin_check_status', { origin: 'app-1', state: 'unknown' })).toBe(1);

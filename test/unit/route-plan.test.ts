@@ -185,7 +185,11 @@ describe('placement within a load bound', () => {
 
   it('sends a new session past origins above the bound, to the next of its own list, keeping them as last resorts', () => {
     const { placement, made } = bound([first]);
-    expect(planRoute(request({ placement }))).toEqual({ candidates: [second, third, fourth], decision: 'new', failOpen: false });
+    expect(planRoute(request({ placement }))).toEqual({
+      candidates: [second, third, fourth],
+      decision: 'new',
+      failOpen: false,
+    });
     expect(planRoute(request({ placement: bound([first, second, third]).placement })).candidates).toEqual([
       fourth,
       first,
@@ -226,4 +230,3 @@ describe('a replay', () => {
     expect(settleReplay(planRoute(request({ pinned: first })))).toEqual({ decision: 'repinned', reason: 'replay' });
   });
 });
-

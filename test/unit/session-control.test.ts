@@ -34,27 +34,36 @@ describe('resolveSessionDirective', () => {
     });
   });
 
-  it.each(['repin', 'replay'] as const)('%s: hands the session to an active origin that is up, a weight-0 standby included', (kind) => {
-    expect(resolveSessionDirective({ kind, originId: 'b' }, context())).toEqual({ ok: true, action: { kind, target: 1 } });
-    expect(resolveSessionDirective({ kind, originId: 'standby' }, context())).toEqual({
-      ok: true,
-      action: { kind, target: 2 },
-    });
-  });
+  it.each(['repin', 'replay'] as const)(
+    '%s: hands the session to an active origin that is up, a weight-0 standby included',
+    (kind) => {
+      expect(resolveSessionDirective({ kind, originId: 'b' }, context())).toEqual({
+        ok: true,
+        action: { kind, target: 1 },
+      });
+      expect(resolveSessionDirective({ kind, originId: 'standby' }, context())).toEqual({
+        ok: true,
+        action: { kind, target: 2 },
+      });
+    },
+  );
 
-  it.each(['repin', 'replay'] as const)('%s: refuses an origin that is unknown, draining, disabled or down, saying why', (kind) => {
-    const reasons = ['nope', 'leaving', 'off', 'sick', 'refused'].map(
-      (originId) => resolveSessionDirective({ kind, originId }, context()) as { ok: false; reason: string },
-    );
-    expect(reasons.map((r) => r.ok)).toEqual([false, false, false, false, false]);
-    expect(reasons.map((r) => r.reason)).toEqual([
-      'no origin "nope" in the configuration',
-      'origin "leaving" takes no sessions: it is draining',
-      'origin "off" takes no sessions: it is disabled',
-      'origin "sick" takes no sessions: it is unhealthy',
-      'origin "refused" takes no sessions: its connection failed here',
-    ]);
-  });
+  it.each(['repin', 'replay'] as const)(
+    '%s: refuses an origin that is unknown, draining, disabled or down, saying why',
+    (kind) => {
+      const reasons = ['nope', 'leaving', 'off', 'sick', 'refused'].map(
+        (originId) => resolveSessionDirective({ kind, originId }, context()) as { ok: false; reason: string },
+      );
+      expect(reasons.map((r) => r.ok)).toEqual([false, false, false, false, false]);
+      expect(reasons.map((r) => r.reason)).toEqual([
+        'no origin "nope" in the configuration',
+        'origin "leaving" takes no sessions: it is draining',
+        'origin "off" takes no sessions: it is disabled',
+        'origin "sick" takes no sessions: it is unhealthy',
+        'origin "refused" takes no sessions: its connection failed here',
+      ]);
+    },
+  );
 
   it('repins to the origin that answered (nothing moves)', () => {
     expect(resolveSessionDirective({ kind: 'repin', originId: 'a' }, context())).toEqual({
@@ -77,7 +86,9 @@ describe('resolveSessionDirective', () => {
       reason: 'the connection was upgraded (WebSocket): there is no request to send again',
     });
     // None of those stops a repin: the answer is kept, only the next request goes elsewhere.
-    expect(resolveSessionDirective({ kind: 'repin', originId: 'b' }, context({ replayed: true, replayable: false }))).toEqual({
+    expect(
+      resolveSessionDirective({ kind: 'repin', originId: 'b' }, context({ replayed: true, replayable: false })),
+    ).toEqual({
       ok: true,
       action: { kind: 'repin', target: 1 },
     });

@@ -64,7 +64,8 @@ export type RecoveredAt = (originId: string) => number | undefined;
 
 /** The origin's words that still hold after its last recovery. */
 function stillHeld(control: OriginControl | undefined, recoveredAt: number | undefined): OriginControl {
-  const held = (word: { saidAt: number } | undefined) => word && (recoveredAt === undefined || word.saidAt > recoveredAt);
+  const held = (word: { saidAt: number } | undefined) =>
+    word && (recoveredAt === undefined || word.saidAt > recoveredAt);
   return {
     ...(held(control?.drain) ? { drain: control!.drain } : {}),
     ...(held(control?.weight) ? { weight: control!.weight } : {}),

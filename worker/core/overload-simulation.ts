@@ -19,13 +19,7 @@
  * averaged over the last `window` seconds as of the last report, plus the placing isolate's own.
  */
 import { loadBound } from './bounded-load';
-import {
-  exponential,
-  poisson,
-  zipfSampler,
-  type OverloadOutcome,
-  type OverloadScenario,
-} from './overload-scenario';
+import { exponential, poisson, zipfSampler, type OverloadOutcome, type OverloadScenario } from './overload-scenario';
 import { planRoute, type Availability, type RoutableOrigin, type RouteRequest } from './route-plan';
 import { createSelector, type OriginSelector } from './selector';
 

@@ -144,7 +144,10 @@ function pickNew(request: RouteRequest, respectHealth: boolean, count: number, e
   const within = boundOf(request, request.placement);
   const preferred = selector.pick(sessionKey, (index) => takes(index) && within(index), count);
   if (preferred.length === count) return preferred;
-  return [...preferred, ...selector.pick(sessionKey, (index) => takes(index) && !within(index), count - preferred.length)];
+  return [
+    ...preferred,
+    ...selector.pick(sessionKey, (index) => takes(index) && !within(index), count - preferred.length),
+  ];
 }
 
 const bounds = new WeakMap<RouteRequest, (index: number) => boolean>();

@@ -66,7 +66,8 @@ export function withOriginControls(table: RoutingTable, controls: ControlsInForc
     const { id, url, weight, state } = effectiveOrigin(origin, controls[origin.id]);
     return { id, url, weight, state };
   });
-  const differs = (key: 'state' | 'weight') => origins.some((origin, i) => origin[key] !== table.config.origins[i]![key]);
+  const differs = (key: 'state' | 'weight') =>
+    origins.some((origin, i) => origin[key] !== table.config.origins[i]![key]);
   const reweighted = differs('weight');
   if (!reweighted && !differs('state')) return table;
   const selector = reweighted ? createSelector(table.config.affinity.algorithm, origins) : table.selector;

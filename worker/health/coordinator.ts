@@ -13,15 +13,10 @@ import { validateConfigText } from '../config/config-source';
 import type { Config } from '../core/config-schema';
 import { healthPlan, splitIntoShards, type HealthPlan } from '../core/health-plan';
 import { initialHealth } from '../core/health-transition';
-import {
-  applyControlReport,
-  controlsAfterConfigChange,
-  controlsInForce,
-  type ControlsInForce,
-  type OriginControls,
-} from '../core/origin-control';
+import type { OriginControls } from '../core/origin-control';
 import { errorMessage, logEvent } from '../log';
 import { probingShardOf } from './monitor-client';
+import { OriginControlBook } from './origin-control-book';
 import type {
   ControlReport,
   HealthSnapshot,
@@ -49,6 +44,7 @@ export interface CoordinatorMemory {
 
 export class Coordinator {
   #syncedAt = -Infinity;
+  readonly #controls: OriginControlBook;
 
   constructor(
     private readonly memory: CoordinatorMemory,
@@ -56,7 +52,9 @@ export class Coordinator {
     private readonly own: { shard: ProbingShard; memory: ShardMemory },
     private readonly storage: MonitorStorage,
     private readonly env: Bindings,
-  ) {}
+  ) {
+    this.#controls = new OriginControlBook(memory, () => own.memory.records);
+  }
 
   /** Whether this object coordinates (has ever adopted a plan). */
   get coordinates(): boolean {
@@ -97,7 +95,7 @@ export class Coordinator {
       planKey: this.memory.plan?.plan.key ?? null,
       takenAt: Date.now(),
       unhealthy: unhealthy.map(([id]) => id),
-      controls: this.#controlsInForce(),
+      controls: this.#controls.inForce(),
     };
   }
 
@@ -105,7 +103,14 @@ export class Coordinator {
     const { plan, shards = 0 } = this.memory.plan ?? {};
     const { records } = this.own.memory;
     const { states } = this.memory;
-    return { planKey: plan?.key ?? null, takenAt: Date.now(), shards, origins: records, states, controls: this.#controlsInForce() };
+    return {
+      planKey: plan?.key ?? null,
+      takenAt: Date.now(),
+      shards,
+      origins: records,
+      states,
+      controls: this.#controls.inForce(),
+    };
   }
 
   /**
@@ -113,11 +118,7 @@ export class Coordinator {
    * answered with the snapshot that includes it, so the reporting isolate routes by it at once.
    */
   async reportControl(reports: ControlReport[]): Promise<HealthSnapshot> {
-    const { controls, states } = this.memory;
-    const records = this.own.memory.records;
-    for (const report of reports.filter((r) => states[r.originId] !== undefined)) {
-      controls[report.originId] = applyControlReport(controls[report.originId], report, records[report.originId]?.recoveredAt);
-    }
+    const controls = this.#controls.take(reports, (id) => this.memory.states[id] !== undefined);
     await this.storage.write({ controls });
     return this.snapshot();
   }
@@ -168,10 +169,9 @@ export class Coordinator {
   async #adopt(adopted: LastGoodConfig, config: Config, authoritativeUntil: number): Promise<void> {
     const plan = healthPlan(config);
     const previous = this.memory.plan;
-    const before = this.memory.config && validateConfigText(this.memory.config.text);
+    this.#controls.afterConfig(this.memory.config, config);
     this.memory.config = adopted;
     this.memory.states = statesAfter(this.memory.states, config, adopted.adoptedAt);
-    this.memory.controls = controlsAfterConfigChange(this.memory.controls, before?.ok ? before.config : undefined, config);
     if (previous && plan.key === previous.plan.key) {
       previous.authoritativeUntil = Math.max(previous.authoritativeUntil, authoritativeUntil);
       const { states, controls } = this.memory;
@@ -224,11 +224,6 @@ export class Coordinator {
 
   #shard(shard: number) {
     return probingShardOf(this.env.HEALTH_MONITOR, shard);
-  }
-
-  #controlsInForce(): ControlsInForce {
-    const records = this.own.memory.records;
-    return controlsInForce(this.memory.controls, (id) => records[id]?.recoveredAt);
   }
 }
 

@@ -68,7 +68,11 @@ export function blameClient(
   replayed?: ReplayFields,
 ): Response {
   const response = clientFault(failure);
-  const record = { ...decisionRecord(exchange, response.status, null, failures), ...replayed, clientFailure: failure.kind };
+  const record = {
+    ...decisionRecord(exchange, response.status, null, failures),
+    ...replayed,
+    clientFailure: failure.kind,
+  };
   finish(exchange, record, response.headers);
   return response;
 }

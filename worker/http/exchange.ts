@@ -45,4 +45,3 @@ export interface Leg {
 }
 
 export type Answered = Extract<ForwardOutcome, { ok: true }>;
-
