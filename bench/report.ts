@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { resolve } from 'node:path';
+import { BALANCE_FACTOR, cascadeTable, SEEDS, type CascadeRow } from './overload-cascade';
 import type { FleetSimulation } from './fleet-simulation';
 import type { QualityRow } from './hash-quality';
 import type { MicroRow } from './micro';
@@ -24,6 +25,7 @@ interface ReportInput {
   origin: { kind: 'nginx' | 'node'; requestsPerSecond: number };
   loadGenerator: 'wrk' | 'node';
   comparisons: { steady: Comparison; fresh: Comparison; counting: Comparison };
+  cascade: CascadeRow[];
   counted: Counted;
   fleet: FleetSimulation;
   quietSpell: QuietSpellResult;
@@ -137,6 +139,7 @@ export function renderReport(input: ReportInput): { text: string; markdown: stri
       ['operation', 'result', 'unit'],
       input.micro.map((r) => [r.name, r.unit === 'ms' ? fixed(r.value, 1) : whole(r.value), r.unit]),
     ),
+    ...cascadeSection(input.cascade),
     '## Hashing quality (equal weights; the yardstick is a uniformly random assignment of the same keys)',
     table(
       [
@@ -206,5 +209,19 @@ function fleetSections(fleet: FleetSimulation, countingOps: number, cpuMsPerRequ
     `The aggregator counted ${whole(fleet.countedRequests)} requests of the ${whole(fleet.sentRequests)} the simulated isolates reported, ` +
       `and estimated ${whole(fleet.estimatedSessions)} active sessions for ${whole(fleet.distinctSessions)} distinct ones ` +
       `(${fixed(sessionError * 100, 1)}% off; the sketch's bound is 9.75%). Latencies include the HTTP hop from the load generator into workerd.`,
+  ];
+}
+
+function cascadeSection(rows: CascadeRow[]): string[] {
+  return [
+    `## The sticky overload cascade, simulated (pure core, no network; \`npm run bench:overload\` alone)`,
+    'Ten origins of 100 requests/s; about 3,000 sessions of 0.2 requests/s (60% of the capacity), their keys ' +
+      'from 1,000 tenants of Zipf-distributed sizes (`affinity.key: "header:x-tenant"`), over ten isolates; at 5 ' +
+      'minutes one origin becomes ten times slower. An origin at or over its capacity fails its probes (every 5 s, ' +
+      'fall 2) and its sessions move. Placement is the worker’s own (`planRoute`, `loadBound`), by the load the ' +
+      'worker sees: the fleet’s figures every 10 s over 20 s, plus the placing isolate’s own requests in flight. ' +
+      `Without a balance factor and with \`balanceFactor: ${BALANCE_FACTOR}\`; medians over ${SEEDS.length} seeds (range). ` +
+      '"load max/mean": the busiest healthy origin’s requests in flight over the mean, averaged over the run.',
+    cascadeTable(rows),
   ];
 }

@@ -18,6 +18,7 @@ import { BUNDLE_DIR, buildBundle, openSessions, startEdgeAffinity, startPassThro
 import { LOAD_GENERATOR, runLoad } from './load';
 import { runMicro } from './micro';
 import { startOrigin } from './origin';
+import { runOverloadCascade } from './overload-cascade';
 import { pidsOf } from './process-cpu';
 import { runQuietSpell } from './quiet-spell';
 import { renderReport, type Counted } from './report';
@@ -68,11 +69,12 @@ async function main(): Promise<void> {
     const fleet = await runFleetSimulation(origin.url);
     console.log('The wait for a fresh health snapshot after a quiet spell...');
     const quietSpell = await runQuietSpell(origin.url);
-    console.log('Micro-benchmarks and hashing quality...');
+    console.log('Micro-benchmarks, hashing quality and the overload cascade (simulated)...');
     const report = renderReport({
       origin: { kind: origin.kind, requestsPerSecond: direct.requestsPerSecond },
       loadGenerator: LOAD_GENERATOR,
       comparisons,
+      cascade: runOverloadCascade(),
       counted,
       fleet,
       quietSpell,

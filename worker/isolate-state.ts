@@ -1,6 +1,7 @@
 /**
- * Everything an isolate keeps between requests: the configuration in force, the imported keys and
- * what it knows of origin health. One instance per worker instance, so tests can start clean.
+ * Everything an isolate keeps between requests: the configuration in force, the imported keys, what
+ * it knows of origin health and of what origins said of themselves, and the load it places by. One
+ * instance per worker instance, so tests can start clean.
  */
 import type { Bindings } from './bindings';
 import { ConfigStore } from './config/config-store';
@@ -8,13 +9,16 @@ import { importSigningKey } from './core/affinity-token';
 import type { HealthConfig } from './core/config-schema';
 import { importEnvelopeKey } from './core/learned-envelope';
 import type { Availability } from './core/route-plan';
-import type { RoutingTable } from './core/routing-table';
+import type { ControlsInForce } from './core/origin-control';
+import { withOriginControls, type RoutingTable } from './core/routing-table';
+import { ControlReporter } from './health/control-reporter';
 import { HealthView } from './health/health-view';
 import { ejectionMs, LocalEjections } from './health/local-ejections';
 import { PassiveReporter } from './health/passive-reporter';
 import type { AttemptFailure } from './http/forwarder';
 import { SigningKeyCache } from './http/signing-keys';
 import { writeDecision } from './fleet/analytics';
+import { PlacementLoad } from './fleet/placement-load';
 import { TrafficReporter, type TrafficReporterOptions } from './fleet/traffic-reporter';
 import type { DecisionRecord } from './http/decision-log';
 
@@ -29,6 +33,8 @@ export interface CountedSession {
   sessionId: string;
   /** The Cloudflare location (colo) that served the request, for Analytics Engine. */
   location?: string;
+  /** The request went to an origin that is draining: its report is due within a second. */
+  draining: boolean;
 }
 
 export class IsolateState {
@@ -39,10 +45,24 @@ export class IsolateState {
   readonly ejections = new LocalEjections();
   readonly health = new HealthView();
   readonly reporter = new PassiveReporter();
+  readonly controlReporter = new ControlReporter();
   readonly traffic: TrafficReporter;
+  readonly load = new PlacementLoad();
+  #routed?: { base: RoutingTable; controls: ControlsInForce; table: RoutingTable };
 
   constructor({ traffic }: IsolateStateOptions = {}) {
     this.traffic = new TrafficReporter(traffic);
+  }
+
+  /**
+   * The table requests route by: the configuration's, with each origin's state and weight in force
+   * (what origins said of themselves, from the health snapshot). Rebuilt only when either changes.
+   */
+  routingTable(base: RoutingTable): RoutingTable {
+    const { controls } = this.health;
+    const routed = this.#routed;
+    if (routed?.base === base && routed.controls === controls) return routed.table;
+    return (this.#routed = { base, controls, table: withOriginControls(base, controls) }).table;
   }
 
   /** A failed connection here outranks the snapshot: it is newer. */
@@ -67,23 +87,19 @@ export class IsolateState {
    * Counts a routing decision for the fleet's figures, and writes it to Analytics Engine when that is
    * bound. In memory only: the report goes out later, behind a response (`upkeep`).
    */
-  countRequest(env: Bindings, record: DecisionRecord, { sessionId, location }: CountedSession, now: number): void {
-    if (env.AFFINITY_COUNTING !== 'off') {
-      this.traffic.count(record, sessionId, now, { draining: this.#isDraining(record.origin) });
-    }
+  countRequest(env: Bindings, record: DecisionRecord, { sessionId, location, draining }: CountedSession, now: number) {
+    if (env.AFFINITY_COUNTING !== 'off') this.traffic.count(record, sessionId, now, { draining });
     if (env.AFFINITY_ANALYTICS) writeDecision(env.AFFINITY_ANALYTICS, record, location);
   }
 
-  #isDraining(originId: string | null): boolean {
-    const table = this.config.current()?.table;
-    const index = originId === null ? undefined : table?.indexOf.get(originId);
-    return index !== undefined && table!.origins[index]!.state === 'draining';
-  }
-
-  /** Background work after a request: refresh the health snapshot, send passive and traffic reports. Never awaited. */
+  /**
+   * Background work after a request: refresh the health snapshot, send passive, origin-control and
+   * traffic reports. Never awaited.
+   */
   upkeep(env: Bindings, table: RoutingTable, now: number, background: (task: Promise<unknown>) => void): void {
     this.health.refreshIfDue(env, table.healthPlan, now, background);
     this.reporter.flushIfDue(env, now, background);
+    this.controlReporter.flushIfDue(env, this.health, now, background);
     this.traffic.scheduleReport(env, now, background);
   }
 }

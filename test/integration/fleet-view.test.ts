@@ -188,6 +188,76 @@ describe('GET /_affinity/origins/<id>', () => {
   });
 });
 
+describe('an origin that steers itself (Affinity-Control), through the admin API', () => {
+  const saying = (words: Record<string, string>) =>
+    stubOrigins(
+      Object.fromEntries(
+        ORIGINS.map((o) => [
+          o.id,
+          () =>
+            new Response(o.id, {
+              headers: { 'x-served-by': o.id, ...(words[o.id] ? { 'affinity-control': words[o.id] } : {}) },
+            }),
+        ]),
+      ),
+    );
+
+  it('is shown draining and weighed by its own word, said by the origin and since when, in the status, the metrics and its own page', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    const worker = isolate();
+    const [cookie] = await cookiesPinnedTo('two', 1);
+    await browse(worker, cookie); // the coordinator adopts the configuration in KV
+    saying({ two: 'drain, weight=50%' });
+    const saidAt = Date.now();
+    expect((await browse(worker, cookie)).servedBy).toBe('two');
+    const one = (await (await originOf(worker, 'two', '?idle=1')).json()) as Record<string, unknown>;
+    expect(one).toMatchObject({
+      state: 'draining',
+      stateSetBy: 'origin',
+      weight: 0.5,
+      weightSetBy: 'origin',
+      configured: { state: 'active', weight: 1 },
+      control: { draining: true, weightPercent: 50 },
+      drained: false,
+    });
+    expect(Date.parse(one.drainingSince as string)).toBe(saidAt);
+    const families = await metricsOf(worker);
+    expect(sampleValue(families, 'edge_affinity_origin_status', { origin: 'two', state: 'draining' })).toBe(1);
+    expect(sampleValue(families, 'edge_affinity_origin_control_draining', { origin: 'two' })).toBe(1);
+    expect(sampleValue(families, 'edge_affinity_origin_effective_weight', { origin: 'two' })).toBe(0.5);
+    const status = (await (await worker.fetch(`${HTTP}/_affinity/status`, { headers: auth })).json()) as {
+      origins: { id: string; state: string; stateSetBy: string }[];
+    };
+    expect(status.origins.find((o) => o.id === 'two')).toMatchObject({ state: 'draining', stateSetBy: 'origin' });
+    // Drained is judged from when the origin said it, like an operator's drain from when it was adopted.
+    vi.advanceTimersByTime(12_100);
+    expect(await drained(worker, 1)).toBe(true);
+  });
+
+  it('goes back to the operator’s state when the origin says ready, and gives way to the operator’s change', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    const worker = isolate();
+    const [cookie] = await cookiesPinnedTo('two', 1);
+    await browse(worker, cookie);
+    saying({ two: 'drain' });
+    await browse(worker, cookie);
+    vi.advanceTimersByTime(1_100); // one report per second at most
+    saying({ two: 'ready' });
+    await browse(worker, cookie);
+    expect(await (await originOf(worker, 'two')).json()).toMatchObject({
+      state: 'active',
+      stateSetBy: 'operator',
+      control: null,
+    });
+    vi.advanceTimersByTime(1_100);
+    saying({ two: 'drain' });
+    await browse(worker, cookie);
+    expect(await (await originOf(worker, 'two')).json()).toMatchObject({ state: 'draining', stateSetBy: 'origin' });
+    expect((await patch(worker, 'two', { weight: 2 })).status).toBe(200);
+    expect(await (await originOf(worker, 'two')).json()).toMatchObject({ state: 'active', weight: 2, control: null });
+  });
+});
+
 async function drained(worker: Worker, idle?: number): Promise<boolean | null> {
   const response = await originOf(worker, 'two', idle === undefined ? '' : `?idle=${idle}`);
   return ((await response.json()) as { drained: boolean | null }).drained;

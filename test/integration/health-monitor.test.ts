@@ -162,6 +162,75 @@ describe('the health monitor', () => {
   }, 15_000);
 });
 
+describe('what origins say of themselves', () => {
+  const config = (overrides: Record<string, object> = {}) =>
+    textOf({
+      origins: ['a', 'b', 'c'].map((id) => ({ id, url: `http://${id}`, ...overrides[id] })),
+      health: { interval: 3600, path: '/healthz', rise: 1, fall: 1 },
+    });
+  const T = Date.now();
+
+  it('is kept, stored and carried in every snapshot, the reporting isolate’s answer included', async () => {
+    stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
+    await coordinator().configure(config());
+    const answer = await coordinator().reportControl([
+      { originId: 'a', drain: true, at: T },
+      { originId: 'b', weightPercent: 25, at: T + 1 },
+      { originId: 'nope', drain: true, at: T },
+    ]);
+    const inForce = {
+      a: { draining: true, drainingSince: T, weightPercent: 100 },
+      b: { draining: false, weightPercent: 25, weightSince: T + 1 },
+    };
+    expect(answer.controls).toEqual(inForce);
+    expect((await coordinator().snapshot()).controls).toEqual(inForce);
+    await evictDurableObject(coordinator());
+    expect((await coordinator().status()).controls).toEqual(inForce);
+  });
+
+  it('follows the latest word, whatever order isolates report it in', async () => {
+    stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
+    await coordinator().configure(config());
+    await coordinator().reportControl([{ originId: 'a', drain: false, at: T + 2 }]);
+    const late = await coordinator().reportControl([{ originId: 'a', drain: true, at: T + 1 }]);
+    expect(late.controls).toEqual({});
+  });
+
+  it('gives way when the operator changes that origin, and keeps the words of the others', async () => {
+    stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
+    await coordinator().configure(config());
+    await coordinator().reportControl([
+      { originId: 'a', drain: true, at: T },
+      { originId: 'b', drain: true, at: T },
+    ]);
+    await coordinator().configure(config({ a: { weight: 2 } }));
+    expect(Object.keys((await coordinator().snapshot()).controls)).toEqual(['b']);
+    await coordinator().configure(config({ a: { weight: 2 }, b: { state: 'disabled' } }));
+    expect((await coordinator().snapshot()).controls).toEqual({});
+  });
+
+  it('is void once the probes have seen the origin down and back up (its process is gone)', async () => {
+    let up = true;
+    stubOrigins({
+      a: () => (up ? new Response('ok') : new Response('down', { status: 503 })),
+      b: answersWith('b'),
+      c: answersWith('c'),
+    });
+    await coordinator().configure(config());
+    await runRound();
+    await coordinator().reportControl([{ originId: 'a', drain: true, at: Date.now() }]);
+    expect(Object.keys((await coordinator().snapshot()).controls)).toEqual(['a']);
+    up = false;
+    vi.spyOn(Date, 'now').mockReturnValue(T + 60_000);
+    await runRound();
+    expect(Object.keys((await coordinator().snapshot()).controls)).toEqual(['a']); // down is not a restart yet
+    up = true;
+    vi.spyOn(Date, 'now').mockReturnValue(T + 120_000);
+    await runRound();
+    expect((await coordinator().snapshot()).controls).toEqual({});
+  });
+});
+
 describe('the plan', () => {
   const a = { origins: [{ id: 'a', url: 'http://a' }], health: { interval: 3600 } };
   const b = { origins: [{ id: 'b', url: 'http://b' }], health: { interval: 3600 } };

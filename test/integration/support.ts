@@ -11,7 +11,9 @@ import type { Bindings } from '../../worker/bindings';
 import { parseConfigText } from '../../worker/core/config-parse';
 import { healthPlan } from '../../worker/core/health-plan';
 import type { OriginHealth } from '../../worker/core/health-transition';
+import { applyControlReport, controlsInForce, type OriginControls } from '../../worker/core/origin-control';
 import type {
+  ControlReport,
   HealthSnapshot,
   HealthStatus,
   LastGoodConfig,
@@ -42,6 +44,11 @@ export class FakeMonitor {
   snapshots = 0;
   snapshotDelayMs = 0;
   readonly reports: PassiveFailure[][] = [];
+  /** What isolates reported origins said of themselves, call by call; kept as the coordinator keeps it. */
+  readonly controlReports: ControlReport[][] = [];
+  controls: OriginControls = {};
+  /** What the fleet aggregator answers a traffic report with (its load figures). */
+  fleetLoad: Omit<FleetLoad, 'takenAt'> = { origins: {} };
   /** What `lastGoodConfig()` answers; an Error is thrown instead, as by an unreachable object. */
   lastGood: LastGoodConfig | null | Error = null;
   lastGoodCalls = 0;
@@ -54,7 +61,14 @@ export class FakeMonitor {
       snapshot: async (): Promise<HealthSnapshot> => {
         this.snapshots++;
         if (this.snapshotDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.snapshotDelayMs));
-        return { planKey: this.planKey, takenAt: Date.now(), unhealthy: this.unhealthy };
+        return this.#snapshot();
+      },
+      reportControl: async (reports: ControlReport[]): Promise<HealthSnapshot> => {
+        this.controlReports.push(structuredClone(reports));
+        for (const report of reports) {
+          this.controls[report.originId] = applyControlReport(this.controls[report.originId], report, undefined);
+        }
+        return this.#snapshot();
       },
       configure: async (text: string) => {
         const parsed = parseConfigText(text);
@@ -73,7 +87,7 @@ export class FakeMonitor {
       recordTraffic: async (batch: TrafficBatch): Promise<FleetLoad> => {
         this.traffic.push(structuredClone(batch));
         mergeBatch(this.#fleet, batch, Date.now());
-        return { takenAt: Date.now(), origins: {} };
+        return { takenAt: Date.now(), ...structuredClone(this.fleetLoad) };
       },
       fleetView: async (): Promise<FleetView> => fleetView(this.#fleet, Date.now()),
       status: async (): Promise<HealthStatus> => ({
@@ -82,9 +96,18 @@ export class FakeMonitor {
         shards: 1,
         origins: this.records,
         states: {},
+        controls: this.#controlsInForce(),
       }),
     };
     return { getByName: () => stub } as unknown as Bindings['HEALTH_MONITOR'];
+  }
+
+  #snapshot(): HealthSnapshot {
+    return { planKey: this.planKey, takenAt: Date.now(), unhealthy: this.unhealthy, controls: this.#controlsInForce() };
+  }
+
+  #controlsInForce() {
+    return controlsInForce(this.controls, (id) => this.records[id]?.recoveredAt);
   }
 }
 

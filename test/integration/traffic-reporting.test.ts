@@ -15,7 +15,10 @@ const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 /** A fleet aggregator that records every report and answers a load figure. */
 function recordingAggregator() {
   const reports: { at: number; batch: TrafficBatch }[] = [];
-  const load: FleetLoad = { takenAt: T0, origins: { one: { requestsPerSecond: 42, activeSessions: 7 } } };
+  const load: FleetLoad = {
+    takenAt: T0,
+    origins: { one: { requestsPerSecond: 42, activeSessions: 7, concurrency: 1.5 } },
+  };
   const stub = {
     recordTraffic: async (batch: TrafficBatch) => {
       reports.push({ at: Date.now(), batch });

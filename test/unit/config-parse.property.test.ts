@@ -52,6 +52,7 @@ const AFFINITY_KEYS = [
   'decisionHeader',
   'decisionLog',
   'learn',
+  'balanceFactor',
 ];
 const HEALTH_KEYS = ['path', 'interval', 'timeout', 'rise', 'fall'];
 const PROXY_KEYS = ['timeout', 'attempts', 'bodyTimeout', 'uploadTimeout'];
@@ -134,6 +135,7 @@ const MESSAGES = {
   sameSite: 'must be one of "Lax", "Strict", "None"',
   decisionHeader: 'must be true or false',
   decisionLog: 'must be one of "all", "changes"',
+  balanceFactor: 'must be a number of at least 1 (1.25 is typical)',
   learn: 'must be an array of "header:<name>" or "cookie:<name>" entries',
   learnedName: 'must be "header:<name>" or "cookie:<name>" (an RFC 9110 token)',
   learnedCookieHeader: 'must not be the Cookie or Set-Cookie header: learn a cookie as "cookie:<name>"',
@@ -231,6 +233,8 @@ function followsTheRules(input: unknown): boolean {
         sameSite: (sameSite) => SAME_SITE_VALUES.includes(sameSite as string),
         decisionHeader: (flag) => typeof flag === 'boolean',
         decisionLog: (mode) => DECISION_LOG_MODES.includes(mode as string),
+        // Documented: an optional number ≥ 1, no upper limit; being a number in JSON, a finite one.
+        balanceFactor: (factor) => typeof factor === 'number' && Number.isFinite(factor) && factor >= 1,
       }),
     health: (health) =>
       isSection(health, {
@@ -405,6 +409,11 @@ const learnArb = fc.uniqueArray(learnedNameArb, { maxLength: MAX_LEARNED_NAMES, 
 const withoutCookie = (learn: string[], cookie: unknown) =>
   learn.filter((entry) => entry !== `cookie:${String(cookie ?? DEFAULTS.affinity.cookie)}`);
 
+/** Any number from 1 up: the typical values, and very large ones (no upper limit is documented). */
+const balanceFactorArb = fc.oneof(
+  fc.constantFrom(1, 1.25, 1.5, 2),
+  fc.double({ min: 1, max: 1e12, noNaN: true, noDefaultInfinity: true }),
+);
 const sessionKeyArb = fc.oneof(
   fc.constantFrom('random', 'ip'),
   tokenArb.map((name) => `header:${name}`),
@@ -422,6 +431,7 @@ const affinityArb = fc
       decisionHeader: fc.boolean(),
       decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
       learn: learnArb,
+      balanceFactor: balanceFactorArb,
     },
     { requiredKeys: [] },
   )
@@ -508,6 +518,16 @@ function badNumberArb(min: number, max: number, integer: boolean): fc.Arbitrary<
   if (integer) arbs.push(fc.double({ min, max, noNaN: true, noInteger: true }), fc.constant(min + 0.5));
   const valid = integer ? isIntegerIn : isNumberIn;
   return fc.oneof(...arbs).filter((value) => !valid(value, min, max));
+}
+/** Anything but a finite number of at least `min`. */
+function badAtLeastArb(min: number): fc.Arbitrary<unknown> {
+  return fc
+    .oneof(
+      fc.constantFrom(min - 1, min - Number.EPSILON, 0, -min, NaN, Infinity, -Infinity, -Number.MAX_VALUE),
+      fc.double({ max: min, maxExcluded: true }),
+      notANumberArb,
+    )
+    .filter((value) => !(typeof value === 'number' && Number.isFinite(value) && value >= min));
 }
 const notAStringArb = fc.constantFrom<Json>(0, 1, true, null, [], {}, ['active'], { id: 'x' });
 /** A string that is none of `options` (near misses first), or not a string at all. */
@@ -771,6 +791,12 @@ function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
       MESSAGES.decisionLog,
     ),
     set(
+      'a balance factor below 1, not finite or not a number',
+      ['affinity', 'balanceFactor'],
+      badAtLeastArb(1),
+      MESSAGES.balanceFactor,
+    ),
+    set(
       'learn that is not a list',
       ['affinity', 'learn'],
       fc.constantFrom<Json>('header:x', null, 1, true, {}, { 0: 'header:x' }),
@@ -860,6 +886,7 @@ const AFFINITY_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   decisionHeader: fc.boolean(),
   decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
   learn: learnArb,
+  balanceFactor: balanceFactorArb,
 };
 const HEALTH_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   path: healthPathArb,

@@ -121,6 +121,21 @@ describe('parseConfig', () => {
     expect(parseConfig({ ...minimal, affinity: { cookie: 'pin', learn: ['cookie:__affinity'] } }).ok).toBe(true);
   });
 
+  it('takes an optional balance factor of at least 1, absent by default, and compiles it for routing', () => {
+    const off = parseConfig(minimal);
+    expect(off.ok && 'balanceFactor' in off.config.affinity).toBe(false);
+    expect(off.ok && compileRoutingTable(off.config).balanceFactor).toBeUndefined();
+    for (const factor of [1, 1.25, 40]) {
+      const on = parseConfig({ ...minimal, affinity: { balanceFactor: factor } });
+      expect(on.ok && compileRoutingTable(on.config).balanceFactor).toBe(factor);
+    }
+    for (const factor of [0.99, 0, -1.25, '1.25', null, 1e400]) {
+      expect(problemsOf({ ...minimal, affinity: { balanceFactor: factor } }), String(factor)).toEqual([
+        { path: 'affinity.balanceFactor', message: 'must be a number of at least 1 (1.25 is typical)' },
+      ]);
+    }
+  });
+
   it('refuses an empty origin list and more than 1000 origins', () => {
     expect(problemsOf({ origins: [] })).toEqual([{ path: 'origins', message: 'must list at least one origin' }]);
     const many = Array.from({ length: 1001 }, (_, i) => ({ id: `o${i}`, url: `http://10.0.${i >> 8}.${i & 255}` }));

@@ -131,7 +131,29 @@ describe('merging the reports of several isolates', () => {
       activeSessions: 0,
       lastRequestAt: null,
     });
-    expect(fleetLoad(view).origins.a).toEqual({ requestsPerSecond: 3_000 / 55, activeSessions: view.activeSessions.a });
+    // Concurrency over the last 20 s (the buckets from T0+50s, 15 s up to now): 600 requests of 20 ms.
+    expect(fleetLoad(view).origins.a).toEqual({
+      requestsPerSecond: 3_000 / 55,
+      activeSessions: view.activeSessions.a,
+      concurrency: (600 * 20) / 15_000,
+    });
+  });
+
+  it('gives an origin that answers ten times slower ten times the concurrency at the same request rate', () => {
+    const window = newFleetWindow(T0);
+    for (let report = 0; report < 3; report++) {
+      const tally = new TrafficTally();
+      for (let i = 0; i < 100; i++) {
+        tally.count(served('fast', { durationMs: 20 }), `f${i}`, T0 + report * 10_000);
+        tally.count(served('slow', { durationMs: 200 }), `s${i}`, T0 + report * 10_000);
+      }
+      mergeBatch(window, tally.drain(), T0 + report * COUNT_BUCKET_MS + 1_000);
+    }
+    const { origins } = fleetLoad(fleetView(window, T0 + 25_000));
+    expect(origins.slow!.requestsPerSecond).toBe(origins.fast!.requestsPerSecond);
+    expect(origins.slow!.concurrency / origins.fast!.concurrency).toBeCloseTo(10, 9);
+    // The last 20 s: the buckets from T0+10s, 15 s up to now, 200 requests of each.
+    expect(origins.fast!.concurrency).toBeCloseTo((200 * 20) / 15_000, 9);
   });
 });
 

@@ -86,6 +86,21 @@ describe('health transitions', () => {
       changedAt: 2000,
     });
   });
+
+  it('record when an origin came back from unhealthy, and only then (what it said before is void)', () => {
+    const thresholds = { rise: 2, fall: 1 };
+    let health = initialHealth();
+    for (const [at, ok] of [
+      [1, true],
+      [2, true],
+    ] as const)
+      health = applyProbe(health, { ok, at, latencyMs: 1 }, thresholds);
+    expect(health).toMatchObject({ state: 'healthy', changedAt: 2 });
+    expect(health.recoveredAt).toBeUndefined(); // unknown → healthy is a start, not a recovery
+    health = applyProbe(health, { ok: false, at: 3, error: 'HTTP 503' }, thresholds);
+    for (const at of [4, 5, 6]) health = applyProbe(health, { ok: true, at, latencyMs: 1 }, thresholds);
+    expect(health).toMatchObject({ state: 'healthy', changedAt: 5, recoveredAt: 5 });
+  });
 });
 
 describe('passive failures', () => {

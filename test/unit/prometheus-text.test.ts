@@ -26,6 +26,7 @@ function fleetWith() {
       status: 200,
       durationMs: 12,
       failures: [{ originId: 'app-1', kind: 'connect-failed' }],
+      handedOverTo: 'app-1',
     },
     's2',
     NOW,
@@ -47,6 +48,7 @@ describe('the Prometheus exposition', () => {
   const text = renderPrometheus({
     config,
     health: { 'app-1': 'healthy', 'app-2': 'unhealthy' },
+    controls: {},
     fleet: fleetWith(),
     monitorUp: true,
   });
@@ -71,6 +73,12 @@ describe('the Prometheus exposition', () => {
     ).toBe(1);
     expect(
       sampleValue(families, 'edge_affinity_origin_moved_sessions_total', { origin: 'app-2', reason: 'unhealthy' }),
+    ).toBe(0);
+    expect(
+      sampleValue(families, 'edge_affinity_origin_moved_sessions_total', { origin: 'app-1', reason: 'repin' }),
+    ).toBe(1);
+    expect(
+      sampleValue(families, 'edge_affinity_origin_moved_sessions_total', { origin: 'app-1', reason: 'replay' }),
     ).toBe(0);
     expect(
       sampleValue(families, 'edge_affinity_origin_failures_total', { origin: 'app-1', kind: 'connect-failed' }),
@@ -107,8 +115,37 @@ describe('the Prometheus exposition', () => {
     expect(sampleValue(families, 'edge_affinity_current_sessions')).toBe(2);
   });
 
+  it('shows the state and weight in force when an origin steers itself, beside what the operator configured', () => {
+    const steered = parsePrometheus(
+      renderPrometheus({
+        config,
+        health: {},
+        controls: {
+          'app-1': { draining: true, drainingSince: NOW, weightPercent: 25, weightSince: NOW },
+          'app-2': { draining: true, drainingSince: NOW, weightPercent: 100 },
+        },
+        fleet: null,
+        monitorUp: true,
+      }),
+    );
+    const value = (name: string, labels: Record<string, string>) => sampleValue(steered, name, labels);
+    expect(value('edge_affinity_origin_status', { origin: 'app-1', state: 'draining' })).toBe(1);
+    expect(value('edge_affinity_origin_status', { origin: 'app-1', state: 'active' })).toBe(0);
+    expect(value('edge_affinity_origin_weight', { origin: 'app-1' })).toBe(2);
+    expect(value('edge_affinity_origin_effective_weight', { origin: 'app-1' })).toBe(0.5);
+    expect(value('edge_affinity_origin_control_draining', { origin: 'app-1' })).toBe(1);
+    expect(value('edge_affinity_origin_control_weight_ratio', { origin: 'app-1' })).toBe(0.25);
+    // app-2 is draining by the operator's word: its own drain is recorded, the state is the operator's.
+    expect(value('edge_affinity_origin_status', { origin: 'app-2', state: 'draining' })).toBe(1);
+    expect(value('edge_affinity_origin_control_weight_ratio', { origin: 'app-2' })).toBe(1);
+    expect(sampleValue(families, 'edge_affinity_origin_control_draining', { origin: 'app-1' })).toBe(0);
+    expect(sampleValue(families, 'edge_affinity_origin_effective_weight', { origin: 'app-1' })).toBe(2);
+  });
+
   it('still answers the configuration’s gauges when the fleet figures cannot be read', () => {
-    const without = parsePrometheus(renderPrometheus({ config, health: {}, fleet: null, monitorUp: false }));
+    const without = parsePrometheus(
+      renderPrometheus({ config, health: {}, controls: {}, fleet: null, monitorUp: false }),
+    );
     expect(sampleValue(without, 'edge_affinity_origin_weight', { origin: 'app-2' })).toBe(1);
     expect(sampleValue(without, 'edge_affinity_origin_requests_total', { origin: 'app-2' })).toBe(0);
     expect(sampleValue(without, 'edge_affinity_origin_check_status', { origin: 'app-1', state: 'unknown' })).toBe(1);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   allCandidates,
+  planReplay,
   planRoute,
   settleDecision,
+  settleReplay,
   type Availability,
   type RouteRequest,
   type RoutableOrigin,
@@ -167,5 +169,64 @@ describe('settleDecision', () => {
     expect(settleDecision(planRoute(request()), second)).toEqual({ decision: 'new', reason: undefined });
     const repin = planRoute(request({ lapsedPin: 'removed' }));
     expect(settleDecision(repin, second)).toEqual({ decision: 'repinned', reason: 'removed' });
+  });
+});
+
+describe('placement within a load bound', () => {
+  /** A bound that refuses the origins listed, and counts how often it was made. */
+  function bound(over: number[]) {
+    const made = { count: 0 };
+    const placement = () => {
+      made.count++;
+      return (index: number) => !over.includes(index);
+    };
+    return { placement, made };
+  }
+
+  it('sends a new session past origins above the bound, to the next of its own list, keeping them as last resorts', () => {
+    const { placement, made } = bound([first]);
+    expect(planRoute(request({ placement }))).toEqual({
+      candidates: [second, third, fourth],
+      decision: 'new',
+      failOpen: false,
+    });
+    expect(planRoute(request({ placement: bound([first, second, third]).placement })).candidates).toEqual([
+      fourth,
+      first,
+      second,
+    ]);
+    expect(made.count).toBe(1);
+  });
+
+  it('never moves a kept pin for load, and makes no bound for it', () => {
+    const { placement, made } = bound([fourth]);
+    const plan = planRoute(request({ pinned: fourth, placement }));
+    expect(plan.candidates).toEqual([fourth]);
+    expect(made.count).toBe(0);
+    // Its spares are placements: they respect the bound.
+    const spares = planRoute(request({ pinned: fourth, placement: bound([first]).placement })).failover!();
+    expect(spares).toEqual([second, third]);
+  });
+
+  it('places a session that must move (its origin down, disabled or removed) within the bound too', () => {
+    const { placement } = bound([second]);
+    expect(planRoute(request({ pinned: first, down: { [first]: 'unhealthy' }, placement })).candidates).toEqual([
+      third,
+      fourth,
+      second,
+    ]);
+    expect(planRoute(request({ lapsedPin: 'removed', placement })).candidates).toEqual([first, third, fourth]);
+  });
+});
+
+describe('a replay', () => {
+  it('goes to the origin named, then along the session’s own list, never back to the origin that asked', () => {
+    expect(planReplay(request(), third, first)).toEqual([third, second, fourth]);
+    expect(planReplay(request({ attempts: 1 }), third, first)).toEqual([third]);
+  });
+
+  it('leaves a new session new, and moves a pinned one for the reason "replay"', () => {
+    expect(settleReplay(planRoute(request()))).toEqual({ decision: 'new' });
+    expect(settleReplay(planRoute(request({ pinned: first })))).toEqual({ decision: 'repinned', reason: 'replay' });
   });
 });

@@ -8,6 +8,7 @@ import type { AppEnv } from '../bindings';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../core/prometheus-text';
 import type { IsolateState } from '../isolate-state';
 import { readFleetView, readHealthStatus } from './fleet-reads';
+import { originControls } from './status-report';
 
 export async function serveMetrics(c: Context<AppEnv>, isolate: IsolateState): Promise<Response> {
   const lookup = await isolate.config.lookup(c.env, Date.now(), (task) => c.executionCtx.waitUntil(task));
@@ -18,6 +19,7 @@ export async function serveMetrics(c: Context<AppEnv>, isolate: IsolateState): P
   const text = renderPrometheus({
     config: lookup.ok ? lookup.table.config : undefined,
     health,
+    controls: originControls(monitor, isolate),
     fleet: fleet.ok ? fleet.value : null,
     monitorUp: monitor.ok,
   });

@@ -11,13 +11,13 @@ import { readConfig } from '../config/config-source';
 import type { Config } from '../core/config-schema';
 import { isDrained, originFigures, type OriginFigures } from '../core/fleet-figures';
 import { parseOriginPatch, patchOrigin } from '../core/origin-patch';
-import { originStatus } from '../core/origin-status';
+import { originStatus, type OriginStatus } from '../core/origin-status';
 import type { IsolateState } from '../isolate-state';
 import { DRAIN_REPORT_INTERVAL_MS, REPORT_INTERVAL_MS } from '../fleet/traffic-reporter';
 import { commitConfig } from './config-commit';
 import { readFleetView, readHealthStatus, type Read } from './fleet-reads';
 import type { HealthStatus } from '../health/monitor-protocol';
-import { healthRecords } from './status-report';
+import { healthRecords, originControls } from './status-report';
 
 /** How long a draining origin must go without requests to count as drained, unless `?idle=` says otherwise. */
 export const DEFAULT_IDLE_SECONDS = 300;
@@ -64,8 +64,10 @@ async function describeOrigin(c: Context<AppEnv>, isolate: IsolateState): Promis
   const origin = config?.origins.find((o) => o.id === id);
   if (!config || !origin) return c.json({ error: `no origin "${id}" in the configuration in force` }, 404, NO_STORE);
   const [monitor, fleet] = await Promise.all([readHealthStatus(c.env), readFleetView(c.env)]);
-  const row = originStatus(config, healthRecords(monitor, isolate, config.origins)).find((o) => o.id === id)!;
+  const controls = originControls(monitor, isolate);
+  const row = originStatus(config, healthRecords(monitor, isolate, config.origins), controls).find((o) => o.id === id)!;
   const figures = fleet.ok ? originFigures(fleet.value, [id])[id]! : null;
+  const drainingSince = row.state === 'draining' ? drainingSinceOf(monitor, row) : null;
   return c.json(
     {
       ...row,
@@ -74,19 +76,16 @@ async function describeOrigin(c: Context<AppEnv>, isolate: IsolateState): Promis
       // Without the aggregator's word a draining origin is never called drained: a pod stopped on a
       // guess would break the sessions it still holds.
       drained:
-        origin.state === 'draining'
+        row.state === 'draining'
           ? fleet.ok &&
             isDrained(fleet.value, id, {
               idleMs: idleSeconds * 1000,
-              drainingSince:
-                monitor.ok && monitor.value.states[id]?.state === 'draining'
-                  ? monitor.value.states[id].since
-                  : undefined,
+              drainingSince: drainingSince === null ? undefined : Date.parse(drainingSince),
               reportIntervalMs: REPORT_INTERVAL_MS,
               drainReportLagMs: DRAINED_REPORT_LAG_MS,
             })
           : null,
-      drainingSince: origin.state === 'draining' ? drainingSinceOf(monitor, id) : null,
+      drainingSince,
       idle: idleSeconds,
       live: figures && withoutSeries(figures),
       fleet: fleet.ok
@@ -134,9 +133,13 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** When the coordinator saw the origin become draining, as an ISO time; null when it cannot say. */
-function drainingSinceOf(monitor: Read<HealthStatus>, id: string): string | null {
-  const entry = monitor.ok ? monitor.value.states[id] : undefined;
+/**
+ * When the origin began draining, as an ISO time: by the operator's word, when the coordinator adopted
+ * the configuration that says so; by its own, when it said `drain`. Null when that cannot be told.
+ */
+function drainingSinceOf(monitor: Read<HealthStatus>, row: OriginStatus): string | null {
+  if (row.stateSetBy === 'origin') return row.control?.drainingSince ?? null;
+  const entry = monitor.ok ? monitor.value.states[row.id] : undefined;
   return entry?.state === 'draining' ? new Date(entry.since).toISOString() : null;
 }
 

@@ -68,8 +68,19 @@ const OriginRow: FC<{ origin: OriginReport; now: number; scaleMax: number }> = (
       <strong>{origin.id}</strong>
       <div class="url">{origin.url}</div>
     </td>
-    <td class={`state-${origin.state}`}>{origin.state}</td>
-    <td>{origin.weight}</td>
+    <td class={`state-${origin.state}`}>
+      {origin.state}
+      {origin.stateSetBy === 'origin' && <SaidByOrigin since={origin.control?.drainingSince ?? null} now={now} />}
+    </td>
+    <td>
+      {origin.weight}
+      {origin.weightSetBy === 'origin' && (
+        <div class="when">
+          {origin.configured.weight} × {origin.control?.weightPercent}%
+        </div>
+      )}
+      {origin.weightSetBy === 'origin' && <SaidByOrigin since={origin.control?.weightSince ?? null} now={now} />}
+    </td>
     <td>
       <span class={`pill ${origin.health}`}>{origin.health}</span>
       {origin.healthSince && <div class="when">since {ago(origin.healthSince, now)}</div>}
@@ -84,6 +95,11 @@ const OriginRow: FC<{ origin: OriginReport; now: number; scaleMax: number }> = (
     </td>
     {origin.live ? <LiveCells origin={origin.id} live={origin.live} scaleMax={scaleMax} /> : <NoFigures />}
   </tr>
+);
+
+/** A state or weight the origin set itself with `Affinity-Control`, not the operator. */
+const SaidByOrigin: FC<{ since: string | null; now: number }> = ({ since, now }) => (
+  <div class="when said-by-origin">said by the origin{since && `, ${ago(since, now)}`}</div>
 );
 
 /** Requests/s, error rate and latency; active sessions and moves; the chart. Rates cover the last minute. */

@@ -11,7 +11,7 @@ import { originStatus, type OriginStatus } from '../core/origin-status';
 import type { IsolateState } from '../isolate-state';
 import { etagOf } from './config-etag';
 import { readFleetView, readHealthStatus, type Read } from './fleet-reads';
-import type { HealthStatus } from '../health/monitor-protocol';
+import type { ControlsInForce, HealthStatus } from '../health/monitor-protocol';
 
 /** Which configuration is in force in the answering isolate, and why. */
 export interface ConfigReport {
@@ -85,7 +85,10 @@ export async function buildStatusReport(env: Bindings, isolate: IsolateState, no
       activeSessions: fleet.ok ? fleet.value.activeSessionsTotal : null,
     },
     origins: current
-      ? originStatus(current.table.config, records).map((row) => ({ ...row, live: live[row.id] ?? null }))
+      ? originStatus(current.table.config, records, originControls(monitor, isolate)).map((row) => ({
+          ...row,
+          live: live[row.id] ?? null,
+        }))
       : [],
   };
 }
@@ -104,6 +107,11 @@ async function configReport({ inForce, kvFailure }: ConfigState): Promise<Config
     },
     kv,
   };
+}
+
+/** What origins said of themselves, from the coordinator; without it, from this isolate's snapshot. */
+export function originControls(monitor: Read<HealthStatus>, isolate: IsolateState): ControlsInForce {
+  return monitor.ok ? (monitor.value.controls ?? {}) : isolate.health.controls;
 }
 
 /** The coordinator's health records; without the monitor, what this isolate's snapshot knows: which origins are down. */

@@ -75,6 +75,14 @@ function boundedInteger(min: number, max: number) {
   );
 }
 
+/** A number of at least `min`, with no upper limit but a finite one. */
+function atLeast(min: number, message: string) {
+  return v.pipe(
+    v.number(message),
+    v.check((n) => Number.isFinite(n) && n >= min, message),
+  );
+}
+
 function oneOf<const T extends readonly string[]>(options: T) {
   return v.picklist(options, `must be one of ${options.map((o) => `"${o}"`).join(', ')}`);
 }
@@ -152,6 +160,11 @@ const AffinitySchema = v.pipe(
     decisionHeader: v.optional(v.boolean('must be true or false'), d.affinity.decisionHeader),
     decisionLog: v.optional(oneOf(DECISION_LOG_MODES), d.affinity.decisionLog),
     learn: v.optional(LearnedNamesSchema, () => [...d.affinity.learn]),
+    /**
+     * Load-aware placement (core/bounded-load.ts): a session placed on an origin skips it while its
+     * load is above this many times the weighted mean. No default: absent, placement ignores load.
+     */
+    balanceFactor: v.optional(atLeast(1, 'must be a number of at least 1 (1.25 is typical)')),
   }),
   // Runs even when other settings have problems, so that every problem is reported at once.
   v.rawCheck(({ dataset, addIssue }) => {

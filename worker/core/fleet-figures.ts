@@ -129,18 +129,24 @@ export function isDrained(view: FleetView, originId: string, rule: DrainedRule):
   );
 }
 
+/** The window of the concurrency that placement by load reads: short enough to follow a slowdown. */
+export const LOAD_WINDOW_MS = 20_000;
+
 /**
  * The fleet's recent load per origin, small enough to travel back on every report's answer: what an
- * isolate needs to place new sessions by load (requests per second over the last minute,
- * active sessions) without a call of its own.
+ * isolate needs to place new sessions by load without a call of its own. `concurrency` is the mean
+ * number of requests in flight over the last LOAD_WINDOW_MS (Little's law: the time the origin took
+ * to answer them, summed, over the window's length), which is what load-aware placement compares;
+ * requests per second and active sessions are over the rate window, for the record.
  */
 export interface FleetLoad {
   takenAt: number;
-  origins: Record<string, { requestsPerSecond: number; activeSessions: number }>;
+  origins: Record<string, { requestsPerSecond: number; activeSessions: number; concurrency: number }>;
 }
 
 export function fleetLoad(view: FleetView): FleetLoad {
   const { counts, seconds } = countsOver(view, RATE_WINDOW_MS);
+  const recent = countsOver(view, LOAD_WINDOW_MS);
   const ids = new Set([...counts.keys(), ...Object.keys(view.activeSessions)]);
   return {
     takenAt: view.takenAt,
@@ -150,6 +156,7 @@ export function fleetLoad(view: FleetView): FleetLoad {
         {
           requestsPerSecond: (counts.get(id)?.requests ?? 0) / seconds,
           activeSessions: view.activeSessions[id] ?? 0,
+          concurrency: (recent.counts.get(id)?.latencySumMs ?? 0) / (recent.seconds * 1000),
         },
       ]),
     ),

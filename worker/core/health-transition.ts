@@ -23,6 +23,11 @@ export interface OriginHealth {
   lastError?: string;
   /** Unix ms of the last change of state. */
   changedAt?: number;
+  /**
+   * Unix ms of the last return from unhealthy to healthy: the origin was down (crashed, restarted), so
+   * what it said of itself before (origin-control.ts) was said by a process that is gone.
+   */
+  recoveredAt?: number;
 }
 
 export interface Thresholds {
@@ -64,5 +69,7 @@ function fail(health: OriginHealth, count: number, error: string, at: number, th
 }
 
 function settle(health: OriginHealth, state: HealthState, at: number): OriginHealth {
-  return health.state === state ? health : { ...health, state, changedAt: at };
+  if (health.state === state) return health;
+  const recovered = health.state === 'unhealthy' && state === 'healthy';
+  return { ...health, state, changedAt: at, ...(recovered ? { recoveredAt: at } : {}) };
 }

@@ -1,15 +1,32 @@
 /**
- * Every origin as an operator wants to see it: configuration, health, and the share of new sessions
- * it takes right now. Pure: the status endpoint and page render what this returns.
+ * Every origin as an operator wants to see it: the state and weight in force and who set them (the
+ * operator's configuration, or the origin's own `Affinity-Control`: effective-origin.ts), health, and
+ * the share of new sessions it takes right now. Pure: the status endpoint and page render what this
+ * returns.
  */
 import type { Config, OriginState } from './config-schema';
+import { effectiveOrigin, type SetBy } from './effective-origin';
 import { initialHealth, type HealthState, type OriginHealth } from './health-transition';
+import type { ControlsInForce } from './origin-control';
 
 export interface OriginStatus {
   id: string;
   url: string;
+  /** In force: the operator's state, or `draining` when an active origin said `drain`. */
   state: OriginState;
+  /** In force for new sessions: the configured weight × the origin's `weight=<n>%`. */
   weight: number;
+  stateSetBy: SetBy;
+  weightSetBy: SetBy;
+  /** What the operator configured. */
+  configured: { state: OriginState; weight: number };
+  /** What the origin said of itself and still holds; null when it said nothing that changes anything. */
+  control: {
+    draining: boolean;
+    drainingSince: string | null;
+    weightPercent: number;
+    weightSince: string | null;
+  } | null;
   health: HealthState;
   /** ISO time of the last probe, null before the first. */
   lastProbe: string | null;
@@ -22,20 +39,35 @@ export interface OriginStatus {
   newSessionShare: number;
 }
 
-export function originStatus(config: Config, records: Readonly<Record<string, OriginHealth>>): OriginStatus[] {
+export function originStatus(
+  config: Config,
+  records: Readonly<Record<string, OriginHealth>>,
+  controls: ControlsInForce,
+): OriginStatus[] {
   const health = (id: string) => records[id] ?? initialHealth();
-  const takesNew = config.origins.map((o) => o.state === 'active' && o.weight > 0);
-  const up = config.origins.map((o, i) => takesNew[i]! && health(o.id).state !== 'unhealthy');
+  const origins = config.origins.map((o) => effectiveOrigin(o, controls[o.id]));
+  const takesNew = origins.map((o) => o.state === 'active' && o.weight > 0);
+  const up = origins.map((o, i) => takesNew[i]! && health(o.id).state !== 'unhealthy');
   // When health calls every candidate down, routing fails open over all of them: so does the share.
   const eligible = up.some(Boolean) ? up : takesNew;
-  const total = config.origins.reduce((sum, o, i) => sum + (eligible[i] ? o.weight : 0), 0);
-  return config.origins.map((origin, i) => {
+  const total = origins.reduce((sum, o, i) => sum + (eligible[i] ? o.weight : 0), 0);
+  return origins.map((origin, i) => {
     const h = health(origin.id);
+    const { control } = origin;
     return {
       id: origin.id,
       url: origin.url,
       state: origin.state,
       weight: origin.weight,
+      stateSetBy: origin.stateSetBy,
+      weightSetBy: origin.weightSetBy,
+      configured: origin.configured,
+      control: control && {
+        draining: control.draining,
+        drainingSince: iso(control.drainingSince),
+        weightPercent: control.weightPercent,
+        weightSince: iso(control.weightSince),
+      },
       health: h.state,
       lastProbe: iso(h.lastProbeAt),
       latencyMs: h.latencyMs ?? null,

@@ -5,22 +5,26 @@
  * as moved_sessions_total{reason}, up/weight/status gauges, current sessions). Pure: data in, text out.
  */
 import type { Config } from './config-schema';
+import { effectiveOrigin } from './effective-origin';
 import type { FleetView } from './fleet-window';
 import type { HealthState } from './health-transition';
 import { LATENCY_BOUNDS_MS } from './latency-histogram';
+import type { ControlsInForce } from './origin-control';
 import { ORIGIN_STATES } from './config-schema';
 import { emptyCounts, STATUS_CLASSES, type OriginCounts } from './traffic-counts';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 const HEALTH_STATES: readonly HealthState[] = ['healthy', 'unhealthy', 'unknown'];
-const REPIN_REASONS = ['unhealthy', 'connect-failed', 'removed', 'disabled', 'expired'] as const;
+const MOVE_REASONS = ['unhealthy', 'connect-failed', 'removed', 'disabled', 'expired', 'replay', 'repin'] as const;
 const FAILURE_KINDS = ['connect-failed', 'timeout'] as const;
 
 export interface MetricsInput {
   config: Config | undefined;
   /** Health per configured origin id. */
   health: Record<string, HealthState>;
+  /** What origins said of themselves and still holds (`Affinity-Control`). */
+  controls: ControlsInForce;
   /** Null when the aggregator could not be read: then only the configuration's gauges are shown. */
   fleet: FleetView | null;
   /** Whether the health coordinator answered (without it every origin's health is `unknown`). */
@@ -79,7 +83,7 @@ function counterFamilies({ input, counted, totals }: Scope): Family[] {
     counter(
       'edge_affinity_origin_moved_sessions_total',
       'Sessions moved to the origin, by why they left their own.',
-      cross(counted, 'reason', REPIN_REASONS, (id, reason) => totals(id).moved[reason] ?? 0),
+      cross(counted, 'reason', MOVE_REASONS, (id, reason) => totals(id).moved[reason] ?? 0),
     ),
     counter(
       'edge_affinity_origin_failures_total',
@@ -103,20 +107,20 @@ function gaugeFamilies(scope: Scope): Family[] {
   return [...originGauges(scope), ...trafficGauges(scope)];
 }
 
-/** Health, state and weight of every configured origin. */
+/** Health, state and weight of every configured origin: in force, and who set them. */
 function originGauges({ input, configured }: Scope): Family[] {
   const { health } = input;
+  const origins = configured.map((o) => effectiveOrigin(o, input.controls[o.id]));
   const gauge = (name: string, help: string, samples: Sample[]): Family => ({ name, type: 'gauge', help, samples });
-  const oneHot = <T extends string>(
-    label: string,
-    values: readonly T[],
-    current: (o: Config['origins'][number]) => T,
-  ) => configured.flatMap((o) => values.map((v): Sample => [{ origin: o.id, [label]: v }, current(o) === v ? 1 : 0]));
+  const perOrigin = (value: (o: (typeof origins)[number]) => number): Sample[] =>
+    origins.map((o) => [{ origin: o.id }, value(o)]);
+  const oneHot = <T extends string>(label: string, values: readonly T[], current: (o: (typeof origins)[number]) => T) =>
+    origins.flatMap((o) => values.map((v): Sample => [{ origin: o.id, [label]: v }, current(o) === v ? 1 : 0]));
   return [
     gauge(
       'edge_affinity_origin_up',
       '1 when the health monitor calls the origin healthy.',
-      configured.map((o) => [{ origin: o.id }, health[o.id] === 'healthy' ? 1 : 0]),
+      perOrigin((o) => (health[o.id] === 'healthy' ? 1 : 0)),
     ),
     gauge(
       'edge_affinity_origin_check_status',
@@ -125,13 +129,28 @@ function originGauges({ input, configured }: Scope): Family[] {
     ),
     gauge(
       'edge_affinity_origin_status',
-      'Configured state of the origin (one series per state, 1 for the current one).',
+      "State of the origin in force: the operator's, or draining when the origin said drain (1 for the current one).",
       oneHot('state', ORIGIN_STATES, (o) => o.state),
     ),
     gauge(
       'edge_affinity_origin_weight',
       'Configured weight of the origin.',
-      configured.map((o) => [{ origin: o.id }, o.weight]),
+      perOrigin((o) => o.configured.weight),
+    ),
+    gauge(
+      'edge_affinity_origin_effective_weight',
+      "Weight new sessions are placed by: the configured weight times the origin's own weight percentage.",
+      perOrigin((o) => o.weight),
+    ),
+    gauge(
+      'edge_affinity_origin_control_draining',
+      '1 while the origin drains itself (Affinity-Control: drain, not yet ready).',
+      perOrigin((o) => (o.control?.draining ? 1 : 0)),
+    ),
+    gauge(
+      'edge_affinity_origin_control_weight_ratio',
+      'The weight percentage the origin gave itself (Affinity-Control: weight=<n>%), as a ratio; 1 when it said none.',
+      perOrigin((o) => (o.control?.weightPercent ?? 100) / 100),
     ),
   ];
 }

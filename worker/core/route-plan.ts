@@ -10,13 +10,17 @@
  *   disabled or removed is gone for good, so its sessions move even then.
  * - When health calls every candidate down, fail open: try them in preference order anyway, pinned
  *   origin first, rather than refuse service on the word of the probes alone.
+ * - With a load bound (`affinity.balanceFactor`, bounded-load.ts), a session that is placed, new or
+ *   moved off its origin, skips origins above the bound for the next of its own preference list; the
+ *   skipped ones stay behind as last resorts. A kept pin never moves because of load.
  */
 import type { OriginState } from './config-schema';
 import type { OriginSelector } from './selector';
 
 /** What health says of an origin right now: up, down by the probes, or down by a failed connection here. */
 export type Availability = 'up' | 'unhealthy' | 'connect-failed';
-export type RepinReason = 'unhealthy' | 'connect-failed' | 'removed' | 'disabled' | 'expired';
+/** Why a session left its origin; `replay`: the origin answered with `Affinity-Control: replay=<id>`. */
+export type RepinReason = 'unhealthy' | 'connect-failed' | 'removed' | 'disabled' | 'expired' | 'replay';
 export type Decision = 'new' | 'pinned' | 'repinned';
 
 export interface RoutableOrigin {
@@ -37,6 +41,12 @@ export interface RouteRequest {
   /** A cookie that pinned an origin no longer usable for a reason other than health. */
   lapsedPin?: 'removed' | 'expired';
   availability(index: number): Availability;
+  /**
+   * Load-aware placement: makes the test of whether an origin is within its load bound for one more
+   * session. Called at most once per plan, and only when a session is placed (new or moved), never
+   * for a kept pin. Absent: placement ignores load.
+   */
+  placement?: () => (index: number) => boolean;
 }
 
 export interface RoutePlan {
@@ -53,6 +63,11 @@ export interface RoutePlan {
   failOpen: boolean;
 }
 
+/** Whether an origin takes new sessions: active in force, a weight above 0, and up. */
+export function takesNewSessions(origin: RoutableOrigin, availability: Availability): boolean {
+  return origin.state === 'active' && origin.weight > 0 && availability === 'up';
+}
+
 export function planRoute(request: RouteRequest): RoutePlan {
   const { pinned, origins } = request;
   if (pinned === undefined) return planNewPin(request, request.lapsedPin);
@@ -60,7 +75,7 @@ export function planRoute(request: RouteRequest): RoutePlan {
   const availability = request.availability(pinned);
   if (origin.state !== 'disabled' && availability === 'up') {
     if (request.failover === 'none') return { candidates: [pinned], decision: 'pinned', failOpen: false };
-    const failover = () => pickNew(request, true, request.attempts - 1, pinned);
+    const failover = () => pickNew(request, true, request.attempts - 1, [pinned]);
     return { candidates: [pinned], failover, decision: 'pinned', failOpen: false };
   }
   if (origin.state === 'disabled') return planNewPin(request, 'disabled');
@@ -74,7 +89,7 @@ export function planRoute(request: RouteRequest): RoutePlan {
   }
   const moved = pickNew(request, true, request.attempts);
   if (moved.length > 0) return { candidates: moved, decision: 'repinned', reason, failOpen: false };
-  const rest = pickNew(request, false, request.attempts - 1, pinned);
+  const rest = pickNew(request, false, request.attempts - 1, [pinned]);
   return { candidates: [pinned, ...rest], decision: 'pinned', failOpen: true };
 }
 
@@ -101,16 +116,45 @@ function planNewPin(request: RouteRequest, reason: RepinReason | undefined): Rou
   return { candidates: anyHealth, decision, reason, failOpen: anyHealth.length > 0 };
 }
 
-/** Origins that take new sessions, in the session key's preference order. */
-function pickNew(request: RouteRequest, respectHealth: boolean, count: number, except?: number): number[] {
+/**
+ * The origins a replay goes to: the one the answering origin named, then, should its connection fail,
+ * the session's next origins, never the one that asked for the replay.
+ */
+export function planReplay(request: RouteRequest, target: number, answered: number): number[] {
+  return [target, ...pickNew(request, true, request.attempts - 1, [target, answered])];
+}
+
+/** What a replay makes of its session: a new one stays new, a pinned one has moved. */
+export function settleReplay(plan: RoutePlan): Pick<RoutePlan, 'decision' | 'reason'> {
+  return plan.decision === 'new' ? { decision: 'new' } : { decision: 'repinned', reason: 'replay' };
+}
+
+/**
+ * Origins that take new sessions, in the session key's preference order; with a load bound, those
+ * within it first and the others after them.
+ */
+function pickNew(request: RouteRequest, respectHealth: boolean, count: number, except: number[] = []): number[] {
   if (count <= 0) return [];
-  const { origins } = request;
-  return request.selector.pick(
-    request.sessionKey,
-    (index) =>
-      index !== except &&
-      origins[index]!.state === 'active' &&
-      (!respectHealth || request.availability(index) === 'up'),
-    count,
-  );
+  const { origins, selector, sessionKey } = request;
+  const takes = (index: number) =>
+    !except.includes(index) &&
+    origins[index]!.state === 'active' &&
+    (!respectHealth || request.availability(index) === 'up');
+  if (!request.placement) return selector.pick(sessionKey, takes, count);
+  const within = boundOf(request, request.placement);
+  const preferred = selector.pick(sessionKey, (index) => takes(index) && within(index), count);
+  if (preferred.length === count) return preferred;
+  return [
+    ...preferred,
+    ...selector.pick(sessionKey, (index) => takes(index) && !within(index), count - preferred.length),
+  ];
+}
+
+const bounds = new WeakMap<RouteRequest, (index: number) => boolean>();
+
+/** The plan's load bound, made once per request however many lists the plan ranks. */
+function boundOf(request: RouteRequest, make: () => (index: number) => boolean): (index: number) => boolean {
+  let within = bounds.get(request);
+  if (!within) bounds.set(request, (within = make()));
+  return within;
 }

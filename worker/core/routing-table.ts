@@ -4,8 +4,10 @@
  */
 import { ADMIN_SESSION_COOKIE_NAMES } from './admin-session';
 import type { Config, OriginState } from './config-schema';
+import { effectiveOrigin } from './effective-origin';
 import { healthPlan, type HealthPlan } from './health-plan';
 import { parseLearnedNames, type LearnedName } from './learned-names';
+import type { ControlsInForce } from './origin-control';
 import { createSelector, type OriginSelector } from './selector';
 import { parseSessionKeySource, type SessionKeySource } from './session-key';
 
@@ -29,6 +31,8 @@ export interface RoutingTable {
   readonly healthPlan: HealthPlan;
   /** The worker's own cookies, which never reach an origin: the affinity cookie and the admin session's. */
   readonly ownCookies: readonly string[];
+  /** `affinity.balanceFactor`: the load bound of placements; undefined when placement ignores load. */
+  readonly balanceFactor: number | undefined;
 }
 
 export function compileRoutingTable(config: Config): RoutingTable {
@@ -47,7 +51,27 @@ export function compileRoutingTable(config: Config): RoutingTable {
     learned: parseLearnedNames(config.affinity.learn),
     healthPlan: healthPlan(config),
     ownCookies: [config.affinity.cookie, ...ADMIN_SESSION_COOKIE_NAMES],
+    balanceFactor: config.affinity.balanceFactor,
   };
+}
+
+/**
+ * The table with every origin's state and weight in force: the configuration's, combined with what
+ * the origins said of themselves (effective-origin.ts). Built once per change of either, never per
+ * request; when no origin's word changes anything, the configuration's own table is the answer, and
+ * the selector is rebuilt only when a weight changed.
+ */
+export function withOriginControls(table: RoutingTable, controls: ControlsInForce): RoutingTable {
+  const origins = table.config.origins.map((origin) => {
+    const { id, url, weight, state } = effectiveOrigin(origin, controls[origin.id]);
+    return { id, url, weight, state };
+  });
+  const differs = (key: 'state' | 'weight') =>
+    origins.some((origin, i) => origin[key] !== table.config.origins[i]![key]);
+  const reweighted = differs('weight');
+  if (!reweighted && !differs('state')) return table;
+  const selector = reweighted ? createSelector(table.config.affinity.algorithm, origins) : table.selector;
+  return { ...table, origins, selector };
 }
 
 /** The origin's URL for a request path and query: `https://app-1.internal/prefix` + `/cart?x=1`. */

@@ -10,6 +10,8 @@ import { emptyHistogram, mergeHistogram, observeLatency, type LatencyHistogram }
 import type { Decision, RepinReason } from './route-plan';
 
 export type AttemptFailureKind = 'connect-failed' | 'timeout';
+/** Why a session moved to an origin: a re-pin's reason, or `repin` (its origin handed it over). */
+export type MoveReason = RepinReason | 'repin';
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 export type StatusClass = (typeof STATUS_CLASSES)[number];
 
@@ -19,7 +21,7 @@ export interface OriginCounts {
   /** Of those, requests of sessions that had no usable pin. */
   newSessions: number;
   /** Sessions that moved to this origin, by why they left their own. */
-  moved: Partial<Record<RepinReason, number>>;
+  moved: Partial<Record<MoveReason, number>>;
   /** Attempts to reach this origin that failed (and went on to the next origin, or gave up). */
   failures: Partial<Record<AttemptFailureKind, number>>;
   /** Its answers by status class. */
@@ -41,6 +43,8 @@ export interface CountedRequest {
   durationMs: number;
   failures: readonly { originId: string; kind: AttemptFailureKind }[];
   clientFailure?: string;
+  /** The origin that answered handed the session over to this one (`Affinity-Control: repin=<id>`). */
+  handedOverTo?: string;
 }
 
 /** One isolate's report: counts and session sketches per origin, and requests no origin answered. */
@@ -110,6 +114,10 @@ export class TrafficTally {
     if (request.decision === 'new') counts.newSessions += 1;
     if (request.decision === 'repinned' && request.reason) {
       counts.moved[request.reason] = (counts.moved[request.reason] ?? 0) + 1;
+    }
+    if (request.handedOverTo !== undefined) {
+      const to = this.#countsOf(request.handedOverTo);
+      to.moved.repin = (to.moved.repin ?? 0) + 1;
     }
     const cls = statusClass(request.status);
     counts.responses[cls] = (counts.responses[cls] ?? 0) + 1;

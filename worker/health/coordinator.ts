@@ -1,8 +1,9 @@
 /**
  * The coordinator role, played by the object named "coordinator": it adopts the configuration (from
  * the admin API, or read from KV itself: plan-source.ts), keeps it as the last good configuration,
- * derives the plan, splits it into shards and hands them out, takes the shards' records and the
- * isolates' passive reports, and answers the snapshot every isolate routes by.
+ * derives the plan, splits it into shards and hands them out, takes the shards' records, the
+ * isolates' passive reports and what they heard origins say of themselves (origin-control.ts), and
+ * answers the snapshot every isolate routes by.
  *
  * The configuration, the plan derived from it and the coordinator's own orders are stored in one
  * write, so the last good configuration and what is probed never disagree.
@@ -12,9 +13,12 @@ import { validateConfigText } from '../config/config-source';
 import type { Config } from '../core/config-schema';
 import { healthPlan, splitIntoShards, type HealthPlan } from '../core/health-plan';
 import { initialHealth } from '../core/health-transition';
+import type { OriginControls } from '../core/origin-control';
 import { errorMessage, logEvent } from '../log';
 import { probingShardOf } from './monitor-client';
+import { OriginControlBook } from './origin-control-book';
 import type {
+  ControlReport,
   HealthSnapshot,
   HealthStatus,
   LastGoodConfig,
@@ -33,12 +37,14 @@ const SILENT_INTERVALS = 3;
 export interface CoordinatorMemory {
   config?: LastGoodConfig;
   states: OriginStates;
+  controls: OriginControls;
   plan?: CoordinatorPlan;
   heardFrom: Record<number, number>;
 }
 
 export class Coordinator {
   #syncedAt = -Infinity;
+  readonly #controls: OriginControlBook;
 
   constructor(
     private readonly memory: CoordinatorMemory,
@@ -46,7 +52,9 @@ export class Coordinator {
     private readonly own: { shard: ProbingShard; memory: ShardMemory },
     private readonly storage: MonitorStorage,
     private readonly env: Bindings,
-  ) {}
+  ) {
+    this.#controls = new OriginControlBook(memory, () => own.memory.records);
+  }
 
   /** Whether this object coordinates (has ever adopted a plan). */
   get coordinates(): boolean {
@@ -83,13 +91,36 @@ export class Coordinator {
 
   snapshot(): HealthSnapshot {
     const unhealthy = Object.entries(this.own.memory.records).filter(([, h]) => h.state === 'unhealthy');
-    return { planKey: this.memory.plan?.plan.key ?? null, takenAt: Date.now(), unhealthy: unhealthy.map(([id]) => id) };
+    return {
+      planKey: this.memory.plan?.plan.key ?? null,
+      takenAt: Date.now(),
+      unhealthy: unhealthy.map(([id]) => id),
+      controls: this.#controls.inForce(),
+    };
   }
 
   status(): HealthStatus {
     const { plan, shards = 0 } = this.memory.plan ?? {};
     const { records } = this.own.memory;
-    return { planKey: plan?.key ?? null, takenAt: Date.now(), shards, origins: records, states: this.memory.states };
+    const { states } = this.memory;
+    return {
+      planKey: plan?.key ?? null,
+      takenAt: Date.now(),
+      shards,
+      origins: records,
+      states,
+      controls: this.#controls.inForce(),
+    };
+  }
+
+  /**
+   * What isolates heard origins say of themselves (`drain`, `ready`, `weight=<n>%`): kept, stored, and
+   * answered with the snapshot that includes it, so the reporting isolate routes by it at once.
+   */
+  async reportControl(reports: ControlReport[]): Promise<HealthSnapshot> {
+    const controls = this.#controls.take(reports, (id) => this.memory.states[id] !== undefined);
+    await this.storage.write({ controls });
+    return this.snapshot();
   }
 
   /** Passive failure reports, passed to the shard that owns each origin. */
@@ -138,11 +169,13 @@ export class Coordinator {
   async #adopt(adopted: LastGoodConfig, config: Config, authoritativeUntil: number): Promise<void> {
     const plan = healthPlan(config);
     const previous = this.memory.plan;
+    this.#controls.afterConfig(this.memory.config, config);
     this.memory.config = adopted;
     this.memory.states = statesAfter(this.memory.states, config, adopted.adoptedAt);
     if (previous && plan.key === previous.plan.key) {
       previous.authoritativeUntil = Math.max(previous.authoritativeUntil, authoritativeUntil);
-      await this.storage.write({ config: adopted, states: this.memory.states, plan: previous });
+      const { states, controls } = this.memory;
+      await this.storage.write({ config: adopted, states, controls, plan: previous });
       return this.#ensureProbing();
     }
     const shards = splitIntoShards(plan);
@@ -166,6 +199,7 @@ export class Coordinator {
     await this.storage.write({
       config: adopted,
       states: this.memory.states,
+      controls: this.memory.controls,
       plan: current,
       orders: own.orders,
       records: own.records,

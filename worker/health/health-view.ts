@@ -12,21 +12,43 @@
  *
  * Each refresh also checks that the monitor probes this isolate's configuration, and when it does not,
  * asks it to look at KV.
+ *
+ * The snapshot also carries what origins said of themselves (`drain`, `weight=<n>%`) and still holds:
+ * the same object for as long as it does not change, so what is built from it is built once.
  */
 import type { Bindings } from '../bindings';
 import type { HealthPlan } from '../core/health-plan';
 import { FRESH_SNAPSHOT_WAIT_MS, snapshotMaxAgeMs, snapshotRefreshMs } from '../core/snapshot-age';
 import { errorMessage, logEvent } from '../log';
 import { coordinatorOf } from './monitor-client';
+import type { ControlsInForce, HealthSnapshot } from './monitor-protocol';
 
 export class HealthView {
   #unhealthy = new Set<string>();
   #takenAt?: number;
+  #controls: ControlsInForce = {};
+  #controlsText = '{}';
   #checkedAt = -Infinity;
   #refreshing?: Promise<void>;
 
   isUnhealthy(originId: string): boolean {
     return this.#unhealthy.has(originId);
+  }
+
+  /** What origins said of themselves, in force: a new object only when it changed. */
+  get controls(): ControlsInForce {
+    return this.#controls;
+  }
+
+  /** Routes by a snapshot, unless it is older than the one this isolate has (a late answer). */
+  adopt(snapshot: HealthSnapshot): void {
+    if (this.#takenAt !== undefined && snapshot.takenAt < this.#takenAt) return;
+    this.#unhealthy = new Set(snapshot.unhealthy);
+    this.#takenAt = snapshot.takenAt;
+    // An object of the previous deploy may answer without controls for a moment.
+    const controls = snapshot.controls ?? {};
+    const text = JSON.stringify(controls);
+    if (text !== this.#controlsText) [this.#controls, this.#controlsText] = [controls, text];
   }
 
   /** When the snapshot this isolate routes by was taken, if it has one. */
@@ -69,8 +91,7 @@ export class HealthView {
     try {
       const coordinator = coordinatorOf(env.HEALTH_MONITOR);
       const snapshot = await coordinator.snapshot();
-      this.#unhealthy = new Set(snapshot.unhealthy);
-      this.#takenAt = snapshot.takenAt;
+      this.adopt(snapshot);
       // Not this isolate's plan: the coordinator checks KV itself (see plan-source.ts for why). Nobody
       // waits for that: the snapshot is what a waiting request needs.
       if (snapshot.planKey !== plan.key) background(askToSync(coordinator));

@@ -4,7 +4,8 @@
  * One object, named "coordinator", holds the plan (what to probe), splits it into shards, probes
  * shard 0 itself and hands the others to objects named "shard-1", "shard-2"..., which publish their
  * results back. Isolates talk to the coordinator only: they read its snapshot, send it their passive
- * failure reports and, when its plan is not their configuration's, ask it to read KV (plan-source.ts).
+ * failure reports and what origins said of themselves (`Affinity-Control: drain`, `ready`,
+ * `weight=<n>%`) and, when its plan is not their configuration's, ask it to read KV (plan-source.ts).
  * An isolate that starts while KV holds nothing usable asks it for the last good configuration.
  *
  * Each role lives in its own module behind the class (origin-health-monitor.ts): coordinator.ts and
@@ -14,6 +15,9 @@
 import type { HealthConfig, OriginState } from '../core/config-schema';
 import type { ProbeTarget } from '../core/health-plan';
 import type { OriginHealth } from '../core/health-transition';
+import type { ControlsInForce } from '../core/origin-control';
+
+export type { ControlReport, ControlsInForce } from '../core/origin-control';
 
 export const COORDINATOR = 'coordinator';
 
@@ -48,6 +52,8 @@ export interface HealthSnapshot {
   takenAt: number;
   /** Ids of the origins the probes (or enough passive reports) call unhealthy. */
   unhealthy: string[];
+  /** What origins said of themselves and still holds: only those draining or below 100% of their weight. */
+  controls: ControlsInForce;
 }
 
 /** Everything known about every origin, for the status endpoint. */
@@ -58,6 +64,8 @@ export interface HealthStatus {
   origins: Record<string, OriginHealth>;
   /** Each configured origin's state and since when the coordinator has it (a drain's start). */
   states: OriginStates;
+  /** What origins said of themselves and still holds, with since when. */
+  controls: ControlsInForce;
 }
 
 /** Per origin id: its configured state, and when the coordinator adopted a configuration that changed it. */

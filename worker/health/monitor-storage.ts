@@ -10,6 +10,7 @@
 import type { FleetTotals } from '../core/fleet-window';
 import type { HealthPlan } from '../core/health-plan';
 import type { OriginHealth } from '../core/health-transition';
+import type { OriginControls } from '../core/origin-control';
 import type { LastGoodConfig, OriginStates, ShardOrders } from './monitor-protocol';
 
 /** Health per origin id. */
@@ -34,6 +35,11 @@ export interface MonitorStorageSchema {
   config: LastGoodConfig;
   /** Coordinator: each origin's state and since when (written with `config`). */
   states: OriginStates;
+  /**
+   * Coordinator: what each origin said of itself (`drain`/`ready`, `weight=<n>%`), when, and since
+   * when; written with `config` when a configuration replaces some of it (origin-control.ts).
+   */
+  controls: OriginControls;
   /** Coordinator: the plan derived from `config`. */
   plan: CoordinatorPlan;
   /** Coordinator: when each other shard last published (ms since the epoch), to re-send lost orders. */

@@ -16,13 +16,20 @@ import type { Bindings } from '../bindings';
 import { FleetAggregator } from '../fleet/fleet-aggregator';
 import type { FleetLoad, FleetView, TrafficBatch } from '../fleet/fleet-protocol';
 import { Coordinator, type CoordinatorMemory } from './coordinator';
-import type { HealthSnapshot, HealthStatus, LastGoodConfig, PassiveFailure, ShardOrders } from './monitor-protocol';
+import type {
+  ControlReport,
+  HealthSnapshot,
+  HealthStatus,
+  LastGoodConfig,
+  PassiveFailure,
+  ShardOrders,
+} from './monitor-protocol';
 import { MonitorStorage, type HealthRecords } from './monitor-storage';
 import { ProbingShard, type ShardMemory } from './probing-shard';
 
 export class OriginHealthMonitor extends DurableObject<Bindings> {
   readonly #shardMemory: ShardMemory = { records: {} };
-  readonly #coordinatorMemory: CoordinatorMemory = { heardFrom: {}, states: {} };
+  readonly #coordinatorMemory: CoordinatorMemory = { heardFrom: {}, states: {}, controls: {} };
   readonly #shard: ProbingShard;
   readonly #coordinator: Coordinator;
   readonly #fleet: FleetAggregator;
@@ -35,11 +42,21 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     this.#coordinator = new Coordinator(this.#coordinatorMemory, own, storage, env);
     this.#fleet = new FleetAggregator(storage);
     void ctx.blockConcurrencyWhile(async () => {
-      const stored = await storage.read(['orders', 'records', 'config', 'states', 'plan', 'heardFrom', 'fleet']);
+      const stored = await storage.read([
+        'orders',
+        'records',
+        'config',
+        'states',
+        'controls',
+        'plan',
+        'heardFrom',
+        'fleet',
+      ]);
       Object.assign(this.#shardMemory, { orders: stored.orders, records: stored.records ?? {} });
       Object.assign(this.#coordinatorMemory, {
         config: stored.config,
         states: stored.states ?? {},
+        controls: stored.controls ?? {},
         plan: stored.plan,
         heardFrom: stored.heardFrom ?? {},
       });
@@ -71,6 +88,10 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
 
   report(failures: PassiveFailure[]): Promise<void> {
     return this.#coordinator.report(failures);
+  }
+
+  reportControl(reports: ControlReport[]): Promise<HealthSnapshot> {
+    return this.#coordinator.reportControl(reports);
   }
 
   // ——— coordinator: called by shards ———

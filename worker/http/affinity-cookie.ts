@@ -17,13 +17,19 @@ export function newSessionId(): string {
  * (RFC 6265bis §4.1.3).
  */
 export function affinityCookieHeader(token: string, affinity: AffinityConfig, requestUrl: string): string {
+  return generateCookie(affinity.cookie, token, { ...attributes(affinity, requestUrl), maxAge: affinity.ttl });
+}
+
+/**
+ * `Set-Cookie` that ends the pin (`Affinity-Control: release`): the same name and attributes, an empty
+ * value and `Max-Age=0`, which makes the browser delete the cookie at once (RFC 6265 §5.3 step 11).
+ */
+export function clearedAffinityCookieHeader(affinity: AffinityConfig, requestUrl: string): string {
+  return generateCookie(affinity.cookie, '', { ...attributes(affinity, requestUrl), maxAge: 0 });
+}
+
+function attributes(affinity: AffinityConfig, requestUrl: string) {
   const prefixed = /^__(secure|host)-/i.test(affinity.cookie);
   const secure = prefixed || affinity.sameSite === 'None' || new URL(requestUrl).protocol === 'https:';
-  return generateCookie(affinity.cookie, token, {
-    path: '/',
-    httpOnly: true,
-    secure,
-    sameSite: affinity.sameSite,
-    maxAge: affinity.ttl,
-  });
+  return { path: '/', httpOnly: true, secure, sameSite: affinity.sameSite } as const;
 }

@@ -31,6 +31,15 @@ export interface DecisionRecord {
   failures: readonly AttemptFailure[];
   /** The request failed on the client's side (no origin was blamed for it). */
   clientFailure?: ClientFailureKind;
+  /**
+   * The `Affinity-Control` directives followed for this request, as written canonically (`release`,
+   * `repin=app-2`, `drain`, `weight=50%`), those of a replayed answer first.
+   */
+  control?: string[];
+  /** The origin whose answer was dropped for `replay=<id>`; `origin` is the one that answered the replay. */
+  replayedFrom?: string;
+  /** The origin the session was handed over to (`repin=<id>`): its cookie names it from now on. */
+  handedOverTo?: string;
 }
 
 /**
@@ -49,12 +58,14 @@ export function isRoutine(record: DecisionRecord): boolean {
     credentialsValid &&
     record.failures.length === 0 &&
     record.status < 500 &&
-    !record.clientFailure
+    !record.clientFailure &&
+    !record.control
   );
 }
 
 export function logDecision(record: DecisionRecord): void {
-  const { failures, reason, clientFailure, ...fields } = record;
+  // `handedOverTo` is in `control` already (`repin=<id>`): it is there for the counts.
+  const { failures, reason, clientFailure, handedOverTo: _handedOverTo, ...fields } = record;
   logEvent(record.status >= 500 && !record.origin ? 'warn' : 'info', 'request', {
     ...fields,
     ...(reason ? { reason } : {}),
@@ -65,7 +76,8 @@ export function logDecision(record: DecisionRecord): void {
 
 /**
  * The opt-in debugging header (`affinity.decisionHeader`): `repinned; origin=app-2; reason=unhealthy;
- * cookie=valid`, and with `affinity.learn` `…; envelope=valid; learned=header:mcp-session-id`.
+ * cookie=valid`, with `affinity.learn` `…; envelope=valid; learned=header:mcp-session-id`, and after an
+ * origin's `Affinity-Control` `…; replayed-from=app-1; control="replay=app-2, drain"`.
  */
 export function decisionHeader(record: DecisionRecord): string {
   const parts = [record.decision, `origin=${record.origin ?? 'none'}`];
@@ -73,6 +85,8 @@ export function decisionHeader(record: DecisionRecord): string {
   parts.push(`cookie=${record.cookie}`);
   if (record.envelope) parts.push(`envelope=${record.envelope}`);
   if (record.learned) parts.push(`learned=${record.learned}`);
+  if (record.replayedFrom) parts.push(`replayed-from=${record.replayedFrom}`);
+  if (record.control) parts.push(`control="${record.control.join(', ')}"`);
   return parts.join('; ');
 }
 

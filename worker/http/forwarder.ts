@@ -12,6 +12,7 @@
  * request as the client's problem, and no origin is blamed.
  */
 import { originUrl, type RoutedOrigin } from '../core/routing-table';
+import type { InFlightCounter } from '../fleet/placement-load';
 import type { ClientFailure } from './client-failure';
 import type { OutgoingBody } from './request-body';
 import { errorMessage } from '../log';
@@ -48,6 +49,8 @@ export interface ForwardRequest {
   targets: readonly Target[];
   /** Further candidates, asked for only once `targets` have all failed. */
   moreTargets?: () => readonly Target[];
+  /** Counts each attempt in flight until its response headers (load-aware placement only). */
+  inFlight?: InFlightCounter;
 }
 
 interface Target {
@@ -85,6 +88,7 @@ async function sendOnce(request: ForwardRequest, target: Target): Promise<Respon
   // A timer, not AbortSignal.timeout(): the limit covers the wait for headers only, and must not
   // cut a long download or event stream once the origin has answered.
   const timer = setTimeout(() => attempt.abort(TIMED_OUT), request.timeoutMs);
+  request.inFlight?.start(target.index);
   try {
     return await fetch(built.request);
   } catch (error) {
@@ -92,6 +96,7 @@ async function sendOnce(request: ForwardRequest, target: Target): Promise<Respon
     const kind = attempt.signal.reason === TIMED_OUT ? 'timeout' : 'connect-failed';
     return { index: target.index, originId: target.origin.id, kind, error: errorMessage(error) };
   } finally {
+    request.inFlight?.end(target.index);
     clearTimeout(timer);
   }
 }

@@ -1,61 +1,42 @@
 /**
  * The proxied request, end to end: verify the cookie and any envelope of a learned value, plan the
- * route, forward with in-request failover, seal learned values in the response, re-pin if the session
- * moved, log the decision.
+ * route, forward with in-request failover, follow the answering origin's `Affinity-Control` (a replay
+ * is sent once more, to the origin it names), seal learned values in the response, re-pin if the
+ * session moved, log the decision.
  *
  * Steady state (a valid cookie, or a valid envelope, origin up) costs one HMAC verification and no KV
  * or Durable Object call: configuration and health come from this isolate's caches. Without
- * `affinity.learn`, or on a request and a response that carry no learned name, envelopes cost nothing.
+ * `affinity.learn`, or on a request and a response that carry no learned name, envelopes cost nothing;
+ * an answer without `Affinity-Control` costs one header lookup; without `affinity.balanceFactor`, load
+ * costs nothing, and with it two counter updates per attempt (placement ranks by load only when it
+ * places a session).
  */
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { readCookie, type CookieReading } from '../core/affinity-session';
-import { signAffinityToken, verifyAffinityToken, type SigningKeys } from '../core/affinity-token';
-import type { EnvelopeReading } from '../core/envelope-reading';
-import { MAX_LEARNED_VALUE_BYTES } from '../core/learned-envelope';
-import { planRoute, settleDecision, type RoutePlan } from '../core/route-plan';
+import { readCookie } from '../core/affinity-session';
+import { verifyAffinityToken } from '../core/affinity-token';
+import {
+  planReplay,
+  planRoute,
+  settleDecision,
+  settleReplay,
+  type Availability,
+  type RouteRequest,
+} from '../core/route-plan';
 import type { RoutingTable } from '../core/routing-table';
 import { requestSessionKey } from '../core/session-key';
-import { choosePin, issuesAffinityCookie, sessionKeyOf, type SessionPin } from '../core/session-pin';
+import { choosePin, sessionKeyOf } from '../core/session-pin';
 import type { AppEnv } from '../bindings';
 import type { IsolateState } from '../isolate-state';
-import { logEvent } from '../log';
-import { affinityCookieHeader, newSessionId } from './affinity-cookie';
-import { DECISION_HEADER, decisionHeader, isRoutine, logDecision, type DecisionRecord } from './decision-log';
-import type { ClientFailure } from './client-failure';
-import {
-  clientFault,
-  configUnavailable,
-  missingSecret,
-  originUnavailable,
-  type UnavailableReason,
-} from './error-responses';
+import { newSessionId } from './affinity-cookie';
+import { blameClient, decisionRecord, endPin, finish, issueCookieIfDue, refuse, sealLearned } from './answer';
+import { configUnavailable, missingSecret, type UnavailableReason } from './error-responses';
+import type { Answered, Exchange, Leg, Session } from './exchange';
 import { clientResponseHeaders, originRequestHeaders } from './forward-headers';
 import { forwardWithFailover, type ForwardOutcome } from './forwarder';
 import { readEnvelopes, restoreLearnedValues } from './learned-request';
-import { sealLearnedValues } from './learned-response';
-import { keepOutOfSharedCaches } from './private-response';
+import { AFFINITY_CONTROL_HEADER, hearControl, type HeardControl } from './origin-control';
 import { prepareBody } from './request-body';
-
-interface Session {
-  keys: SigningKeys;
-  /** The envelope keys of learned values, derived on first use. */
-  envelopeKeys: () => Promise<SigningKeys>;
-  reading: CookieReading;
-  envelope: EnvelopeReading;
-  pin: SessionPin;
-  sessionId: string;
-  sessionKey: string;
-}
-
-interface Exchange {
-  c: Context<AppEnv>;
-  isolate: IsolateState;
-  table: RoutingTable;
-  session: Session;
-  plan: RoutePlan;
-  startedAt: number;
-}
 
 export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): Promise<Response> {
   const startedAt = Date.now();
@@ -65,13 +46,15 @@ export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): P
   const background = (task: Promise<unknown>) => c.executionCtx.waitUntil(task);
   const lookup = await isolate.config.lookup(env, startedAt, background);
   if (!lookup.ok) return configUnavailable(lookup);
-  const { table } = lookup;
-  const waitingForHealth = isolate.health.ensureFresh(env, table.healthPlan, startedAt, background);
+  const waitingForHealth = isolate.health.ensureFresh(env, lookup.table.healthPlan, startedAt, background);
   if (waitingForHealth) await waitingForHealth;
+  // After health: what origins said of themselves arrives with the health snapshot.
+  const table = isolate.routingTable(lookup.table);
   const keys = await isolate.keys.get(secret, previousSecret);
   const envelopeKeys = () => isolate.envelopeKeys.get(secret, previousSecret);
   const session = await readSession(c, { keys, envelopeKeys }, table, startedAt);
-  const plan = planRoute({
+  const availability = (index: number) => isolate.availability(table.origins[index]!.id, startedAt);
+  const route: RouteRequest = {
     origins: table.origins,
     selector: table.selector,
     failover: table.config.affinity.failover,
@@ -79,14 +62,28 @@ export async function proxyRequest(c: Context<AppEnv>, isolate: IsolateState): P
     sessionKey: session.sessionKey,
     pinned: session.pin.pinned,
     lapsedPin: session.pin.lapsedPin,
-    availability: (index) => isolate.availability(table.origins[index]!.id, startedAt),
-  });
-  const exchange: Exchange = { c, isolate, table, session, plan, startedAt };
+    availability,
+    placement: placementBound(isolate, table, availability, startedAt),
+  };
+  const plan = planRoute(route);
+  const exchange: Exchange = { c, isolate, table, session, route, plan, availability, startedAt };
   if (plan.candidates.length === 0) {
     // Only strict mode keeps a pin it cannot serve; anything else had no origin to go to.
     return refuse(exchange, plan.decision === 'pinned' ? 'strict-pin-down' : 'no-origin', []);
   }
   return forward(exchange);
+}
+
+/** With a balance factor, the load bound of this request's placements, made only if it places a session. */
+function placementBound(
+  isolate: IsolateState,
+  table: RoutingTable,
+  availability: (index: number) => Availability,
+  now: number,
+): RouteRequest['placement'] {
+  const factor = table.balanceFactor;
+  if (factor === undefined) return undefined;
+  return () => isolate.load.bound(table, factor, isolate.traffic.fleetLoad, availability, now);
 }
 
 async function readSession(
@@ -113,7 +110,7 @@ async function readSession(
 async function forward(exchange: Exchange): Promise<Response> {
   const { c, table, plan, isolate } = exchange;
   const { proxy } = table.config;
-  const toTarget = (index: number) => ({ index, origin: table.origins[index]! });
+  const toTargets = (indices: readonly number[]) => indices.map((index) => ({ index, origin: table.origins[index]! }));
   const request = c.req.raw;
   const prepared = await prepareBody(request, proxy.bodyTimeout * 1000);
   if (!prepared.ok) return blameClient(exchange, prepared.failure, []);
@@ -125,20 +122,61 @@ async function forward(exchange: Exchange): Promise<Response> {
   // A GET or HEAD whose declared body was empty goes out as the ordinary request it is.
   if (prepared.body.none) headers.delete('content-length');
   restoreLearnedValues(headers, exchange.session.envelope.unsealed);
-  const outcome = await forwardWithFailover({
-    method: request.method,
-    pathAndQuery: url.pathname + url.search,
-    headers,
-    body: prepared.body,
-    timeoutMs: (prepared.body.replayable ? proxy.timeout : proxy.uploadTimeout) * 1000,
-    targets: plan.candidates.map(toTarget),
-    moreTargets: plan.failover && (() => plan.failover!().map(toTarget)),
-  });
+  const inFlight = table.balanceFactor === undefined ? undefined : isolate.load.counter(table);
+  const send = (targets: readonly number[], more?: () => number[]) =>
+    forwardWithFailover({
+      method: request.method,
+      pathAndQuery: url.pathname + url.search,
+      headers,
+      body: prepared.body,
+      timeoutMs: (prepared.body.replayable ? proxy.timeout : proxy.uploadTimeout) * 1000,
+      targets: toTargets(targets),
+      moreTargets: more && (() => toTargets(more())),
+      inFlight,
+    });
+  const leg: Leg = { send, replayable: prepared.body.replayable };
+  return settle(exchange, await send(plan.candidates, plan.failover), leg);
+}
+
+/** A leg's outcome: the client's failure, a refusal, a replay the answering origin asked for, or the answer. */
+async function settle(exchange: Exchange, outcome: ForwardOutcome, leg: Leg): Promise<Response> {
+  const { c, isolate, table } = exchange;
   // Only failures of origins' connections are recorded: what the client broke is no origin's doing.
   isolate.recordFailures(outcome.failures, table.config.health, Date.now());
-  if (!outcome.ok && outcome.clientFailure) return blameClient(exchange, outcome.clientFailure, outcome.failures);
-  if (!outcome.ok) return refuse(exchange, failureReason(exchange, outcome), outcome.failures);
-  return respond(exchange, outcome);
+  const { replayOf } = leg;
+  const failures = replayOf ? [...replayOf.failures, ...outcome.failures] : outcome.failures;
+  const replayed = replayOf && { control: replayOf.followed, replayedFrom: replayOf.originId };
+  if (!outcome.ok && outcome.clientFailure) return blameClient(exchange, outcome.clientFailure, failures, replayed);
+  if (!outcome.ok) return refuse(exchange, failureReason(exchange, outcome), failures, replayed);
+  const answered = replayOf ? { ...outcome, failures } : outcome;
+  const text = outcome.response.headers.get(AFFINITY_CONTROL_HEADER);
+  if (text === null) return respond(exchange, answered, leg);
+  const heard = hearControl(text, {
+    table,
+    availability: exchange.availability,
+    reporter: isolate.controlReporter,
+    served: outcome.served,
+    replayed: replayOf !== undefined,
+    replayable: leg.replayable,
+    upgraded: outcome.response.status === 101,
+    request: { method: c.req.method, path: c.req.path },
+    now: Date.now(),
+  });
+  if (heard.action?.kind === 'replay') return replay(exchange, answered, heard.action.target, heard, leg);
+  return respond(exchange, answered, leg, heard);
+}
+
+/**
+ * Drops the answer and sends the request to the origin it named; a connection that fails there moves
+ * on along the session's own list (never back to the origin that asked), unless failover is off.
+ */
+async function replay(exchange: Exchange, dropped: Answered, target: number, heard: HeardControl, leg: Leg) {
+  await dropped.response.body?.cancel().catch(() => {});
+  const { route, table } = exchange;
+  const targets = route.failover === 'none' ? [target] : planReplay(route, target, dropped.served);
+  const originId = table.origins[dropped.served]!.id;
+  const replayOf = { originId, failures: dropped.failures, followed: heard.followed };
+  return settle(exchange, await leg.send(targets), { ...leg, replayOf });
 }
 
 function failureReason(exchange: Exchange, outcome: Extract<ForwardOutcome, { ok: false }>): UnavailableReason {
@@ -148,90 +186,28 @@ function failureReason(exchange: Exchange, outcome: Extract<ForwardOutcome, { ok
   return strictPin ? 'strict-pin-down' : 'all-failed';
 }
 
-async function respond(exchange: Exchange, outcome: Extract<ForwardOutcome, { ok: true }>): Promise<Response> {
+async function respond(exchange: Exchange, outcome: Answered, leg: Leg, heard?: HeardControl): Promise<Response> {
   const { table, plan } = exchange;
   const served = table.origins[outcome.served]!;
   const headers = clientResponseHeaders(outcome.response);
-  if (table.learned.length > 0) await sealLearned(exchange, headers, served.id);
-  await issueCookieIfDue(exchange, headers, served.id);
+  if (heard) headers.delete(AFFINITY_CONTROL_HEADER);
+  const action = heard?.action;
+  const handedOver = action?.kind === 'repin' && action.target !== outcome.served;
+  const handedOverTo = handedOver ? table.origins[action.target]!.id : undefined;
+  const pinnedTo = handedOverTo ?? served.id;
+  if (table.learned.length > 0) await sealLearned(exchange, headers, pinnedTo);
+  if (action?.kind === 'release') endPin(exchange, headers);
+  else await issueCookieIfDue(exchange, headers, pinnedTo);
   const record = decisionRecord(exchange, outcome.response.status, served.id, outcome.failures);
-  Object.assign(record, settleDecision(plan, outcome.served));
+  const { replayOf } = leg;
+  Object.assign(record, replayOf ? settleReplay(plan) : settleDecision(plan, outcome.served));
+  if (replayOf || heard) {
+    const followed = [...(replayOf?.followed ?? []), ...(heard?.followed ?? [])];
+    if (followed.length > 0) record.control = followed;
+    if (replayOf) record.replayedFrom = replayOf.originId;
+    if (handedOverTo !== undefined) record.handedOverTo = handedOverTo;
+  }
   finish(exchange, record, headers);
   const { status, statusText, body, webSocket } = outcome.response;
   return new Response(body, { status, statusText, headers, webSocket });
-}
-
-/** Values the serving origin issued under learned names, sealed in envelopes that name it. */
-async function sealLearned(exchange: Exchange, headers: Headers, originId: string): Promise<void> {
-  const { table, session } = exchange;
-  const signer = async () => (await session.envelopeKeys()).current;
-  const { unsealed } = session.envelope;
-  const summary = await sealLearnedValues(headers, { names: table.learned, originId, signer, unsealed });
-  for (const { learned, bytes } of summary.tooLong) {
-    logEvent('warn', 'learn.value-too-long', { learned, bytes, limit: MAX_LEARNED_VALUE_BYTES, origin: originId });
-  }
-}
-
-async function issueCookieIfDue(exchange: Exchange, headers: Headers, originId: string): Promise<void> {
-  const { c, table, session } = exchange;
-  const { affinity } = table.config;
-  const nowSeconds = Math.floor(exchange.startedAt / 1000);
-  if (!issuesAffinityCookie(session.reading, session.envelope, { originId, nowSeconds, ttl: affinity.ttl })) return;
-  const claims = { originId, sessionId: session.sessionId, expiresAt: nowSeconds + affinity.ttl };
-  const token = await signAffinityToken(claims, session.keys.current);
-  headers.append('set-cookie', affinityCookieHeader(token, affinity, c.req.url));
-  keepOutOfSharedCaches(headers);
-}
-
-function refuse(exchange: Exchange, reason: UnavailableReason, failures: DecisionRecord['failures']): Response {
-  const response = originUnavailable(reason, exchange.table.config.health.interval);
-  const record = decisionRecord(exchange, response.status, null, failures);
-  finish(exchange, record, response.headers);
-  return response;
-}
-
-/** The client's problem: answered and logged as such; no origin, health record or pin changes. */
-function blameClient(exchange: Exchange, failure: ClientFailure, failures: DecisionRecord['failures']): Response {
-  const response = clientFault(failure);
-  const record = { ...decisionRecord(exchange, response.status, null, failures), clientFailure: failure.kind };
-  finish(exchange, record, response.headers);
-  return response;
-}
-
-function decisionRecord(
-  exchange: Exchange,
-  status: number,
-  origin: string | null,
-  failures: DecisionRecord['failures'],
-): DecisionRecord {
-  const { c, plan, session, table } = exchange;
-  const { outcome: envelope, learned } = session.envelope;
-  return {
-    method: c.req.method,
-    path: c.req.path,
-    origin,
-    decision: plan.decision,
-    reason: plan.reason,
-    cookie: session.reading.outcome,
-    ...(table.learned.length > 0 ? { envelope, learned } : {}),
-    status,
-    durationMs: Date.now() - exchange.startedAt,
-    attempts: failures.length + (origin ? 1 : 0),
-    failOpen: plan.failOpen,
-    failures,
-  };
-}
-
-function finish(exchange: Exchange, record: DecisionRecord, headers: Headers): void {
-  const { c, isolate, table } = exchange;
-  isolate.countRequest(
-    c.env,
-    record,
-    { sessionId: exchange.session.sessionId, location: c.req.raw.cf?.colo as string | undefined },
-    exchange.startedAt,
-  );
-  isolate.upkeep(c.env, table, Date.now(), (task) => c.executionCtx.waitUntil(task));
-  const { decisionLog, decisionHeader: withHeader } = table.config.affinity;
-  if (decisionLog === 'all' || !isRoutine(record)) logDecision(record);
-  if (withHeader) headers.set(DECISION_HEADER, decisionHeader(record));
 }

@@ -36,7 +36,9 @@ export class Client {
     for (const setCookie of response.headers.getSetCookie()) {
       const [pair] = setCookie.split(';');
       const [name, value] = [pair!.slice(0, pair!.indexOf('=')), pair!.slice(pair!.indexOf('=') + 1)];
-      this.jar.set(name, value);
+      // As a browser does (RFC 6265 §5.3): Max-Age=0 deletes the cookie.
+      if (/;\s*max-age=0\s*(;|$)/i.test(setCookie)) this.jar.delete(name);
+      else this.jar.set(name, value);
       if (name === this.cookieName) affinitySetCookie = setCookie;
     }
     return { response, text, affinitySetCookie, servedBy: response.headers.get('x-served-by') };

@@ -19,6 +19,9 @@ export interface LoggedDecision {
   attempts: number;
   failOpen: boolean;
   failures?: { origin: string; kind: string }[];
+  /** The `Affinity-Control` directives followed, and where a replay came from. */
+  control?: string[];
+  replayedFrom?: string;
 }
 
 /** The decision records among log lines; other events and lines that are not JSON are left out. */

@@ -37,6 +37,10 @@ export class EchoOrigin {
   /** Requests whose body was cut off before it was complete: the connection dropped half way. */
   readonly cut: { method: string; url: string; received: number }[] = [];
   port = 0;
+  /** What it says in `Affinity-Control` on an answer to `url` (nothing when undefined); probes excepted. */
+  says: (url: string) => string | undefined = () => undefined;
+  /** Milliseconds it takes to answer any request (a slow origin), probes included. */
+  delayMs = 0;
   #server?: Server;
   readonly #sockets = new Set<Socket>();
   readonly #webSockets = new WebSocketServer({ noServer: true });
@@ -113,7 +117,10 @@ export class EchoOrigin {
     const body = Buffer.concat(chunks);
     this.seen.push({ method: request.method ?? 'GET', url, headers: request.headers, body });
     if (url.startsWith('/hang')) return; // takes the request and never answers
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     response.setHeader('x-served-by', this.id);
+    const said = url.startsWith('/health') ? undefined : this.says(url);
+    if (said !== undefined) response.setHeader('affinity-control', said);
     if (url.startsWith('/set-cookies')) {
       response.setHeader('set-cookie', ['app_session=abc; Path=/; HttpOnly', 'theme=dark; Path=/']);
       return void response.end('cookies');
