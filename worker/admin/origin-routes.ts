@@ -13,20 +13,20 @@ import { isDrained, originFigures, type OriginFigures } from '../core/fleet-figu
 import { parseOriginPatch, patchOrigin } from '../core/origin-patch';
 import { originStatus, type OriginStatus } from '../core/origin-status';
 import type { IsolateState } from '../isolate-state';
-import { DRAIN_REPORT_INTERVAL_MS, REPORT_INTERVAL_MS } from '../fleet/traffic-reporter';
+import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from '../fleet/traffic-reporter';
 import { commitConfig } from './config-commit';
+import { NO_STORE } from './no-store';
 import { readFleetView, readHealthStatus, type Read } from './fleet-reads';
 import type { HealthStatus } from '../health/monitor-protocol';
 import { healthRecords, originControls } from './status-report';
 
 /** How long a draining origin must go without requests to count as drained, unless `?idle=` says otherwise. */
 export const DEFAULT_IDLE_SECONDS = 300;
-const NO_STORE = { 'cache-control': 'no-store' };
 /**
  * What "drained" allows for reports still on their way: an isolate that routes by the draining state
- * reports its requests to the origin within DRAIN_REPORT_INTERVAL_MS, plus the call itself.
+ * reports its requests to the origin within DRAINING_TRAFFIC_REPORT_INTERVAL_MS, plus the call itself.
  */
-const DRAINED_REPORT_LAG_MS = DRAIN_REPORT_INTERVAL_MS + 1_000;
+const DRAINED_REPORT_LAG_MS = DRAINING_TRAFFIC_REPORT_INTERVAL_MS + 1_000;
 
 const IdleQuerySchema = v.object({
   idle: v.optional(
@@ -81,7 +81,7 @@ async function describeOrigin(c: Context<AppEnv>, isolate: IsolateState): Promis
             isDrained(fleet.value, id, {
               idleMs: idleSeconds * 1000,
               drainingSince: drainingSince === null ? undefined : Date.parse(drainingSince),
-              reportIntervalMs: REPORT_INTERVAL_MS,
+              reportIntervalMs: TRAFFIC_REPORT_INTERVAL_MS,
               drainReportLagMs: DRAINED_REPORT_LAG_MS,
             })
           : null,

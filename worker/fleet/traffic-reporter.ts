@@ -20,19 +20,19 @@ import { fleetAggregatorOf } from '../health/monitor-client';
 import { errorMessage, logEvent } from '../log';
 
 /** How often an isolate reports its traffic, at most. */
-export const REPORT_INTERVAL_MS = 10_000;
+export const TRAFFIC_REPORT_INTERVAL_MS = 10_000;
 /** How often, at most, while it serves requests of a draining origin. */
-export const DRAIN_REPORT_INTERVAL_MS = 1_000;
+export const DRAINING_TRAFFIC_REPORT_INTERVAL_MS = 1_000;
 
 export interface TrafficReporterOptions {
   /**
    * Milliseconds between two reports of this isolate.
-   * @default REPORT_INTERVAL_MS (10 s)
+   * @default TRAFFIC_REPORT_INTERVAL_MS (10 s)
    */
   reportIntervalMs?: number;
   /**
    * Milliseconds between two reports while requests to a draining origin are counted.
-   * @default DRAIN_REPORT_INTERVAL_MS (1 s)
+   * @default DRAINING_TRAFFIC_REPORT_INTERVAL_MS (1 s)
    */
   drainReportIntervalMs?: number;
 }
@@ -54,8 +54,8 @@ export class TrafficReporter {
   #load?: FleetLoad;
 
   constructor({
-    reportIntervalMs = REPORT_INTERVAL_MS,
-    drainReportIntervalMs = DRAIN_REPORT_INTERVAL_MS,
+    reportIntervalMs = TRAFFIC_REPORT_INTERVAL_MS,
+    drainReportIntervalMs = DRAINING_TRAFFIC_REPORT_INTERVAL_MS,
   }: TrafficReporterOptions = {}) {
     this.#intervalMs = reportIntervalMs;
     this.#drainIntervalMs = Math.min(drainReportIntervalMs, reportIntervalMs);
