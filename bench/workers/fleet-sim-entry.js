@@ -76,7 +76,7 @@ export default {
       return new Response(null, { status: 204 });
     }
     if (url.pathname === '/__sim/view') {
-      const view = await env.HEALTH_MONITOR.getByName('fleet').fleetView();
+      const view = await env.HEALTH_MONITOR.getByName('fleet').fleetMetrics();
       const requests = Object.values(view.totals.origins).reduce((sum, c) => sum + c.requests, 0);
       return Response.json({
         requests,

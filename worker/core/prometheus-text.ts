@@ -6,7 +6,7 @@
  */
 import type { Config } from './config-schema';
 import { effectiveOrigin } from './effective-origin';
-import type { FleetView } from './fleet-window';
+import type { FleetMetrics } from './fleet-answers';
 import { HEALTH_STATES, type HealthState } from './health-transition';
 import { LATENCY_BOUNDS_MS } from './latency-histogram';
 import type { ControlsInForce } from './origin-control';
@@ -22,7 +22,7 @@ export interface MetricsInput {
   /** What origins said of themselves and still holds (`Affinity-Control`). */
   controls: ControlsInForce;
   /** Null when the aggregator could not be read: then only the configuration's gauges are shown. */
-  fleet: FleetView | null;
+  fleet: FleetMetrics | null;
   /** Whether the health coordinator answered (without it every origin's health is `unknown`). */
   monitorUp: boolean;
 }

@@ -1,21 +1,22 @@
 /**
  * The fleet aggregator role: merges every isolate's traffic reports into recent buckets
- * (core/fleet-window.ts) and answers the admin API's reads.
+ * (core/fleet-window.ts) and answers each admin route with what it shows (core/fleet-answers.ts).
  *
  * Memory is the working copy; storage keeps the totals (Prometheus counters, `lastRequestAt`), written
  * at most once per `PERSIST_INTERVAL_MS` and not awaited by the reporting isolate beyond the write
  * itself. A restarted object keeps counting from its stored totals, and its recent buckets start
  * empty: `watchingSince` says so, and "drained" waits for a full idle period of its own watching.
  */
-import { fleetLoad, type FleetLoad } from '../core/fleet-figures';
 import {
-  fleetView,
-  mergeBatch,
-  newFleetWindow,
-  type FleetTotals,
-  type FleetView,
-  type FleetWindow,
-} from '../core/fleet-window';
+  fleetMetrics,
+  fleetStatus,
+  originFleetFacts,
+  type FleetMetrics,
+  type FleetStatus,
+  type OriginFleetFacts,
+} from '../core/fleet-answers';
+import { fleetLoad, type FleetLoad } from '../core/fleet-figures';
+import { fleetView, mergeBatch, newFleetWindow, type FleetTotals, type FleetWindow } from '../core/fleet-window';
 import type { TrafficBatch } from '../core/traffic-counts';
 import type { MonitorStorage } from '../health/monitor-storage';
 
@@ -39,7 +40,7 @@ export class FleetAggregator {
   /** One isolate's batch in; the fleet's recent load per origin out. */
   async recordTraffic(batch: TrafficBatch): Promise<FleetLoad> {
     const now = Date.now();
-    const window = (this.#window ??= newFleetWindow(now));
+    const window = this.#windowAt(now);
     mergeBatch(window, batch, now);
     if (now - this.#persistedAt >= PERSIST_INTERVAL_MS) {
       this.#persistedAt = now;
@@ -49,8 +50,23 @@ export class FleetAggregator {
     return this.#load;
   }
 
-  view(): FleetView {
+  status(ids: readonly string[]): FleetStatus {
     const now = Date.now();
-    return fleetView((this.#window ??= newFleetWindow(now)), now);
+    return fleetStatus(fleetView(this.#windowAt(now), now), ids);
+  }
+
+  origin(id: string): OriginFleetFacts {
+    const now = Date.now();
+    return originFleetFacts(fleetView(this.#windowAt(now), now), id);
+  }
+
+  metrics(): FleetMetrics {
+    const now = Date.now();
+    const window = this.#windowAt(now);
+    return fleetMetrics(fleetView(window, now), window.totals);
+  }
+
+  #windowAt(now: number): FleetWindow {
+    return (this.#window ??= newFleetWindow(now));
   }
 }

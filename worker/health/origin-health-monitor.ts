@@ -14,7 +14,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../bindings';
 import { FleetAggregator } from '../fleet/fleet-aggregator';
-import type { FleetLoad, FleetView, TrafficBatch } from '../fleet/fleet-protocol';
+import type { FleetLoad, FleetMetrics, FleetStatus, OriginFleetFacts, TrafficBatch } from '../fleet/fleet-protocol';
 import { Coordinator, type CoordinatorMemory } from './coordinator';
 import type {
   ControlReport,
@@ -106,8 +106,16 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     return this.#fleet.recordTraffic(batch);
   }
 
-  fleetView(): FleetView {
-    return this.#fleet.view();
+  fleetStatus(ids: string[]): FleetStatus {
+    return this.#fleet.status(ids);
+  }
+
+  fleetOrigin(id: string): OriginFleetFacts {
+    return this.#fleet.origin(id);
+  }
+
+  fleetMetrics(): FleetMetrics {
+    return this.#fleet.metrics();
   }
 
   // ——— probing shard: called by the coordinator ———
