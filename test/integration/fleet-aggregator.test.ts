@@ -1,9 +1,16 @@
 /**
- * The fleet aggregator itself (the real object, in workerd): what each admin route receives from it.
+ * The fleet aggregator itself (the real object, in workerd): when its totals reach storage, what its
+ * metrics export across a restart, and what each admin route receives from it.
  */
-import { abortAllDurableObjects, listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
+import {
+  abortAllDurableObjects,
+  listDurableObjectIds,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TrafficTally } from '../../worker/core/traffic-counts';
+import { PERSIST_INTERVAL_MS, type FleetTotals } from '../../worker/fleet/fleet-protocol';
 import { seedConfig, testEnv } from './support';
 
 const fleet = () => testEnv.HEALTH_MONITOR.getByName('fleet');
@@ -17,6 +24,9 @@ function report(origin: string, count: number) {
   return fleet().recordTraffic(tally.drain());
 }
 
+const exportedRequests = async (origin: string) => (await fleet().fleetMetrics()).totals.origins[origin]?.requests;
+const storedTotals = () =>
+  runInDurableObject(fleet(), (_, state) => state.storage.get<FleetTotals>('fleet'));
 
 beforeEach(() => seedConfig({ origins: [{ id: 'one', url: 'http://one' }] }));
 
@@ -28,6 +38,35 @@ afterEach(async () => {
     });
   }
   await abortAllDurableObjects();
+});
+
+describe('the totals', () => {
+  it('reach storage by the alarm a report sets, within the persist interval, whether more reports come or not', async () => {
+    const before = Date.now();
+    await report('one', 3);
+    const alarm = await runInDurableObject(fleet(), (_, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThanOrEqual(before + PERSIST_INTERVAL_MS);
+    expect(alarm).toBeLessThanOrEqual(Date.now() + PERSIST_INTERVAL_MS);
+    expect(await storedTotals()).toBeUndefined(); // the report did not wait for a write
+    expect(await runDurableObjectAlarm(fleet())).toBe(true);
+    expect((await storedTotals())!.origins.one!.requests).toBe(3);
+  });
+
+  it('are exported as stored, so that a counter never goes back when the object restarts', async () => {
+    const exported: (number | undefined)[] = [];
+    await report('one', 5);
+    exported.push(await exportedRequests('one')); // not stored yet: not exported
+    await runDurableObjectAlarm(fleet());
+    exported.push(await exportedRequests('one'));
+    await report('one', 2); // counted in memory only, then lost with it
+    exported.push(await exportedRequests('one'));
+    await abortAllDurableObjects();
+    exported.push(await exportedRequests('one'));
+    await report('one', 1);
+    await runDurableObjectAlarm(fleet());
+    exported.push(await exportedRequests('one'));
+    expect(exported).toEqual([undefined, 5, 5, 5, 6]);
+  });
 });
 
 describe('what each admin route receives', () => {

@@ -5,7 +5,7 @@
  *
  * - the status page: each configured origin's figures (rates, quantiles, the chart's 90 points);
  * - one origin's endpoint: its figures without the chart, and what "drained" is judged from;
- * - the metrics: the totals and active sessions.
+ * - the metrics: the totals (the aggregator passes the stored ones) and active sessions.
  */
 import type { DrainFacts } from './drain-rule';
 import { originFigures, withoutSeries, type LiveFigures, type OriginFigures } from './fleet-figures';
@@ -41,7 +41,7 @@ export function originFleetFacts(view: FleetView, id: string): OriginFleetFacts 
   return { takenAt, watchingSince, lastRequestAt, figures: withoutSeries(originFigures(view, [id])[id]!) };
 }
 
-/** The metrics' figures, with the totals given. */
+/** The metrics' figures, with the totals given (the stored ones: see fleet-aggregator.ts). */
 export function fleetMetrics(view: FleetView, totals: FleetTotals): FleetMetrics {
   return { totals, activeSessions: view.activeSessions, activeSessionsTotal: view.activeSessionsTotal };
 }

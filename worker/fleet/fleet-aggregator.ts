@@ -2,10 +2,17 @@
  * The fleet aggregator role: merges every isolate's traffic reports into recent buckets
  * (core/fleet-window.ts) and answers each admin route with what it shows (core/fleet-answers.ts).
  *
- * Memory is the working copy; storage keeps the totals (Prometheus counters, `lastRequestAt`), written
- * at most once per `PERSIST_INTERVAL_MS` and not awaited by the reporting isolate beyond the write
- * itself. A restarted object keeps counting from its stored totals, and its recent buckets start
- * empty: `watchingSince` says so, and "drained" waits for a full idle period of its own watching.
+ * Memory is the working copy; storage keeps the totals (Prometheus counters, `lastRequestAt`). A
+ * report marks them unstored and, if none is set, sets the object's alarm PERSIST_INTERVAL_MS ahead;
+ * the alarm stores them. So totals reach storage within that time whether more reports come or not
+ * (an idle object is evicted only after its alarm ran), and a report never waits for a write.
+ *
+ * The metrics export the totals as stored, never the ones in memory: what a restart (a deploy, a
+ * crash) loses is what was counted since the last write, and an exported value was always written
+ * first, so a counter never goes back. The cost: counters are up to PERSIST_INTERVAL_MS behind.
+ *
+ * A restarted object keeps counting from its stored totals, and its recent buckets start empty:
+ * `watchingSince` says so, and "drained" waits for a full idle period of its own watching.
  */
 import {
   fleetMetrics,
@@ -19,22 +26,26 @@ import { fleetLoad, type FleetLoad } from '../core/fleet-figures';
 import { fleetView, mergeBatch, newFleetWindow, type FleetTotals, type FleetWindow } from '../core/fleet-window';
 import type { TrafficBatch } from '../core/traffic-counts';
 import type { MonitorStorage } from '../health/monitor-storage';
+import { PERSIST_INTERVAL_MS } from './fleet-protocol';
 
-/** How often, at most, the totals are written to storage. */
-export const PERSIST_INTERVAL_MS = 10_000;
 /** How long one computed load answer serves every report (merging sketches is the costly part). */
 export const LOAD_CACHE_MS = 1_000;
 
 export class FleetAggregator {
   #window?: FleetWindow;
-  #persistedAt = -Infinity;
+  /** The totals as storage holds them: what the metrics export. */
+  #stored?: FleetTotals;
+  /** Whether the alarm is set to store the totals. */
+  #storeDue = false;
   #load?: FleetLoad;
 
   constructor(private readonly storage: MonitorStorage) {}
 
   /** Takes the stored totals back; called once when the object starts. */
   restore(totals: FleetTotals | undefined, now: number): void {
-    if (totals) this.#window = newFleetWindow(now, totals);
+    if (!totals) return;
+    this.#window = newFleetWindow(now, totals);
+    this.#stored = structuredClone(totals);
   }
 
   /** One isolate's batch in; the fleet's recent load per origin out. */
@@ -42,12 +53,25 @@ export class FleetAggregator {
     const now = Date.now();
     const window = this.#windowAt(now);
     mergeBatch(window, batch, now);
-    if (now - this.#persistedAt >= PERSIST_INTERVAL_MS) {
-      this.#persistedAt = now;
-      await this.storage.write({ fleet: window.totals });
+    if (!this.#storeDue) {
+      await this.storage.setAlarm(now + PERSIST_INTERVAL_MS);
+      this.#storeDue = true;
     }
     if (!this.#load || now - this.#load.takenAt >= LOAD_CACHE_MS) this.#load = fleetLoad(fleetView(window, now));
     return this.#load;
+  }
+
+  /**
+   * The alarm: stores the totals. Nothing to do in an object that counts no traffic: the probing
+   * objects share this class and its alarm.
+   */
+  async storeTotals(): Promise<void> {
+    const window = this.#window;
+    if (!window) return;
+    this.#storeDue = false;
+    const totals = structuredClone(window.totals);
+    await this.storage.write({ fleet: totals });
+    this.#stored = totals;
   }
 
   status(ids: readonly string[]): FleetStatus {
@@ -63,10 +87,11 @@ export class FleetAggregator {
   metrics(): FleetMetrics {
     const now = Date.now();
     const window = this.#windowAt(now);
-    return fleetMetrics(fleetView(window, now), window.totals);
+    return fleetMetrics(fleetView(window, now), this.#stored ?? newFleetWindow(window.totals.since).totals);
   }
 
   #windowAt(now: number): FleetWindow {
     return (this.#window ??= newFleetWindow(now));
   }
+
 }

@@ -14,3 +14,8 @@ export type { TrafficBatch } from '../core/traffic-counts';
 
 export const FLEET_AGGREGATOR = 'fleet';
 
+/**
+ * How long, at most, counted totals wait in the aggregator's memory before its alarm stores them; the
+ * metrics export stored totals only (fleet-aggregator.ts), so they are this far behind at most.
+ */
+export const PERSIST_INTERVAL_MS = 5_000;

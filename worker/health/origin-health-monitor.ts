@@ -8,6 +8,8 @@
  * - fleet/fleet-aggregator.ts: the object named "fleet" (every isolate's traffic, merged). It is an
  *   object of this class rather than a class of its own so that deploying it needs no new binding or
  *   migration; it shares no storage, memory or request queue with the health objects all the same.
+ *   Its alarm stores its totals; a probing object's alarm probes. Each role's alarm work does nothing
+ *   in an object that does not play it, so the one alarm handler runs both.
  *
  * monitor-storage.ts documents what each role stores; monitor-client.ts builds every stub.
  */
@@ -128,7 +130,8 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     return this.#shard.applyPassive(failures);
   }
 
-  override alarm(): Promise<void> {
-    return this.#shard.probeRound({ afterRound: (startedAt) => this.#coordinator.superviseShards(startedAt) });
+  override async alarm(): Promise<void> {
+    await this.#fleet.storeTotals();
+    await this.#shard.probeRound({ afterRound: (startedAt) => this.#coordinator.superviseShards(startedAt) });
   }
 }
