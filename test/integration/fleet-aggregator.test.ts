@@ -1,6 +1,7 @@
 /**
  * The fleet aggregator itself (the real object, in workerd): when its totals reach storage, what its
- * metrics export across a restart, and what each admin route receives from it.
+ * metrics export across a restart, how long it keeps the totals of origins the configuration lost,
+ * and what each admin route receives from it.
  */
 import {
   abortAllDurableObjects,
@@ -8,8 +9,10 @@ import {
   runDurableObjectAlarm,
   runInDurableObject,
 } from 'cloudflare:test';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TrafficTally } from '../../worker/core/traffic-counts';
+import { REMOVED_ORIGIN_RETENTION_MS } from '../../worker/core/fleet-retention';
+import { RETIREMENT_CHECK_MS } from '../../worker/fleet/fleet-aggregator';
 import { PERSIST_INTERVAL_MS, type FleetTotals } from '../../worker/fleet/fleet-protocol';
 import { seedConfig, testEnv } from './support';
 
@@ -31,6 +34,7 @@ const storedTotals = () =>
 beforeEach(() => seedConfig({ origins: [{ id: 'one', url: 'http://one' }] }));
 
 afterEach(async () => {
+  vi.useRealTimers();
   for (const id of await listDurableObjectIds(testEnv.HEALTH_MONITOR)) {
     await runInDurableObject(testEnv.HEALTH_MONITOR.get(id), async (_, state) => {
       await state.storage.deleteAlarm();
@@ -66,6 +70,37 @@ describe('the totals', () => {
     await runDurableObjectAlarm(fleet());
     exported.push(await exportedRequests('one'));
     expect(exported).toEqual([undefined, 5, 5, 5, 6]);
+  });
+});
+
+describe('origins gone from the configuration', () => {
+  it('keep their totals for the retention period, then leave storage and the metrics', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    await report('one', 1);
+    await report('gone', 4);
+    await runDurableObjectAlarm(fleet()); // marks "gone" removed, keeps it
+    expect(await exportedRequests('gone')).toBe(4);
+    vi.advanceTimersByTime(REMOVED_ORIGIN_RETENTION_MS - 1);
+    await report('one', 1);
+    await runDurableObjectAlarm(fleet()); // within the retention period: kept
+    expect(await exportedRequests('gone')).toBe(4);
+    vi.advanceTimersByTime(RETIREMENT_CHECK_MS); // the next look, after the retention period
+    await report('one', 1);
+    await runDurableObjectAlarm(fleet());
+    expect(await exportedRequests('gone')).toBeUndefined();
+    expect(Object.keys((await storedTotals())!.origins)).toEqual(['one']);
+    expect(await exportedRequests('one')).toBe(3);
+  });
+
+  it('are kept while the configuration cannot be read or is not good', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    await testEnv.ORIGINS.put('config', '{"origins": "not a list"}');
+    await report('gone', 4);
+    await runDurableObjectAlarm(fleet());
+    vi.advanceTimersByTime(REMOVED_ORIGIN_RETENTION_MS + RETIREMENT_CHECK_MS);
+    await report('gone', 1);
+    await runDurableObjectAlarm(fleet());
+    expect(await exportedRequests('gone')).toBe(5);
   });
 });
 

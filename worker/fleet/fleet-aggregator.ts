@@ -14,6 +14,7 @@
  * A restarted object keeps counting from its stored totals, and its recent buckets start empty:
  * `watchingSince` says so, and "drained" waits for a full idle period of its own watching.
  */
+import { readConfig } from '../config/config-source';
 import {
   fleetMetrics,
   fleetStatus,
@@ -23,11 +24,15 @@ import {
   type OriginFleetFacts,
 } from '../core/fleet-answers';
 import { fleetLoad, type FleetLoad } from '../core/fleet-figures';
+import { retireRemovedOrigins } from '../core/fleet-retention';
 import { fleetView, mergeBatch, newFleetWindow, type FleetTotals, type FleetWindow } from '../core/fleet-window';
 import type { TrafficBatch } from '../core/traffic-counts';
 import type { MonitorStorage } from '../health/monitor-storage';
+import { logEvent } from '../log';
 import { PERSIST_INTERVAL_MS } from './fleet-protocol';
 
+/** How often, at most, the totals of origins gone from the configuration are looked for (one KV read). */
+export const RETIREMENT_CHECK_MS = 5 * 60_000;
 /** How long one computed load answer serves every report (merging sketches is the costly part). */
 export const LOAD_CACHE_MS = 1_000;
 
@@ -37,9 +42,14 @@ export class FleetAggregator {
   #stored?: FleetTotals;
   /** Whether the alarm is set to store the totals. */
   #storeDue = false;
+  #retirementCheckedAt = -Infinity;
   #load?: FleetLoad;
 
-  constructor(private readonly storage: MonitorStorage) {}
+  constructor(
+    private readonly storage: MonitorStorage,
+    /** The configuration's home, read for the ids it still has (fleet-retention.ts). */
+    private readonly kv: KVNamespace,
+  ) {}
 
   /** Takes the stored totals back; called once when the object starts. */
   restore(totals: FleetTotals | undefined, now: number): void {
@@ -62,13 +72,15 @@ export class FleetAggregator {
   }
 
   /**
-   * The alarm: stores the totals. Nothing to do in an object that counts no traffic: the probing
-   * objects share this class and its alarm.
+   * The alarm: stores the totals (after retiring origins long gone from the configuration). Nothing
+   * to do in an object that counts no traffic: the probing objects share this class and its alarm.
    */
   async storeTotals(): Promise<void> {
     const window = this.#window;
     if (!window) return;
     this.#storeDue = false;
+    const now = Date.now();
+    if (now - this.#retirementCheckedAt >= RETIREMENT_CHECK_MS) await this.#retireRemovedOrigins(window, now);
     const totals = structuredClone(window.totals);
     await this.storage.write({ fleet: totals });
     this.#stored = totals;
@@ -94,4 +106,12 @@ export class FleetAggregator {
     return (this.#window ??= newFleetWindow(now));
   }
 
+  /** Only a configuration that can be read and is good says which origins are gone. */
+  async #retireRemovedOrigins(window: FleetWindow, now: number): Promise<void> {
+    this.#retirementCheckedAt = now;
+    const read = await readConfig(this.kv);
+    if (!read.ok) return;
+    const dropped = retireRemovedOrigins(window.totals, new Set(read.config.origins.map((o) => o.id)), now);
+    if (dropped.length > 0) logEvent('info', 'fleet.origins-retired', { origins: dropped });
+  }
 }

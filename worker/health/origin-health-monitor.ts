@@ -42,7 +42,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     this.#shard = new ProbingShard(this.#shardMemory, storage, env, () => this.#coordinator.coordinates);
     const own = { shard: this.#shard, memory: this.#shardMemory };
     this.#coordinator = new Coordinator(this.#coordinatorMemory, own, storage, env);
-    this.#fleet = new FleetAggregator(storage);
+    this.#fleet = new FleetAggregator(storage, env.ORIGINS);
     void ctx.blockConcurrencyWhile(async () => {
       const stored = await storage.read([
         'orders',
