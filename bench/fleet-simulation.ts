@@ -10,6 +10,7 @@
  */
 import { copyFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { PERSIST_INTERVAL_MS } from '../worker/fleet/fleet-protocol';
 import { BUNDLE_DIR, startEdgeAffinity } from './http-load';
 
 const REPORT_INTERVAL_S = 10;
@@ -106,7 +107,12 @@ export async function runFleetSimulation(originUrl: string, isolates = 1000, sec
   try {
     const base = (await mf.ready).href.replace(/\/$/, '');
     await (await fetch(`${base}/`)).arrayBuffer(); // the coordinator gets its plan, as with real traffic
-    const countedBefore = ((await (await fetch(`${base}/__sim/view`)).json()) as { requests: number }).requests;
+    const storedView = async () => {
+      // The aggregator's totals are read as stored: wait out one persist interval, so that all are.
+      await new Promise((resolve) => setTimeout(resolve, PERSIST_INTERVAL_MS + 1_000));
+      return (await (await fetch(`${base}/__sim/view`)).json()) as { requests: number; activeSessions: number };
+    };
+    const countedBefore = (await storedView()).requests;
     const schedule: { at: number; url: string; kind: 'report' | 'snapshot' }[] = [];
     for (let i = 0; i < isolates; i++) {
       const offset = (i / isolates) * REPORT_INTERVAL_S * 1000;
@@ -125,7 +131,7 @@ export async function runFleetSimulation(originUrl: string, isolates = 1000, sec
       openLoop(reports, startedAt),
       openLoop(snapshots, startedAt),
     ]);
-    const view = (await (await fetch(`${base}/__sim/view`)).json()) as { requests: number; activeSessions: number };
+    const view = await storedView();
     const sentRequests = reportLatencies.filter(Number.isFinite).length * REQUESTS_PER_REPORT;
     const reportCapacity = await capacity((i) => `${base}/__sim/report?isolate=${i % isolates}`, 5);
     const snapshotCapacity = await capacity(() => `${base}/__sim/snapshot`, 5);

@@ -76,7 +76,8 @@ export default {
       return new Response(null, { status: 204 });
     }
     if (url.pathname === '/__sim/view') {
-      const view = await env.HEALTH_MONITOR.getByName('fleet').fleetView();
+      // The metrics' totals: those stored, up to the aggregator's persist interval behind.
+      const view = await env.HEALTH_MONITOR.getByName('fleet').fleetMetrics();
       const requests = Object.values(view.totals.origins).reduce((sum, c) => sum + c.requests, 0);
       return Response.json({
         requests,

@@ -3,7 +3,7 @@
  * monitor's class) merging the reports of several isolates: metrics, one origin's figures and drain
  * state, one origin's change, the status report's live figures.
  */
-import { abortAllDurableObjects, listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
+import { abortAllDurableObjects, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { etagOf } from '../../worker/admin/config-etag';
 import { parsePrometheus, sampleValue } from '../support/prometheus-parser';
@@ -22,6 +22,11 @@ async function browse(worker: Worker, cookie?: string): Promise<{ cookie: string
   const response = await worker.fetch(`${HTTP}/`, { headers: cookie ? { cookie } : {} });
   expect(response.status).toBe(200);
   return { cookie: affinityCookie(response) ?? cookie!, servedBy: response.headers.get('x-served-by')! };
+}
+
+/** Runs the fleet aggregator's alarm, which stores its totals: the metrics export stored totals only. */
+async function storeFleetTotals(): Promise<void> {
+  expect(await runDurableObjectAlarm(testEnv.HEALTH_MONITOR.getByName('fleet'))).toBe(true);
 }
 
 async function metricsOf(worker: Worker) {
@@ -64,6 +69,7 @@ describe('counting across isolates', () => {
     const sessions = await Promise.all(Array.from({ length: 12 }, () => browse(first)));
     for (const { cookie } of sessions) await browse(first, cookie);
     for (const { cookie } of sessions.slice(0, 6)) await browse(second, cookie); // the same sessions, elsewhere
+    await storeFleetTotals();
     const families = await metricsOf(second);
     const total = (name: string) => ORIGINS.reduce((sum, o) => sum + sampleValue(families, name, { origin: o.id }), 0);
     expect(total('edge_affinity_origin_requests_total')).toBe(30);
@@ -84,6 +90,7 @@ describe('counting across isolates', () => {
     stubOrigins({ one: 'refuse', two: answersWith('two'), three: answersWith('three') });
     const worker = isolate();
     for (const cookie of cookies) expect((await browse(worker, cookie)).servedBy).not.toBe('one');
+    await storeFleetTotals();
     const families = await metricsOf(worker);
     // The first request fails to connect; the isolate then skips the origin without trying it.
     expect(

@@ -19,8 +19,15 @@ import type {
   LastGoodConfig,
   PassiveFailure,
 } from '../../worker/health/monitor-protocol';
+import { fleetMetrics, fleetStatus, originFleetFacts } from '../../worker/core/fleet-answers';
 import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet-window';
-import type { FleetLoad, FleetView, TrafficBatch } from '../../worker/fleet/fleet-protocol';
+import type {
+  FleetLoad,
+  FleetMetrics,
+  FleetStatus,
+  OriginFleetFacts,
+  TrafficBatch,
+} from '../../worker/fleet/fleet-protocol';
 import { IsolateState } from '../../worker/isolate-state';
 
 export const testEnv = env as Bindings;
@@ -89,7 +96,10 @@ export class FakeMonitor {
         mergeBatch(this.#fleet, batch, Date.now());
         return { takenAt: Date.now(), ...structuredClone(this.fleetLoad) };
       },
-      fleetView: async (): Promise<FleetView> => fleetView(this.#fleet, Date.now()),
+      // Answered from memory: this stand-in stores nothing, so its metrics are its live totals.
+      fleetStatus: async (ids: string[]): Promise<FleetStatus> => fleetStatus(this.#view(), ids),
+      fleetOrigin: async (id: string): Promise<OriginFleetFacts> => originFleetFacts(this.#view(), id),
+      fleetMetrics: async (): Promise<FleetMetrics> => fleetMetrics(this.#view(), this.#fleet.totals),
       status: async (): Promise<HealthStatus> => ({
         planKey: this.planKey,
         takenAt: Date.now(),
@@ -100,6 +110,10 @@ export class FakeMonitor {
       }),
     };
     return { getByName: () => stub } as unknown as Bindings['HEALTH_MONITOR'];
+  }
+
+  #view() {
+    return fleetView(this.#fleet, Date.now());
   }
 
   #snapshot(): HealthSnapshot {

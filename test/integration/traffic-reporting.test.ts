@@ -77,6 +77,29 @@ describe('traffic reports', () => {
     ]);
   });
 
+  it('are scheduled again when the task that was to send one ended before it could (the runtime cancelled it)', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const { reports, env } = recordingAggregator();
+    const reporter = new TrafficReporter({ reportIntervalMs: 10_000 });
+    const request = () => {
+      reporter.count({ origin: 'one', decision: 'pinned', status: 200, durationMs: 5, failures: [] }, 's', Date.now());
+      reporter.scheduleReport(env, Date.now(), () => {});
+    };
+    request(); // t = 0: goes at once
+    vi.setSystemTime(T0 + 1_000);
+    request(); // due at 10 s, in a task whose timer is then dropped with it
+    vi.clearAllTimers();
+    vi.setSystemTime(T0 + 15_000);
+    request(); // the lost report was due 5 s ago, within the bound: still taken to be on its way
+    vi.setSystemTime(T0 + 15_001);
+    request(); // due more than 5 s ago and never sent: this request sends
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reports.map((r) => [r.at - T0, requestsIn(r.batch)])).toEqual([
+      [0, 1],
+      [15_001, 3],
+    ]);
+  });
+
   it('are not sent when there is nothing to report', async () => {
     const { reports, env } = recordingAggregator();
     const reporter = new TrafficReporter({ reportIntervalMs: 0 });

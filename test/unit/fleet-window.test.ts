@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fleetLoad, isDrained, originFigures } from '../../worker/core/fleet-figures';
+import { isDrained } from '../../worker/core/drain-rule';
+import { originFleetFacts } from '../../worker/core/fleet-answers';
+import { fleetLoad, originFigures } from '../../worker/core/fleet-figures';
 import { COUNT_BUCKET_MS, fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet-window';
 import { TrafficTally, type CountedRequest } from '../../worker/core/traffic-counts';
 import { sessionIds } from '../support/keys';
@@ -174,25 +176,25 @@ describe('drained', () => {
 
   it('is true only once no request was reported for the idle time and the reports’ lag', () => {
     const window = windowWithRequestAt(T0 + 10_000);
-    expect(isDrained(fleetView(window, T0 + 20_000), 'a', rule(300_000))).toBe(false);
-    expect(isDrained(fleetView(window, T0 + 311_999), 'a', rule(300_000))).toBe(false);
-    expect(isDrained(fleetView(window, T0 + 312_000), 'a', rule(300_000))).toBe(true);
-    expect(isDrained(fleetView(window, T0 + 16_999), 'a', rule(5_000))).toBe(false);
-    expect(isDrained(fleetView(window, T0 + 17_000), 'a', rule(5_000))).toBe(true);
+    expect(isDrained(originFleetFacts(fleetView(window, T0 + 20_000), 'a'), rule(300_000))).toBe(false);
+    expect(isDrained(originFleetFacts(fleetView(window, T0 + 311_999), 'a'), rule(300_000))).toBe(false);
+    expect(isDrained(originFleetFacts(fleetView(window, T0 + 312_000), 'a'), rule(300_000))).toBe(true);
+    expect(isDrained(originFleetFacts(fleetView(window, T0 + 16_999), 'a'), rule(5_000))).toBe(false);
+    expect(isDrained(originFleetFacts(fleetView(window, T0 + 17_000), 'a'), rule(5_000))).toBe(true);
   });
 
   it('waits for the reports of requests made before the drain began, and for a start it does not know', () => {
     const window = windowWithRequestAt(T0 - 60_000);
     const drainStart = T0 + 100_000;
-    expect(isDrained(fleetView(window, drainStart + 11_999), 'a', rule(1_000, drainStart))).toBe(false);
-    expect(isDrained(fleetView(window, drainStart + 12_000), 'a', rule(1_000, drainStart))).toBe(true);
-    expect(isDrained(fleetView(window, drainStart + 12_000), 'a', rule(1_000, undefined))).toBe(false);
+    expect(isDrained(originFleetFacts(fleetView(window, drainStart + 11_999), 'a'), rule(1_000, drainStart))).toBe(false);
+    expect(isDrained(originFleetFacts(fleetView(window, drainStart + 12_000), 'a'), rule(1_000, drainStart))).toBe(true);
+    expect(isDrained(originFleetFacts(fleetView(window, drainStart + 12_000), 'a'), rule(1_000, undefined))).toBe(false);
   });
 
   it('is never true on the word of an aggregator that has not watched that long (new or restarted)', () => {
     const restarted = newFleetWindow(T0 + 100_000, { since: T0, origins: {}, unserved: {} });
-    expect(isDrained(fleetView(restarted, T0 + 200_000), 'a', rule(300_000))).toBe(false);
-    expect(isDrained(fleetView(restarted, T0 + 401_999), 'a', rule(300_000))).toBe(false);
-    expect(isDrained(fleetView(restarted, T0 + 402_000), 'a', rule(300_000))).toBe(true);
+    expect(isDrained(originFleetFacts(fleetView(restarted, T0 + 200_000), 'a'), rule(300_000))).toBe(false);
+    expect(isDrained(originFleetFacts(fleetView(restarted, T0 + 401_999), 'a'), rule(300_000))).toBe(false);
+    expect(isDrained(originFleetFacts(fleetView(restarted, T0 + 402_000), 'a'), rule(300_000))).toBe(true);
   });
 });

@@ -18,9 +18,10 @@ import { timingSafeEqual } from 'hono/utils/buffer';
 import type { AppEnv } from '../bindings';
 import { readAdminSession } from './admin-session-cookie';
 import { wantsHtml } from './negotiation';
+import { NO_STORE } from './no-store';
 import { renderSignInPage, type SignInNotice } from './page-layout';
 
-const CHALLENGE = { 'www-authenticate': 'Bearer realm="edge-affinity"', 'cache-control': 'no-store' };
+const CHALLENGE = { ...NO_STORE, 'www-authenticate': 'Bearer realm="edge-affinity"' };
 
 export interface AdminAuthOptions {
   /**

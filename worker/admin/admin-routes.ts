@@ -15,6 +15,7 @@ import { commitConfig } from './config-commit';
 import { serveMetrics } from './metrics-route';
 import { createOriginRoutes } from './origin-routes';
 import { etagOf } from './config-etag';
+import { NO_STORE } from './no-store';
 import { wantsHtml } from './negotiation';
 import { createSessionRoutes } from './session-routes';
 import { renderStatusPage } from './status-page';
@@ -22,7 +23,6 @@ import { buildStatusReport } from './status-report';
 
 /** 1,000 origins with long URLs fit several times over. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
-const NO_STORE = { 'cache-control': 'no-store' };
 
 /**
  * The pages run no script at all (no script source: `default-src 'none'` covers it), have one inline

@@ -1,10 +1,10 @@
 /**
  * What the admin API reads from the health monitor's objects: the coordinator's health records and
- * the fleet aggregator's view. A failed read is an answer (`ok: false`), shown as "unreachable", never
+ * what the fleet aggregator counted, as each route needs it. A failed read is an answer (`ok: false`), shown as "unreachable", never
  * a 500: the status, the metrics and the origin endpoint still say what this isolate knows.
  */
 import type { Bindings } from '../bindings';
-import type { FleetView } from '../core/fleet-window';
+import type { FleetMetrics, FleetStatus, OriginFleetFacts } from '../fleet/fleet-protocol';
 import type { HealthStatus } from '../health/monitor-protocol';
 import { coordinatorOf, fleetAggregatorOf } from '../health/monitor-client';
 import { errorMessage } from '../log';
@@ -23,6 +23,15 @@ export function readHealthStatus(env: Bindings): Promise<Read<HealthStatus>> {
   return attempt(() => coordinatorOf(env.HEALTH_MONITOR).status());
 }
 
-export function readFleetView(env: Bindings): Promise<Read<FleetView>> {
-  return attempt(() => fleetAggregatorOf(env.HEALTH_MONITOR).fleetView());
+/** The status page's figures, for the origins it shows. */
+export function readFleetStatus(env: Bindings, ids: readonly string[]): Promise<Read<FleetStatus>> {
+  return attempt(() => fleetAggregatorOf(env.HEALTH_MONITOR).fleetStatus([...ids]));
+}
+
+export function readFleetOrigin(env: Bindings, id: string): Promise<Read<OriginFleetFacts>> {
+  return attempt(() => fleetAggregatorOf(env.HEALTH_MONITOR).fleetOrigin(id));
+}
+
+export function readFleetMetrics(env: Bindings): Promise<Read<FleetMetrics>> {
+  return attempt(() => fleetAggregatorOf(env.HEALTH_MONITOR).fleetMetrics());
 }

@@ -7,12 +7,13 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../bindings';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../core/prometheus-text';
 import type { IsolateState } from '../isolate-state';
-import { readFleetView, readHealthStatus } from './fleet-reads';
+import { readFleetMetrics, readHealthStatus } from './fleet-reads';
+import { NO_STORE } from './no-store';
 import { originControls } from './status-report';
 
 export async function serveMetrics(c: Context<AppEnv>, isolate: IsolateState): Promise<Response> {
   const lookup = await isolate.config.lookup(c.env, Date.now(), (task) => c.executionCtx.waitUntil(task));
-  const [monitor, fleet] = await Promise.all([readHealthStatus(c.env), readFleetView(c.env)]);
+  const [monitor, fleet] = await Promise.all([readHealthStatus(c.env), readFleetMetrics(c.env)]);
   const health = monitor.ok
     ? Object.fromEntries(Object.entries(monitor.value.origins).map(([id, record]) => [id, record.state]))
     : {};
@@ -23,5 +24,5 @@ export async function serveMetrics(c: Context<AppEnv>, isolate: IsolateState): P
     fleet: fleet.ok ? fleet.value : null,
     monitorUp: monitor.ok,
   });
-  return c.body(text, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+  return c.body(text, 200, { ...NO_STORE, 'content-type': PROMETHEUS_CONTENT_TYPE });
 }

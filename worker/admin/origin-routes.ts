@@ -9,24 +9,25 @@ import * as v from 'valibot';
 import type { AppEnv } from '../bindings';
 import { readConfig } from '../config/config-source';
 import type { Config } from '../core/config-schema';
-import { isDrained, originFigures, type OriginFigures } from '../core/fleet-figures';
+import { isDrained } from '../core/drain-rule';
+import type { OriginFleetFacts } from '../fleet/fleet-protocol';
 import { parseOriginPatch, patchOrigin } from '../core/origin-patch';
 import { originStatus, type OriginStatus } from '../core/origin-status';
 import type { IsolateState } from '../isolate-state';
-import { DRAIN_REPORT_INTERVAL_MS, REPORT_INTERVAL_MS } from '../fleet/traffic-reporter';
+import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from '../fleet/traffic-reporter';
 import { commitConfig } from './config-commit';
-import { readFleetView, readHealthStatus, type Read } from './fleet-reads';
+import { NO_STORE } from './no-store';
+import { readFleetOrigin, readHealthStatus, type Read } from './fleet-reads';
 import type { HealthStatus } from '../health/monitor-protocol';
 import { healthRecords, originControls } from './status-report';
 
 /** How long a draining origin must go without requests to count as drained, unless `?idle=` says otherwise. */
 export const DEFAULT_IDLE_SECONDS = 300;
-const NO_STORE = { 'cache-control': 'no-store' };
 /**
  * What "drained" allows for reports still on their way: an isolate that routes by the draining state
- * reports its requests to the origin within DRAIN_REPORT_INTERVAL_MS, plus the call itself.
+ * reports its requests to the origin within DRAINING_TRAFFIC_REPORT_INTERVAL_MS, plus the call itself.
  */
-const DRAINED_REPORT_LAG_MS = DRAIN_REPORT_INTERVAL_MS + 1_000;
+const DRAINED_REPORT_LAG_MS = DRAINING_TRAFFIC_REPORT_INTERVAL_MS + 1_000;
 
 const IdleQuerySchema = v.object({
   idle: v.optional(
@@ -63,37 +64,42 @@ async function describeOrigin(c: Context<AppEnv>, isolate: IsolateState): Promis
   const config = lookup.ok ? lookup.table.config : undefined;
   const origin = config?.origins.find((o) => o.id === id);
   if (!config || !origin) return c.json({ error: `no origin "${id}" in the configuration in force` }, 404, NO_STORE);
-  const [monitor, fleet] = await Promise.all([readHealthStatus(c.env), readFleetView(c.env)]);
+  const [monitor, fleet] = await Promise.all([readHealthStatus(c.env), readFleetOrigin(c.env, id)]);
   const controls = originControls(monitor, isolate);
   const row = originStatus(config, healthRecords(monitor, isolate, config.origins), controls).find((o) => o.id === id)!;
-  const figures = fleet.ok ? originFigures(fleet.value, [id])[id]! : null;
+  const figures = fleet.ok ? fleet.value.figures : null;
   const drainingSince = row.state === 'draining' ? drainingSinceOf(monitor, row) : null;
   return c.json(
     {
       ...row,
       activeSessions: figures?.activeSessions ?? null,
       lastRequestAt: figures?.lastRequestAt ?? null,
-      // Without the aggregator's word a draining origin is never called drained: a pod stopped on a
-      // guess would break the sessions it still holds.
-      drained:
-        row.state === 'draining'
-          ? fleet.ok &&
-            isDrained(fleet.value, id, {
-              idleMs: idleSeconds * 1000,
-              drainingSince: drainingSince === null ? undefined : Date.parse(drainingSince),
-              reportIntervalMs: REPORT_INTERVAL_MS,
-              drainReportLagMs: DRAINED_REPORT_LAG_MS,
-            })
-          : null,
+      drained: row.state === 'draining' ? drainedNow(fleet, drainingSince, idleSeconds) : null,
       drainingSince,
       idle: idleSeconds,
-      live: figures && withoutSeries(figures),
+      live: figures,
       fleet: fleet.ok
         ? { aggregator: 'ok', watchingSince: new Date(fleet.value.watchingSince).toISOString() }
         : { aggregator: 'unreachable', error: fleet.error },
     },
     200,
     NO_STORE,
+  );
+}
+
+/**
+ * Without the aggregator's word a draining origin is never called drained: a pod stopped on a guess
+ * would break the sessions it still holds.
+ */
+function drainedNow(fleet: Read<OriginFleetFacts>, drainingSince: string | null, idleSeconds: number): boolean {
+  return (
+    fleet.ok &&
+    isDrained(fleet.value, {
+      idleMs: idleSeconds * 1000,
+      drainingSince: drainingSince === null ? undefined : Date.parse(drainingSince),
+      reportIntervalMs: TRAFFIC_REPORT_INTERVAL_MS,
+      drainReportLagMs: DRAINED_REPORT_LAG_MS,
+    })
   );
 }
 
@@ -141,9 +147,4 @@ function drainingSinceOf(monitor: Read<HealthStatus>, row: OriginStatus): string
   if (row.stateSetBy === 'origin') return row.control?.drainingSince ?? null;
   const entry = monitor.ok ? monitor.value.states[row.id] : undefined;
   return entry?.state === 'draining' ? new Date(entry.since).toISOString() : null;
-}
-
-/** The figures of the rate window; the chart's series are the status page's. */
-function withoutSeries({ series: _series, errorSeries: _errors, ...figures }: OriginFigures) {
-  return figures;
 }

@@ -5,12 +5,12 @@
 import type { Bindings } from '../bindings';
 import type { ConfigFailure } from '../config/config-source';
 import type { ConfigSourceName, ConfigState } from '../config/config-store';
-import { originFigures, type OriginFigures } from '../core/fleet-figures';
+import type { OriginFigures } from '../core/fleet-figures';
 import type { OriginHealth } from '../core/health-transition';
 import { originStatus, type OriginStatus } from '../core/origin-status';
 import type { IsolateState } from '../isolate-state';
 import { etagOf } from './config-etag';
-import { readFleetView, readHealthStatus, type Read } from './fleet-reads';
+import { readFleetStatus, readHealthStatus, type Read } from './fleet-reads';
 import type { ControlsInForce, HealthStatus } from '../health/monitor-protocol';
 
 /** Which configuration is in force in the answering isolate, and why. */
@@ -59,15 +59,11 @@ export type OriginReport = OriginStatus & { live: OriginFigures | null };
 
 export async function buildStatusReport(env: Bindings, isolate: IsolateState, now: number): Promise<StatusReport> {
   const current = isolate.config.current();
-  const [monitor, fleet] = await Promise.all([readHealthStatus(env), readFleetView(env)]);
   const configured = current?.table.config.origins ?? [];
+  const ids = configured.map((o) => o.id);
+  const [monitor, fleet] = await Promise.all([readHealthStatus(env), readFleetStatus(env, ids)]);
   const records = healthRecords(monitor, isolate, configured);
-  const live = fleet.ok
-    ? originFigures(
-        fleet.value,
-        configured.map((o) => o.id),
-      )
-    : {};
+  const live = fleet.ok ? fleet.value.origins : {};
   return {
     generatedAt: new Date(now).toISOString(),
     config: await configReport(isolate.config.state()),

@@ -1,7 +1,7 @@
 /**
  * The figures an operator reads, derived from the fleet aggregator's view: per origin requests per
  * second, error rate, latency quantiles, active sessions, moves, the share of new sessions it took,
- * a 15-minute series for the chart, and whether a draining origin is drained. Pure.
+ * a 15-minute series for the chart, and the fleet's load for placement. Pure.
  *
  * Rates are taken over the last minute (the current 10 s bucket and the five before it); the chart
  * shows complete buckets only: a bucket is complete once its 10 s are over, because reports count in
@@ -13,6 +13,9 @@ import { emptyCounts, mergeCounts, type OriginCounts } from './traffic-counts';
 
 /** The window of the rates. */
 export const RATE_WINDOW_MS = 60_000;
+
+/** The figures of the rate window, without the chart's series (one origin's endpoint shows these). */
+export type LiveFigures = Omit<OriginFigures, 'series' | 'errorSeries'>;
 
 export interface OriginFigures {
   requestsPerSecond: number;
@@ -98,37 +101,6 @@ function seriesOf(view: FleetView): Map<string, OriginCounts>[] {
   });
 }
 
-/** What "drained" takes into account besides the reports. */
-export interface DrainedRule {
-  /** How long the origin's sessions must have made no request. */
-  idleMs: number;
-  /** When the origin became draining (the coordinator's word); undefined when that is not known. */
-  drainingSince: number | undefined;
-  /** How late an isolate may report a request it served while the origin was still active. */
-  reportIntervalMs: number;
-  /** How late an isolate that knows the origin drains reports a request to it. */
-  drainReportLagMs: number;
-}
-
-/**
- * Whether no session pinned to the origin has made a request for `idleMs`, as far as the reports can
- * vouch for it. Requests from before the drain may arrive up to `reportIntervalMs` after it began,
- * requests during it within `drainReportLagMs`: until both have passed, a quiet origin is not yet
- * known to be quiet. Only what the aggregator watched counts, and an unknown start of the drain
- * counts as now: the answer is never a guess that lets a pod stop while its sessions are in use.
- */
-export function isDrained(view: FleetView, originId: string, rule: DrainedRule): boolean {
-  const now = view.takenAt;
-  const last = view.totals.origins[originId]?.lastRequestAt ?? 0;
-  const quietFor = rule.idleMs + rule.drainReportLagMs;
-  const drainAge = rule.drainingSince === undefined ? 0 : now - rule.drainingSince;
-  return (
-    drainAge >= rule.reportIntervalMs + rule.drainReportLagMs &&
-    now - view.watchingSince >= quietFor &&
-    now - last >= quietFor
-  );
-}
-
 /** The window of the concurrency that placement by load reads: short enough to follow a slowdown. */
 export const LOAD_WINDOW_MS = 20_000;
 
@@ -161,4 +133,8 @@ export function fleetLoad(view: FleetView): FleetLoad {
       ]),
     ),
   };
+}
+
+export function withoutSeries({ series: _series, errorSeries: _errors, ...figures }: OriginFigures): LiveFigures {
+  return figures;
 }

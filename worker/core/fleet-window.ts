@@ -7,7 +7,8 @@
  *   the buckets that started in the last 5 minutes, so it counts each session once fleet-wide and
  *   covers between 5 and 5½ minutes.
  * - Totals never reset while the object lives (Prometheus counters); they and `lastRequestAt` are
- *   what the aggregator stores.
+ *   what the aggregator stores. Those of an origin gone from the configuration are dropped after a
+ *   retention period (fleet-retention.ts).
  * A batch counts in the buckets of its arrival: isolates report every 10 s, so a request lands in a
  * bucket at most one flush interval after it happened, and no isolate's clock is trusted.
  */
@@ -30,6 +31,8 @@ export interface FleetTotals {
   since: number;
   origins: Record<string, OriginCounts>;
   unserved: Record<string, number>;
+  /** Since when each counted origin has been missing from the configuration (fleet-retention.ts). */
+  removedSince?: Record<string, number>;
 }
 
 export interface FleetWindow {

@@ -7,7 +7,8 @@
  * probes bring an origin back, because a request that happened to succeed proves less than a probe.
  */
 
-export type HealthState = 'healthy' | 'unhealthy' | 'unknown';
+export const HEALTH_STATES = ['healthy', 'unhealthy', 'unknown'] as const;
+export type HealthState = (typeof HEALTH_STATES)[number];
 
 export interface OriginHealth {
   state: HealthState;

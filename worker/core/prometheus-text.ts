@@ -6,18 +6,14 @@
  */
 import type { Config } from './config-schema';
 import { effectiveOrigin } from './effective-origin';
-import type { FleetView } from './fleet-window';
-import type { HealthState } from './health-transition';
+import type { FleetMetrics } from './fleet-answers';
+import { HEALTH_STATES, type HealthState } from './health-transition';
 import { LATENCY_BOUNDS_MS } from './latency-histogram';
 import type { ControlsInForce } from './origin-control';
 import { ORIGIN_STATES } from './config-schema';
-import { emptyCounts, STATUS_CLASSES, type OriginCounts } from './traffic-counts';
+import { ATTEMPT_FAILURE_KINDS, emptyCounts, MOVE_REASONS, STATUS_CLASSES, type OriginCounts } from './traffic-counts';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
-const HEALTH_STATES: readonly HealthState[] = ['healthy', 'unhealthy', 'unknown'];
-const MOVE_REASONS = ['unhealthy', 'connect-failed', 'removed', 'disabled', 'expired', 'replay', 'repin'] as const;
-const FAILURE_KINDS = ['connect-failed', 'timeout'] as const;
 
 export interface MetricsInput {
   config: Config | undefined;
@@ -26,7 +22,7 @@ export interface MetricsInput {
   /** What origins said of themselves and still holds (`Affinity-Control`). */
   controls: ControlsInForce;
   /** Null when the aggregator could not be read: then only the configuration's gauges are shown. */
-  fleet: FleetView | null;
+  fleet: FleetMetrics | null;
   /** Whether the health coordinator answered (without it every origin's health is `unknown`). */
   monitorUp: boolean;
 }
@@ -88,7 +84,7 @@ function counterFamilies({ input, counted, totals }: Scope): Family[] {
     counter(
       'edge_affinity_origin_failures_total',
       'Attempts to reach the origin that failed, by kind.',
-      cross(counted, 'kind', FAILURE_KINDS, (id, kind) => totals(id).failures[kind] ?? 0),
+      cross(counted, 'kind', ATTEMPT_FAILURE_KINDS, (id, kind) => totals(id).failures[kind] ?? 0),
     ),
     counter(
       'edge_affinity_origin_http_responses_total',

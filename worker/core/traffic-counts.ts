@@ -9,9 +9,25 @@ import { addToSketch, emptySketch, encodeSketch, type HllRegisters, type HllWire
 import { emptyHistogram, mergeHistogram, observeLatency, type LatencyHistogram } from './latency-histogram';
 import type { Decision, RepinReason } from './route-plan';
 
-export type AttemptFailureKind = 'connect-failed' | 'timeout';
+export const ATTEMPT_FAILURE_KINDS = ['connect-failed', 'timeout'] as const;
+export type AttemptFailureKind = (typeof ATTEMPT_FAILURE_KINDS)[number];
 /** Why a session moved to an origin: a re-pin's reason, or `repin` (its origin handed it over). */
 export type MoveReason = RepinReason | 'repin';
+/**
+ * Every move reason, for those who list them (the metrics). `RepinReason` is a type in route-plan.ts;
+ * the two checks below tie this list to it both ways, so a reason added there fails to compile here.
+ */
+export const MOVE_REASONS = [
+  'unhealthy',
+  'connect-failed',
+  'removed',
+  'disabled',
+  'expired',
+  'replay',
+  'repin',
+] as const satisfies readonly MoveReason[];
+const EVERY_MOVE_REASON_LISTED: [Exclude<MoveReason, (typeof MOVE_REASONS)[number]>] extends [never] ? true : never = true;
+void EVERY_MOVE_REASON_LISTED;
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 export type StatusClass = (typeof STATUS_CLASSES)[number];
 

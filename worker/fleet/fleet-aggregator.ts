@@ -1,56 +1,117 @@
 /**
  * The fleet aggregator role: merges every isolate's traffic reports into recent buckets
- * (core/fleet-window.ts) and answers the admin API's reads.
+ * (core/fleet-window.ts) and answers each admin route with what it shows (core/fleet-answers.ts).
  *
- * Memory is the working copy; storage keeps the totals (Prometheus counters, `lastRequestAt`), written
- * at most once per `PERSIST_INTERVAL_MS` and not awaited by the reporting isolate beyond the write
- * itself. A restarted object keeps counting from its stored totals, and its recent buckets start
- * empty: `watchingSince` says so, and "drained" waits for a full idle period of its own watching.
+ * Memory is the working copy; storage keeps the totals (Prometheus counters, `lastRequestAt`). A
+ * report marks them unstored and, if none is set, sets the object's alarm PERSIST_INTERVAL_MS ahead;
+ * the alarm stores them. So totals reach storage within that time whether more reports come or not
+ * (an idle object is evicted only after its alarm ran), and a report never waits for a write.
+ *
+ * The metrics export the totals as stored, never the ones in memory: what a restart (a deploy, a
+ * crash) loses is what was counted since the last write, and an exported value was always written
+ * first, so a counter never goes back. The cost: counters are up to PERSIST_INTERVAL_MS behind.
+ *
+ * A restarted object keeps counting from its stored totals, and its recent buckets start empty:
+ * `watchingSince` says so, and "drained" waits for a full idle period of its own watching.
  */
-import { fleetLoad, type FleetLoad } from '../core/fleet-figures';
+import { readConfig } from '../config/config-source';
 import {
-  fleetView,
-  mergeBatch,
-  newFleetWindow,
-  type FleetTotals,
-  type FleetView,
-  type FleetWindow,
-} from '../core/fleet-window';
+  fleetMetrics,
+  fleetStatus,
+  originFleetFacts,
+  type FleetMetrics,
+  type FleetStatus,
+  type OriginFleetFacts,
+} from '../core/fleet-answers';
+import { fleetLoad, type FleetLoad } from '../core/fleet-figures';
+import { retireRemovedOrigins } from '../core/fleet-retention';
+import { fleetView, mergeBatch, newFleetWindow, type FleetTotals, type FleetWindow } from '../core/fleet-window';
 import type { TrafficBatch } from '../core/traffic-counts';
 import type { MonitorStorage } from '../health/monitor-storage';
+import { logEvent } from '../log';
+import { PERSIST_INTERVAL_MS } from './fleet-protocol';
 
-/** How often, at most, the totals are written to storage. */
-export const PERSIST_INTERVAL_MS = 10_000;
+/** How often, at most, the totals of origins gone from the configuration are looked for (one KV read). */
+export const RETIREMENT_CHECK_MS = 5 * 60_000;
 /** How long one computed load answer serves every report (merging sketches is the costly part). */
 export const LOAD_CACHE_MS = 1_000;
 
 export class FleetAggregator {
   #window?: FleetWindow;
-  #persistedAt = -Infinity;
+  /** The totals as storage holds them: what the metrics export. */
+  #stored?: FleetTotals;
+  /** Whether the alarm is set to store the totals. */
+  #storeDue = false;
+  #retirementCheckedAt = -Infinity;
   #load?: FleetLoad;
 
-  constructor(private readonly storage: MonitorStorage) {}
+  constructor(
+    private readonly storage: MonitorStorage,
+    /** The configuration's home, read for the ids it still has (fleet-retention.ts). */
+    private readonly kv: KVNamespace,
+  ) {}
 
   /** Takes the stored totals back; called once when the object starts. */
   restore(totals: FleetTotals | undefined, now: number): void {
-    if (totals) this.#window = newFleetWindow(now, totals);
+    if (!totals) return;
+    this.#window = newFleetWindow(now, totals);
+    this.#stored = structuredClone(totals);
   }
 
   /** One isolate's batch in; the fleet's recent load per origin out. */
   async recordTraffic(batch: TrafficBatch): Promise<FleetLoad> {
     const now = Date.now();
-    const window = (this.#window ??= newFleetWindow(now));
+    const window = this.#windowAt(now);
     mergeBatch(window, batch, now);
-    if (now - this.#persistedAt >= PERSIST_INTERVAL_MS) {
-      this.#persistedAt = now;
-      await this.storage.write({ fleet: window.totals });
+    if (!this.#storeDue) {
+      await this.storage.setAlarm(now + PERSIST_INTERVAL_MS);
+      this.#storeDue = true;
     }
     if (!this.#load || now - this.#load.takenAt >= LOAD_CACHE_MS) this.#load = fleetLoad(fleetView(window, now));
     return this.#load;
   }
 
-  view(): FleetView {
+  /**
+   * The alarm: stores the totals (after retiring origins long gone from the configuration). Nothing
+   * to do in an object that counts no traffic: the probing objects share this class and its alarm.
+   */
+  async storeTotals(): Promise<void> {
+    const window = this.#window;
+    if (!window) return;
+    this.#storeDue = false;
     const now = Date.now();
-    return fleetView((this.#window ??= newFleetWindow(now)), now);
+    if (now - this.#retirementCheckedAt >= RETIREMENT_CHECK_MS) await this.#retireRemovedOrigins(window, now);
+    const totals = structuredClone(window.totals);
+    await this.storage.write({ fleet: totals });
+    this.#stored = totals;
+  }
+
+  status(ids: readonly string[]): FleetStatus {
+    const now = Date.now();
+    return fleetStatus(fleetView(this.#windowAt(now), now), ids);
+  }
+
+  origin(id: string): OriginFleetFacts {
+    const now = Date.now();
+    return originFleetFacts(fleetView(this.#windowAt(now), now), id);
+  }
+
+  metrics(): FleetMetrics {
+    const now = Date.now();
+    const window = this.#windowAt(now);
+    return fleetMetrics(fleetView(window, now), this.#stored ?? newFleetWindow(window.totals.since).totals);
+  }
+
+  #windowAt(now: number): FleetWindow {
+    return (this.#window ??= newFleetWindow(now));
+  }
+
+  /** Only a configuration that can be read and is good says which origins are gone. */
+  async #retireRemovedOrigins(window: FleetWindow, now: number): Promise<void> {
+    this.#retirementCheckedAt = now;
+    const read = await readConfig(this.kv);
+    if (!read.ok) return;
+    const dropped = retireRemovedOrigins(window.totals, new Set(read.config.origins.map((o) => o.id)), now);
+    if (dropped.length > 0) logEvent('info', 'fleet.origins-retired', { origins: dropped });
   }
 }

@@ -4,10 +4,18 @@
  * The aggregator is an object of the health monitor's class (no binding or migration of its own to
  * deploy) named "fleet", with a storage of its own. Isolates send it their traffic tallies in
  * coalesced batches (traffic-reporter.ts); its answer carries the fleet's recent load per origin back,
- * so every isolate knows it without a call of its own. The admin API reads its view.
+ * so every isolate knows it without a call of its own. Each admin route reads what it shows:
+ * `fleetStatus(ids)` (the status page), `fleetOrigin(id)` (one origin), `fleetMetrics()`.
  */
 export type { FleetLoad } from '../core/fleet-figures';
-export type { FleetTotals, FleetView } from '../core/fleet-window';
+export type { FleetMetrics, FleetStatus, OriginFleetFacts } from '../core/fleet-answers';
+export type { FleetTotals } from '../core/fleet-window';
 export type { TrafficBatch } from '../core/traffic-counts';
 
 export const FLEET_AGGREGATOR = 'fleet';
+
+/**
+ * How long, at most, counted totals wait in the aggregator's memory before its alarm stores them; the
+ * metrics export stored totals only (fleet-aggregator.ts), so they are this far behind at most.
+ */
+export const PERSIST_INTERVAL_MS = 5_000;

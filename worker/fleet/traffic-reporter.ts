@@ -20,19 +20,24 @@ import { fleetAggregatorOf } from '../health/monitor-client';
 import { errorMessage, logEvent } from '../log';
 
 /** How often an isolate reports its traffic, at most. */
-export const REPORT_INTERVAL_MS = 10_000;
+export const TRAFFIC_REPORT_INTERVAL_MS = 10_000;
 /** How often, at most, while it serves requests of a draining origin. */
-export const DRAIN_REPORT_INTERVAL_MS = 1_000;
+export const DRAINING_TRAFFIC_REPORT_INTERVAL_MS = 1_000;
+/**
+ * A report due this long ago that has not gone out was lost with its task (the runtime may end a
+ * `waitUntil` task, and then its timer never fires): the next request schedules another.
+ */
+export const LOST_REPORT_MS = 5_000;
 
 export interface TrafficReporterOptions {
   /**
    * Milliseconds between two reports of this isolate.
-   * @default REPORT_INTERVAL_MS (10 s)
+   * @default TRAFFIC_REPORT_INTERVAL_MS (10 s)
    */
   reportIntervalMs?: number;
   /**
    * Milliseconds between two reports while requests to a draining origin are counted.
-   * @default DRAIN_REPORT_INTERVAL_MS (1 s)
+   * @default DRAINING_TRAFFIC_REPORT_INTERVAL_MS (1 s)
    */
   drainReportIntervalMs?: number;
 }
@@ -54,8 +59,8 @@ export class TrafficReporter {
   #load?: FleetLoad;
 
   constructor({
-    reportIntervalMs = REPORT_INTERVAL_MS,
-    drainReportIntervalMs = DRAIN_REPORT_INTERVAL_MS,
+    reportIntervalMs = TRAFFIC_REPORT_INTERVAL_MS,
+    drainReportIntervalMs = DRAINING_TRAFFIC_REPORT_INTERVAL_MS,
   }: TrafficReporterOptions = {}) {
     this.#intervalMs = reportIntervalMs;
     this.#drainIntervalMs = Math.min(drainReportIntervalMs, reportIntervalMs);
@@ -73,10 +78,12 @@ export class TrafficReporter {
 
   /**
    * Schedules the next report behind this response, when there is something to report and no report
-   * is due as soon. A report already waiting for a later time sends whatever is left when it wakes.
+   * is due as soon. A report already waiting for a later time sends whatever is left when it wakes;
+   * one that should have gone out more than LOST_REPORT_MS ago never will, and is not waited for.
    */
   scheduleReport(env: Bindings, now: number, background: (task: Promise<unknown>) => void): void {
     if (this.#tally.isEmpty) return;
+    if (this.#dueAt !== undefined && now - this.#dueAt > LOST_REPORT_MS) this.#dueAt = undefined;
     const interval = this.#draining ? this.#drainIntervalMs : this.#intervalMs;
     const dueAt = Math.max(now, this.#sentAt + interval);
     if (this.#dueAt !== undefined && this.#dueAt <= dueAt) return;

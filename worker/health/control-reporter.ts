@@ -15,7 +15,7 @@ import type { ControlReport, ControlsInForce } from '../core/origin-control';
 import { errorMessage, logEvent } from '../log';
 import type { HealthView } from './health-view';
 import { coordinatorOf } from './monitor-client';
-import { REPORT_INTERVAL_MS } from './passive-reporter';
+import { COORDINATOR_REPORT_INTERVAL_MS } from './passive-reporter';
 
 type Aspect = 'drain' | 'weightPercent';
 
@@ -34,7 +34,7 @@ export class ControlReporter {
   }
 
   flushIfDue(env: Bindings, health: HealthView, now: number, background: (task: Promise<unknown>) => void): void {
-    if (this.#pending.size === 0 || this.#sending || now - this.#sentAt < REPORT_INTERVAL_MS) return;
+    if (this.#pending.size === 0 || this.#sending || now - this.#sentAt < COORDINATOR_REPORT_INTERVAL_MS) return;
     const reports = [...this.#pending.values()].filter((report) => isNews(report, health.controls));
     this.#pending.clear();
     if (reports.length === 0) return;

@@ -44,7 +44,10 @@ export interface MonitorStorageSchema {
   plan: CoordinatorPlan;
   /** Coordinator: when each other shard last published (ms since the epoch), to re-send lost orders. */
   heardFrom: Record<number, number>;
-  /** Fleet aggregator: totals since counting began, `lastRequestAt` per origin among them. */
+  /**
+   * Fleet aggregator: totals since counting began, `lastRequestAt` per origin among them, stored by its
+   * alarm; origins gone from the configuration leave them after a retention period.
+   */
   fleet: FleetTotals;
 }
 

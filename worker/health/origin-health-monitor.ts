@@ -8,13 +8,15 @@
  * - fleet/fleet-aggregator.ts: the object named "fleet" (every isolate's traffic, merged). It is an
  *   object of this class rather than a class of its own so that deploying it needs no new binding or
  *   migration; it shares no storage, memory or request queue with the health objects all the same.
+ *   Its alarm stores its totals; a probing object's alarm probes. Each role's alarm work does nothing
+ *   in an object that does not play it, so the one alarm handler runs both.
  *
  * monitor-storage.ts documents what each role stores; monitor-client.ts builds every stub.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../bindings';
 import { FleetAggregator } from '../fleet/fleet-aggregator';
-import type { FleetLoad, FleetView, TrafficBatch } from '../fleet/fleet-protocol';
+import type { FleetLoad, FleetMetrics, FleetStatus, OriginFleetFacts, TrafficBatch } from '../fleet/fleet-protocol';
 import { Coordinator, type CoordinatorMemory } from './coordinator';
 import type {
   ControlReport,
@@ -40,7 +42,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     this.#shard = new ProbingShard(this.#shardMemory, storage, env, () => this.#coordinator.coordinates);
     const own = { shard: this.#shard, memory: this.#shardMemory };
     this.#coordinator = new Coordinator(this.#coordinatorMemory, own, storage, env);
-    this.#fleet = new FleetAggregator(storage);
+    this.#fleet = new FleetAggregator(storage, env.ORIGINS);
     void ctx.blockConcurrencyWhile(async () => {
       const stored = await storage.read([
         'orders',
@@ -106,8 +108,16 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     return this.#fleet.recordTraffic(batch);
   }
 
-  fleetView(): FleetView {
-    return this.#fleet.view();
+  fleetStatus(ids: string[]): FleetStatus {
+    return this.#fleet.status(ids);
+  }
+
+  fleetOrigin(id: string): OriginFleetFacts {
+    return this.#fleet.origin(id);
+  }
+
+  fleetMetrics(): FleetMetrics {
+    return this.#fleet.metrics();
   }
 
   // ——— probing shard: called by the coordinator ———
@@ -120,7 +130,8 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     return this.#shard.applyPassive(failures);
   }
 
-  override alarm(): Promise<void> {
-    return this.#shard.probeRound({ afterRound: (startedAt) => this.#coordinator.superviseShards(startedAt) });
+  override async alarm(): Promise<void> {
+    await this.#fleet.storeTotals();
+    await this.#shard.probeRound({ afterRound: (startedAt) => this.#coordinator.superviseShards(startedAt) });
   }
 }

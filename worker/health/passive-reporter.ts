@@ -12,7 +12,8 @@ import { errorMessage, logEvent } from '../log';
 import { coordinatorOf } from './monitor-client';
 import type { PassiveFailure } from './monitor-protocol';
 
-export const REPORT_INTERVAL_MS = 1_000;
+/** How often, at most, an isolate reports to the health coordinator (passive failures, origins' own word). */
+export const COORDINATOR_REPORT_INTERVAL_MS = 1_000;
 
 export class PassiveReporter {
   readonly #pending = new Map<string, PassiveFailure>();
@@ -28,7 +29,7 @@ export class PassiveReporter {
   }
 
   flushIfDue(env: Bindings, now: number, background: (task: Promise<unknown>) => void): void {
-    if (this.#pending.size === 0 || this.#sending || now - this.#sentAt < REPORT_INTERVAL_MS) return;
+    if (this.#pending.size === 0 || this.#sending || now - this.#sentAt < COORDINATOR_REPORT_INTERVAL_MS) return;
     const failures = [...this.#pending.values()];
     this.#pending.clear();
     this.#sentAt = now;
