@@ -222,10 +222,12 @@ describe('cost and caching', () => {
     const worker = freshWorker();
     await worker.fetch('http://proxy.test/mcp', { headers: { 'mcp-session-id': envelope } }); // keys imported
     const sign = vi.spyOn(crypto.subtle, 'sign');
+    const verify = vi.spyOn(crypto.subtle, 'verify');
     const steady = await worker.fetch('http://proxy.test/mcp', { headers: { 'mcp-session-id': envelope } });
     expect(steady.headers.getSetCookie()).toEqual([]);
     expect(steady.headers.get('mcp-session-id'), 'the envelope the client holds comes back').toBe(envelope);
     expect(sign).not.toHaveBeenCalled();
+    expect(verify, 'an envelope this isolate opened before is not verified again').not.toHaveBeenCalled();
   });
 
   it('keeps a response that hands out an envelope out of shared caches, and leaves the others’ caching alone', async () => {

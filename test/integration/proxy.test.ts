@@ -531,3 +531,35 @@ describe('decision log reasons', () => {
     );
   });
 });
+
+describe('the memory of verified cookies', () => {
+  it('verifies a session’s cookie once per isolate, and still ends the pin when the cookie expires', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { ttl: 100 } });
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const { cookie, origin } = await openSession(worker);
+    const verify = vi.spyOn(crypto.subtle, 'verify');
+    for (let i = 0; i < 3; i++) {
+      const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+      expect(response.headers.get('x-served-by')).toBe(origin);
+    }
+    expect(verify).toHaveBeenCalledTimes(1);
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 101_000);
+    const expired = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    expect(affinityCookie(expired), 'an expired cookie is a new pin, remembered or not').toBeDefined();
+    expect(verify).toHaveBeenCalledTimes(1);
+  });
+
+  it('never remembers a cookie that did not verify', async () => {
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const { cookie } = await openSession(worker);
+    const forged = `${cookie.slice(0, -2)}${cookie.endsWith('AA') ? 'BA' : 'AA'}`;
+    const verify = vi.spyOn(crypto.subtle, 'verify');
+    for (let i = 0; i < 2; i++) {
+      const response = await worker.fetch('http://proxy.test/', { headers: { cookie: forged } });
+      expect(affinityCookie(response), 'a forged cookie is no cookie: a fresh one is issued').toBeDefined();
+    }
+    expect(verify).toHaveBeenCalledTimes(2);
+  });
+});
