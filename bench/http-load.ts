@@ -1,18 +1,12 @@
 /**
- * HTTP throughput and latency, side by side: the origin directly, a bare pass-through Worker and
- * edge-affinity, all under Miniflare (the same workerd, started the same way), loaded by autocannon
- * with the same concurrency, interleaved round by round so that a noisy machine hurts all alike.
- *
- * autocannon's own latency histogram has 1 ms resolution, too coarse for "p99 added ≤ 1 ms", so
- * latencies are taken from its per-response events (fractional milliseconds) instead.
+ * The Workers the HTTP benchmarks load: a bare pass-through Worker and edge-affinity from its wrangler
+ * bundle, each under Miniflare (the same workerd, started the same way), and the sessions a
+ * steady-state load carries. The load itself is load.ts's, the origin origin.ts's.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import autocannon from 'autocannon';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 
 export const BUNDLE_DIR = resolve(import.meta.dirname, '../.build/bench');
@@ -21,29 +15,6 @@ export const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(
   readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'),
 )![1]!;
 export const SECRET = 'benchmark-secret';
-
-export interface LoadResult {
-  requestsPerSecond: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  failures: number;
-}
-
-export interface LoadOptions {
-  connections: number;
-  seconds: number;
-  /** One cookie per connection (the steady state), or none (new sessions). */
-  cookies?: string[];
-}
-
-export async function startOrigin(): Promise<{ url: string; process: ChildProcess }> {
-  const child = spawn(process.execPath, [resolve(import.meta.dirname, 'origin-server.mjs')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  return { url: `http://127.0.0.1:${line.trim()}`, process: child };
-}
 
 /** Options every benchmarked Worker shares; `inspectorPort` lets bench:profile attach the profiler. */
 export interface WorkerOptions {
@@ -144,39 +115,4 @@ export async function openSessions(url: string, count: number): Promise<string[]
     cookies.push(cookie.split(';')[0]!);
   }
   return cookies;
-}
-
-export async function runLoad(url: string, options: LoadOptions): Promise<LoadResult> {
-  const latencies: number[] = [];
-  let next = 0;
-  const result = await new Promise<autocannon.Result>((done, fail) => {
-    const instance = autocannon(
-      {
-        url,
-        connections: options.connections,
-        duration: options.seconds,
-        setupClient: (client) => {
-          if (options.cookies) client.setHeaders({ cookie: options.cookies[next++ % options.cookies.length]! });
-        },
-      },
-      (error, finished) => (error ? fail(error) : done(finished)),
-    );
-    // The instance's 'response' event carries the client first (its typings omit it).
-    (instance as NodeJS.EventEmitter).on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
-      if (status >= 200 && status < 300) latencies.push(ms);
-    });
-  });
-  latencies.sort((a, b) => a - b);
-  return {
-    requestsPerSecond: latencies.length / options.seconds,
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    requests: result.requests.total,
-    failures: result.errors + result.timeouts + result.non2xx,
-  };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }

@@ -5,7 +5,9 @@
  * take them. The inspector makes console.log dearer than it is, so read the logging share with care.
  */
 import WebSocket from 'ws';
-import { buildBundle, openSessions, runLoad, startEdgeAffinity, startOrigin, startPassThrough } from './http-load';
+import { buildBundle, openSessions, startEdgeAffinity, startPassThrough } from './http-load';
+import { runLoad } from './load';
+import { startOrigin } from './origin';
 
 const INSPECTOR_PORT = 9339;
 const SAMPLE_INTERVAL_US = 100;
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
       await mf.dispose();
     }
   }
-  origin.process.kill();
+  origin.stop();
 }
 
 /** Runs `load` with the profiler on the Worker's isolate (the inspector target "core:user:"). */

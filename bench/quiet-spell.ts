@@ -6,7 +6,7 @@
  */
 import { FRESH_SNAPSHOT_WAIT_MS } from '../worker/core/snapshot-age';
 import { startEdgeAffinity } from './http-load';
-import { median } from './report';
+import { median } from './stats';
 
 const INTERVAL_S = 1;
 const SPELLS = 12;

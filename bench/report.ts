@@ -5,35 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { resolve } from 'node:path';
-import type { CountingOverhead } from './counting-overhead';
 import type { FleetSimulation } from './fleet-simulation';
 import type { QualityRow } from './hash-quality';
 import type { MicroRow } from './micro';
 import type { QuietSpellResult } from './quiet-spell';
-
-export interface HttpRow {
-  name: string;
-  /** Median over rounds, as fast as the target answers. */
-  requestsPerSecond: number;
-  /** Median over rounds of this target's throughput over the pass-through's in the same round. */
-  ratioToPassThrough: number;
-  /** Latency percentiles under the same load as the throughput (medians over rounds). */
-  saturatedP50: number;
-  saturatedP99: number;
-  /** Latency percentiles one request at a time: the cost of a request, no queueing (medians over rounds). */
-  p50: number;
-  p99: number;
-  p99AddedToPassThrough: number;
-  /** CPU the workerd process spent per request (NaN for the origin, which has none). */
-  cpuMsPerRequest: number;
-  failures: number;
-}
-
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
+import type { Comparison, Spread } from './side-by-side';
+import { median } from './stats';
 
 export interface Counted {
   requests: number;
@@ -44,76 +21,88 @@ export interface Counted {
 }
 
 interface ReportInput {
-  http: HttpRow[];
+  origin: { kind: 'nginx' | 'node'; requestsPerSecond: number };
+  loadGenerator: 'wrk' | 'node';
+  comparisons: { steady: Comparison; fresh: Comparison; counting: Comparison };
   counted: Counted;
-  countingOverhead: CountingOverhead;
   fleet: FleetSimulation;
   quietSpell: QuietSpellResult;
   micro: MicroRow[];
   quality: QualityRow[];
-  connections: number;
-  seconds: number;
-  rounds: number;
 }
 
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const whole = (value: number) => Math.round(value).toLocaleString('en-US');
 const check = (ok: boolean) => (ok ? 'met' : '**missed**');
 
+function goal(name: string, spread: Spread, digits: number, target: string, met: boolean): string[] {
+  return [
+    name,
+    `${fixed(spread.median, digits)} [${fixed(spread.min, digits)}–${fixed(spread.max, digits)}]`,
+    target,
+    check(met),
+  ];
+}
+
 function table(header: string[], rows: string[][]): string {
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
 export function renderReport(input: ReportInput): { text: string; markdown: string } {
-  const [, passThrough, steady, fresh, quiet] = input.http as [HttpRow, HttpRow, HttpRow, HttpRow, HttpRow];
-  const addedCpu = steady.cpuMsPerRequest - passThrough.cpuMsPerRequest;
+  const { steady, fresh, counting } = input.comparisons;
   const { counted } = input;
   const perRequest = (count: number) => count / counted.requests;
+  const { plan } = steady;
   const body = [
-    `## HTTP: ${input.connections} connections, ${input.rounds} interleaved rounds of ${input.seconds} s per target`,
+    `## HTTP, side by side: ${plan.runs} runs of ${plan.rounds} rounds of ${plan.seconds} s, ${plan.connections} connections on each side`,
+    `Origin: ${input.origin.kind} (${whole(input.origin.requestsPerSecond)} req/s loaded directly); load generator: ${input.loadGenerator}. ` +
+      'In every round both Workers are loaded at once, each by its own load generator; a ratio is taken within a round, ' +
+      'a run is the median of its rounds, and the spread is that of the runs.',
     table(
       [
-        'target',
-        'req/s',
-        '× pass-through',
-        `p50 / p99 ms, ${input.connections} connections`,
-        'p50 / p99 ms, 1 connection',
+        'comparison',
+        'req/s (median of runs)',
+        'ratio, median [spread of runs]',
+        'runs',
+        'p99 ms (16 connections)',
         'workerd CPU ms/request',
-        'failed',
       ],
-      input.http.map((r) => [
-        r.name,
-        whole(r.requestsPerSecond),
-        fixed(r.ratioToPassThrough),
-        `${fixed(r.saturatedP50)} / ${fixed(r.saturatedP99)}`,
-        `${fixed(r.p50)} / ${fixed(r.p99)}`,
-        fixed(r.cpuMsPerRequest, 3),
-        String(r.failures),
+      [steady, fresh, counting].map((c) => [
+        `${c.subject} / ${c.base}`,
+        `${whole(c.subjectRequestsPerSecond)} / ${whole(c.baseRequestsPerSecond)}`,
+        `${fixed(c.ratio.median, 3)} [${fixed(c.ratio.min, 3)}–${fixed(c.ratio.max, 3)}]`,
+        c.runs.map((r) => fixed(r.ratio, 3)).join(', '),
+        `${fixed(median(c.runs.map((r) => r.subjectP99)))} / ${fixed(median(c.runs.map((r) => r.baseP99)))}`,
+        `${fixed(c.subjectCpuMsPerRequest, 3)} / ${fixed(c.baseCpuMsPerRequest, 3)}`,
       ]),
     ),
     table(
-      ['goal', 'measured', 'target', ''],
+      ['goal', 'measured: median [spread of runs]', 'target', ''],
       [
-        [
-          'steady-state throughput / pass-through',
-          fixed(steady.ratioToPassThrough),
-          '≥ 0.90',
-          check(steady.ratioToPassThrough >= 0.9),
-        ],
-        [
-          'p99 added over pass-through (steady state, 1 connection)',
-          `${fixed(steady.p99AddedToPassThrough)} ms`,
+        goal('steady-state throughput / pass-through', steady.ratio, 3, '≥ 0.95', steady.ratio.median >= 0.95),
+        goal('new-session throughput / pass-through', fresh.ratio, 3, '≥ 0.90', fresh.ratio.median >= 0.9),
+        goal(
+          'p99 added at 16 connections, steady state (ms)',
+          steady.p99Added,
+          2,
           '≤ 1 ms',
-          check(steady.p99AddedToPassThrough <= 1),
-        ],
-        [
-          'new-session throughput / pass-through',
-          fixed(fresh.ratioToPassThrough),
-          '≥ 0.80',
-          check(fresh.ratioToPassThrough >= 0.8),
-        ],
-        ['steady state, decisionLog "changes" / pass-through', fixed(quiet.ratioToPassThrough), '', ''],
-        ['workerd CPU added per steady-state request', `${fixed(addedCpu, 3)} ms`, '', ''],
+          steady.p99Added.median <= 1,
+        ),
+        goal(
+          'workerd CPU added per steady-state request (ms)',
+          steady.cpuMsAdded,
+          3,
+          '≤ 0.05 ms',
+          steady.cpuMsAdded.median <= 0.05,
+        ),
+        goal(
+          'workerd CPU added per new session (ms)',
+          fresh.cpuMsAdded,
+          3,
+          '≤ 0.15 ms',
+          fresh.cpuMsAdded.median <= 0.15,
+        ),
+        goal('steady state, counting on / off', counting.ratio, 3, '≥ 0.98', counting.ratio.median >= 0.98),
         [
           'KV reads per request, steady state',
           fixed(perRequest(counted.kvReads), 5),
@@ -128,13 +117,14 @@ export function renderReport(input: ReportInput): { text: string; markdown: stri
         ],
       ],
     ),
-    `Counted through a wrapper around the bindings: ${whole(counted.requests)} steady-state requests in ${counted.seconds} s made ` +
+    `Failed requests in all comparisons: ${steady.failures + fresh.failures + counting.failures}. ` +
+      `Counted through a wrapper around the bindings: ${whole(counted.requests)} steady-state requests in ${counted.seconds} s made ` +
       `${counted.kvReads} KV reads and ${counted.durableObjectCalls} Durable Object calls in all: the background refreshes ` +
       '(configuration every 10 s, health snapshot every 5 s, traffic report every 10 s), which do not grow with traffic.',
     ...fleetSections(
-      input.countingOverhead,
       input.fleet,
       input.micro.find((r) => r.name.startsWith('count one request'))?.value ?? Number.NaN,
+      counting.subjectCpuMsPerRequest,
     ),
     '## After a quiet spell',
     `The first request after an isolate was idle longer than the probe interval waits for a fresh health snapshot ` +
@@ -180,52 +170,26 @@ function machine(): string {
     readFileSync(resolve(import.meta.dirname, '../node_modules/workerd/package.json'), 'utf8'),
   ).version;
   const cpu = cpus();
-  const settings = [
-    process.env.BENCH_SECONDS && `BENCH_SECONDS=${process.env.BENCH_SECONDS}`,
-    process.env.BENCH_ROUNDS && `BENCH_ROUNDS=${process.env.BENCH_ROUNDS}`,
-  ];
+  const settings = ['BENCH_RUNS', 'BENCH_ROUNDS', 'BENCH_SECONDS'].map(
+    (name) => process.env[name] && `${name}=${process.env[name]}`,
+  );
   return [
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${[...settings.filter(Boolean), 'npm run bench'].join(' ')}\`.`,
     `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}; ` +
-      `Node ${process.versions.node}; workerd ${workerd} under Miniflare. Load generator (autocannon), origin, ` +
-      'and both workerd processes share these cores, so absolute figures are low and noisy; compare the ratios, which are taken side by side.',
+      `Node ${process.versions.node}; workerd ${workerd} under Miniflare. Load generators, origin and both workerd ` +
+      'processes share these cores, so absolute figures are low and noisy; compare the ratios, which are taken side by side.',
   ].join('\n');
 }
 
-function fleetSections(overhead: CountingOverhead, fleet: FleetSimulation, countingOps: number): string[] {
+function fleetSections(fleet: FleetSimulation, countingOps: number, cpuMsPerRequest: number): string[] {
   const countingMs = 1000 / countingOps;
   const calls = (c: FleetSimulation['reports']) =>
     `${whole(c.calls)} calls, ${fixed(c.perSecond, 1)}/s, p50 ${fixed(c.p50Ms)} ms, p99 ${fixed(c.p99Ms)} ms, ${c.failed} failed`;
   const sessionError = Math.abs(fleet.estimatedSessions - fleet.distinctSessions) / fleet.distinctSessions;
   return [
-    `## Fleet view: what counting costs (${overhead.rounds} rounds of ${overhead.seconds} s, counting on and off loaded side by side, ${overhead.connections} connections each)`,
-    table(
-      ['goal', 'measured', 'target', ''],
-      [
-        [
-          'steady-state throughput, counting on / counting off (median of per-round ratios)',
-          fixed(overhead.ratio, 3),
-          '≥ 0.98',
-          check(overhead.ratio >= 0.98),
-        ],
-        [
-          'req/s, counting on / off (medians)',
-          `${whole(overhead.requestsPerSecondOn)} / ${whole(overhead.requestsPerSecondOff)}`,
-          '',
-          '',
-        ],
-        [
-          'workerd CPU ms per request, counting on / off',
-          `${fixed(overhead.cpuMsPerRequestOn, 3)} / ${fixed(overhead.cpuMsPerRequestOff, 3)}`,
-          '',
-          '',
-        ],
-      ],
-    ),
-    `Per-round ratios: ${overhead.ratios.map((r) => fixed(r, 3)).join(', ')}; ${overhead.failures} failed requests. ` +
-      `The machine's noise is larger than the effect: counting one request takes ${fixed(countingMs * 1000, 2)} µs ` +
-      `(micro-benchmark below), ${fixed((countingMs / overhead.cpuMsPerRequestOff) * 100, 3)}% of the workerd CPU a ` +
-      'steady-state request costs with counting off; its report is one Durable Object call per isolate per 10 s, behind a response.',
+    `Counting one request for the fleet view takes ${fixed(countingMs * 1000, 2)} µs (micro-benchmark below), ` +
+      `${fixed((countingMs / cpuMsPerRequest) * 100, 3)}% of the workerd CPU of a steady-state request; its report is one ` +
+      'Durable Object call per isolate per 10 s, behind a response.',
     `## Fleet view at ${whole(fleet.isolates)} isolates (simulated against the real objects in workerd, ${fleet.seconds} s)`,
     table(
       ['direction', 'what 1,000 isolates send', 'measured'],
