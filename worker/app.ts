@@ -1,30 +1,59 @@
 /**
- * The Hono application: the admin API under `/_affinity`, everything else proxied.
+ * The worker's request handler: the admin API under `/_affinity` (a Hono app), everything else proxied.
+ *
+ * Proxied requests go to the proxy directly rather than through Hono's router: they are every request
+ * but the operator's, and the proxy needs nothing of Hono's (no routing, no context, no middleware), so
+ * a router match and a context per request would be cost for nothing on the path that must stay close
+ * to a bare pass-through. Errors that escape either are answered alike, without details.
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ADMIN_PREFIX } from './admin/admin-paths';
 import { createAdminApp } from './admin/admin-routes';
-import type { AppEnv } from './bindings';
+import type { AppEnv, Bindings } from './bindings';
 import { plainText } from './http/error-responses';
 import { proxyRequest } from './http/proxy';
 import { IsolateState } from './isolate-state';
-import { logEvent } from './log';
+import { errorMessage, logEvent } from './log';
 
-export function createApp(isolate = new IsolateState()): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.route(ADMIN_PREFIX, createAdminApp(isolate));
-  app.all('*', (c) => proxyRequest(c, isolate));
-  app.onError((error, c) => {
+export interface App {
+  fetch(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response>;
+}
+
+export function createApp(isolate = new IsolateState()): App {
+  const admin = new Hono<AppEnv>();
+  admin.route(ADMIN_PREFIX, createAdminApp(isolate));
+  admin.onError((error, c) => {
     if (error instanceof HTTPException) return error.getResponse();
-    // The client learns that something broke, not what: details go to the logs only.
-    logEvent('error', 'unhandled', {
-      method: c.req.method,
-      path: c.req.path,
-      error: error.message,
-      stack: error.stack,
-    });
-    return plainText(500, 'edge-affinity: internal error.');
+    return internalError(c.req.method, c.req.path, error);
   });
-  return app;
+  return {
+    async fetch(request, env, ctx) {
+      if (isAdminPath(request.url)) return admin.fetch(request, env, ctx);
+      try {
+        return await proxyRequest({ request, env, ctx }, isolate);
+      } catch (error) {
+        return internalError(request.method, new URL(request.url).pathname, error);
+      }
+    },
+  };
+}
+
+/** `/_affinity` and everything under it, and nothing else (not `/_affinityx`): what Hono's mount matches. */
+function isAdminPath(url: string): boolean {
+  const path = url.slice(url.indexOf('/', url.indexOf('//') + 2));
+  return (
+    path.startsWith(ADMIN_PREFIX) && (path.length === ADMIN_PREFIX.length || '/?#'.includes(path[ADMIN_PREFIX.length]!))
+  );
+}
+
+/** The client learns that something broke, not what: details go to the logs only. */
+function internalError(method: string, path: string, error: unknown): Response {
+  logEvent('error', 'unhandled', {
+    method,
+    path,
+    error: errorMessage(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
+  return plainText(500, 'edge-affinity: internal error.');
 }

@@ -1,5 +1,5 @@
 /**
- * Entry point of the worker: the Hono app for requests, the health monitor's Durable Object class,
+ * Entry point of the worker: the request handler (app.ts), the health monitor's Durable Object class,
  * and a once-a-minute nudge that makes the monitor probe the configuration in KV, so probing starts
  * and follows changes even when no request arrives.
  */
@@ -12,7 +12,7 @@ export { OriginHealthMonitor } from './health/origin-health-monitor';
 const app = createApp();
 
 export default {
-  fetch: app.fetch,
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
   async scheduled(_controller, env) {
     await coordinatorOf(env.HEALTH_MONITOR).syncWithKv();
   },

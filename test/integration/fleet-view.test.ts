@@ -74,8 +74,13 @@ describe('counting across isolates', () => {
     const total = (name: string) => ORIGINS.reduce((sum, o) => sum + sampleValue(families, name, { origin: o.id }), 0);
     expect(total('edge_affinity_origin_requests_total')).toBe(30);
     expect(total('edge_affinity_origin_new_sessions_total')).toBe(12);
-    expect(total('edge_affinity_origin_current_sessions')).toBe(12); // not 18: merged, not summed
-    expect(sampleValue(families, 'edge_affinity_current_sessions')).toBe(12);
+    // 12 distinct sessions, not 18: merged, not summed. The sketch may count two random session ids
+    // as one when they fall into one register (about 6% of runs at 12 sessions and 1,024 registers).
+    const distinct = { min: 11, max: 12 };
+    expect(total('edge_affinity_origin_current_sessions')).toBeGreaterThanOrEqual(distinct.min);
+    expect(total('edge_affinity_origin_current_sessions')).toBeLessThanOrEqual(distinct.max);
+    expect(sampleValue(families, 'edge_affinity_current_sessions')).toBeGreaterThanOrEqual(distinct.min);
+    expect(sampleValue(families, 'edge_affinity_current_sessions')).toBeLessThanOrEqual(distinct.max);
     const perOrigin = Object.groupBy(sessions, (s) => s.servedBy);
     for (const o of ORIGINS) {
       const sessionsThere = perOrigin[o.id]?.length ?? 0;

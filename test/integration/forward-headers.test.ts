@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../worker/core/config-parse';
 import type { Config } from '../../worker/core/config-schema';
 import { compileRoutingTable } from '../../worker/core/routing-table';
-import { clientResponseHeaders, originRequestHeaders, withoutCookies } from '../../worker/http/forward-headers';
+import {
+  clientResponseHeaders,
+  passesAsIs,
+  prepareOriginHeaders,
+  withoutCookies,
+  type ForwardingFacts,
+} from '../../worker/http/forward-headers';
 
 function validConfig(overrides: object): Config {
   const parsed = parseConfig({ origins: [{ id: 'a', url: 'https://a.example' }], ...overrides });
@@ -11,6 +17,13 @@ function validConfig(overrides: object): Config {
 }
 
 const facts = { strippedCookies: ['__affinity'], clientIp: '198.51.100.7' };
+
+/** The headers an origin gets for `request`: the client's, edited in place as the forwarder does. */
+function forOrigin(request: Request, overrides: Partial<ForwardingFacts> = {}): Headers {
+  const headers = new Headers(request.headers);
+  prepareOriginHeaders(headers, { ...facts, url: new URL(request.url), ...overrides });
+  return headers;
+}
 
 /** Every header a framework may trust to name the client or how it connected, each with a forged value. */
 const FORGED = {
@@ -32,75 +45,73 @@ const FORGED = {
   'front-end-https': 'on',
 };
 
-describe('originRequestHeaders', () => {
-  it('drops hop-by-hop headers, and those the Connection header names (RFC 9110 §7.6.1)', () => {
+describe('the headers an origin gets', () => {
+  it('lose the hop-by-hop headers workerd would pass on: Proxy-* and those Connection names (RFC 9110 §7.6.1)', () => {
     const request = new Request('https://shop.example/', {
       headers: {
         connection: 'keep-alive, x-hop',
         'x-hop': '1',
-        'keep-alive': 'timeout=5',
-        te: 'trailers',
         'proxy-authorization': 'Basic x',
+        'proxy-connection': 'keep-alive',
         'x-end-to-end': 'kept',
       },
     });
-    const headers = originRequestHeaders(request, new URL(request.url), facts);
-    for (const name of ['connection', 'x-hop', 'keep-alive', 'te', 'proxy-authorization'])
+    const headers = forOrigin(request);
+    for (const name of ['x-hop', 'proxy-authorization', 'proxy-connection'])
       expect(headers.has(name), name).toBe(false);
     expect(headers.get('x-end-to-end')).toBe('kept');
   });
 
-  it('keeps the WebSocket handshake', () => {
+  it('keep the WebSocket handshake', () => {
     const request = new Request('https://shop.example/ws', {
       headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'k' },
     });
-    const headers = originRequestHeaders(request, new URL(request.url), facts);
-    expect(headers.get('upgrade')).toBe('websocket');
-    expect(headers.get('connection')).toBe('Upgrade');
-    expect(headers.get('sec-websocket-key')).toBe('k');
+    const headers = forOrigin(request);
+    expect([headers.get('upgrade'), headers.get('connection'), headers.get('sec-websocket-key')]).toEqual([
+      'websocket',
+      'Upgrade',
+      'k',
+    ]);
   });
 
-  it('names the client and the connection from what Cloudflare saw, never from what the client claims', () => {
-    const request = new Request('https://shop.example/cart', { headers: FORGED });
-    const headers = originRequestHeaders(request, new URL(request.url), facts);
+  it('name the client and the connection from what Cloudflare saw, never from what the client claims', () => {
+    const headers = forOrigin(new Request('https://shop.example/cart', { headers: FORGED }));
     expect(Object.fromEntries([...headers].filter(([name]) => name in FORGED))).toEqual({
-      forwarded: 'for=198.51.100.7;host=shop.example;proto=https',
       'x-forwarded-for': '198.51.100.7',
       'x-forwarded-host': 'shop.example',
       'x-forwarded-proto': 'https',
-      'x-forwarded-port': '443',
-      'x-real-ip': '198.51.100.7',
     });
   });
 
-  it('quotes an IPv6 client and a host with a port in Forwarded (RFC 7239 §4), and says the port', () => {
-    const request = new Request('http://shop.example:8080/');
-    const headers = originRequestHeaders(request, new URL(request.url), { ...facts, clientIp: '2001:db8::7' });
-    expect(headers.get('forwarded')).toBe('for="[2001:db8::7]";host="shop.example:8080";proto=http');
-    expect(headers.get('x-forwarded-port')).toBe('8080');
+  it('say the port of a host that has one, and the scheme of plain http', () => {
+    const headers = forOrigin(new Request('http://shop.example:8080/'));
+    expect([headers.get('x-forwarded-host'), headers.get('x-forwarded-proto')]).toEqual(['shop.example:8080', 'http']);
   });
 
-  it('leaves the client out rather than pass on a claim when the address is unknown', () => {
-    const request = new Request('http://shop.example/', { headers: FORGED });
-    const headers = originRequestHeaders(request, new URL(request.url), { ...facts, clientIp: null });
-    for (const name of ['x-forwarded-for', 'x-real-ip', 'true-client-ip']) expect(headers.has(name), name).toBe(false);
-    expect(headers.get('forwarded')).toBe('host=shop.example;proto=http');
+  it('leave the client out rather than pass on a claim when the address is unknown', () => {
+    const headers = forOrigin(new Request('http://shop.example/', { headers: FORGED }), { clientIp: null });
+    for (const name of Object.keys(FORGED).filter((n) => n !== 'x-forwarded-host' && n !== 'x-forwarded-proto')) {
+      expect(headers.has(name), name).toBe(false);
+    }
   });
 
-  it('removes the affinity cookie and keeps the others', () => {
-    const request = new Request('https://shop.example/', { headers: { cookie: 'a=1; __affinity=1.x.y; b=2' } });
-    expect(originRequestHeaders(request, new URL(request.url), facts).get('cookie')).toBe('a=1; b=2');
-    const only = new Request('https://shop.example/', { headers: { cookie: '__affinity=1.x.y' } });
-    expect(originRequestHeaders(only, new URL(only.url), facts).has('cookie')).toBe(false);
+  it('lose the affinity cookie and keep the others', () => {
+    expect(
+      forOrigin(new Request('https://shop.example/', { headers: { cookie: 'a=1; __affinity=1.x.y; b=2' } })).get(
+        'cookie',
+      ),
+    ).toBe('a=1; b=2');
+    expect(
+      forOrigin(new Request('https://shop.example/', { headers: { cookie: '__affinity=1.x.y' } })).has('cookie'),
+    ).toBe(false);
   });
 
-  it('removes the worker’s own cookies: the affinity cookie and the admin session’s, under either name', () => {
+  it('lose the worker’s own cookies: the affinity cookie and the admin session’s, under either name', () => {
     const request = new Request('https://shop.example/', {
       headers: { cookie: '__Secure-edge-affinity-admin=s; a=1; edge-affinity-admin=s; pin=1.x; b=2' },
     });
     const { ownCookies } = compileRoutingTable(validConfig({ affinity: { cookie: 'pin' } }));
-    const headers = originRequestHeaders(request, new URL(request.url), { ...facts, strippedCookies: ownCookies });
-    expect(headers.get('cookie')).toBe('a=1; b=2');
+    expect(forOrigin(request, { strippedCookies: ownCookies }).get('cookie')).toBe('a=1; b=2');
   });
 });
 
@@ -124,18 +135,31 @@ describe('withoutCookies', () => {
   });
 });
 
-describe('clientResponseHeaders', () => {
-  it('keeps every Set-Cookie and drops hop-by-hop headers', () => {
+describe('the origin’s response headers', () => {
+  it('pass on as they are when workerd would drop every hop-by-hop header among them itself', () => {
+    expect(passesAsIs(new Headers({ connection: 'keep-alive', 'keep-alive': 'timeout=5', 'set-cookie': 'a=1' }))).toBe(
+      true,
+    );
+    expect(passesAsIs(new Headers({ 'content-type': 'text/html' }))).toBe(true);
+  });
+
+  it('are copied without the hop-by-hop headers workerd would pass on, every Set-Cookie kept', () => {
     const headers = new Headers([
       ['set-cookie', 'a=1'],
       ['set-cookie', 'b=2'],
-      ['connection', 'keep-alive'],
-      ['keep-alive', 'timeout=5'],
+      ['connection', 'keep-alive, x-hop'],
+      ['x-hop', '1'],
+      ['proxy-authenticate', 'Basic'],
       ['content-type', 'text/html'],
     ]);
+    expect(passesAsIs(headers)).toBe(false);
     const out = clientResponseHeaders(new Response('x', { headers }));
     expect(out.getSetCookie()).toEqual(['a=1', 'b=2']);
-    expect(out.has('keep-alive')).toBe(false);
-    expect(out.get('content-type')).toBe('text/html');
+    expect([out.has('x-hop'), out.has('proxy-authenticate'), out.get('content-type')]).toEqual([
+      false,
+      false,
+      'text/html',
+    ]);
+    expect(passesAsIs(new Headers({ 'proxy-authenticate': 'Basic' }))).toBe(false);
   });
 });

@@ -64,8 +64,12 @@ describe('health freshness', () => {
     worker.monitor.snapshotDelayMs = 2_000;
     vi.spyOn(Date, 'now').mockReturnValue(started + INTERVAL_S * 1000 + 1000);
     const log = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const [waited, next] = [await worker.fetch('http://proxy.test/'), await worker.fetch('http://proxy.test/')];
-    expect([waited.status, next.status]).toEqual([200, 200]);
+    const answered = worker.monitor.snapshotsAnswered;
+    const waited = await worker.respond('http://proxy.test/');
+    const next = await worker.respond('http://proxy.test/');
+    expect([waited.response.status, next.response.status]).toEqual([200, 200]);
+    expect(worker.monitor.snapshotsAnswered, 'both answered before the slow snapshot arrived').toBe(answered);
+    await Promise.all([waited.behind, next.behind]);
     const late = log.mock.calls
       .map(([line]) => JSON.parse(String(line)))
       .filter((l) => l.event === 'health.snapshot-late');

@@ -149,6 +149,7 @@ describe('in-request failover', () => {
     const get = await freshWorker().fetch('http://proxy.test/', { headers: { cookie } });
     expect(get.status).toBe(200);
     expect(get.headers.get('x-served-by')).not.toBe(origin);
+    expect(affinityCookie(get), 'the session keeps its pin: only this request went elsewhere').toBeUndefined();
     seen.length = 0;
     const post = await freshWorker().fetch('http://proxy.test/', {
       method: 'POST',
@@ -170,14 +171,28 @@ describe('in-request failover', () => {
         ? new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(new Error('aborted'))))
         : answersWith(slow)(request);
     stubOrigins({ ...everyoneAnswers(), [slow]: hang });
-    expect((await worker.fetch('http://proxy.test/report', { headers: { cookie: sessions[0]!.cookie } })).status).toBe(
-      200,
-    );
+    const report = await worker.fetch('http://proxy.test/report', { headers: { cookie: sessions[0]!.cookie } });
+    expect(report.status).toBe(200);
+    expect(affinityCookie(report), 'no new cookie: the session stays where it was').toBeUndefined();
     for (const session of sessions.filter((s) => s.origin === slow)) {
       const response = await worker.fetch('http://proxy.test/page', { headers: { cookie: session.cookie } });
       expect(response.headers.get('x-served-by')).toBe(slow);
     }
     expect(worker.monitor.reports).toEqual([]);
+  });
+
+  it('answers 504, not 502 or 503, when the origins accept the connection and never answer, strict mode or not', async () => {
+    const hang: OriginBehaviour = (request) =>
+      new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    for (const failover of ['sticky', 'none'] as const) {
+      await seedConfig({ origins: ORIGINS, proxy: { timeout: 0.1, attempts: 2 }, affinity: { failover } });
+      stubOrigins(everyoneAnswers());
+      const { cookie } = await openSession(freshWorker());
+      stubOrigins(Object.fromEntries(ORIGINS.map((o) => [o.id, hang])));
+      const response = await freshWorker().fetch('http://proxy.test/', { headers: { cookie } });
+      expect([failover, response.status]).toEqual([failover, 504]);
+      expect(affinityCookie(response)).toBeUndefined();
+    }
   });
 
   it('gives a streamed upload (over 64 KiB) all the time it needs: no header timeout', async () => {
@@ -414,6 +429,23 @@ describe('decision log reasons', () => {
     });
   });
 
+  it('says "pinned" because "timeout" when only this request went elsewhere, the pin unchanged', async () => {
+    await seedConfig({ origins: ORIGINS, proxy: { timeout: 0.1 } });
+    const hang: OriginBehaviour = (request) =>
+      new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    const { line, origin } = await decisionAfter(
+      async ({ origin }) => void stubOrigins({ ...everyoneAnswers(), [origin]: hang }),
+    );
+    expect(line).toMatchObject({
+      decision: 'pinned',
+      reason: 'timeout',
+      cookie: 'valid',
+      attempts: 2,
+      failures: [{ origin, kind: 'timeout' }],
+    });
+    expect(line.origin).not.toBe(origin);
+  });
+
   it('says "repinned" because "removed", with an "unknown-origin" cookie, when the origin left the configuration', async () => {
     // A cookie the worker itself could have signed, for an origin that is not (any longer) configured.
     const sessionId = 'SessionOfAGoneOne';
@@ -497,5 +529,37 @@ describe('decision log reasons', () => {
     expect(response.headers.get('x-affinity-decision')).toBe(
       `new; origin=${response.headers.get('x-served-by')}; cookie=absent`,
     );
+  });
+});
+
+describe('the memory of verified cookies', () => {
+  it('verifies a session’s cookie once per isolate, and still ends the pin when the cookie expires', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { ttl: 100 } });
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const { cookie, origin } = await openSession(worker);
+    const verify = vi.spyOn(crypto.subtle, 'verify');
+    for (let i = 0; i < 3; i++) {
+      const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+      expect(response.headers.get('x-served-by')).toBe(origin);
+    }
+    expect(verify).toHaveBeenCalledTimes(1);
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 101_000);
+    const expired = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    expect(affinityCookie(expired), 'an expired cookie is a new pin, remembered or not').toBeDefined();
+    expect(verify).toHaveBeenCalledTimes(1);
+  });
+
+  it('never remembers a cookie that did not verify', async () => {
+    stubOrigins(everyoneAnswers());
+    const worker = freshWorker();
+    const { cookie } = await openSession(worker);
+    const forged = `${cookie.slice(0, -2)}${cookie.endsWith('AA') ? 'BA' : 'AA'}`;
+    const verify = vi.spyOn(crypto.subtle, 'verify');
+    for (let i = 0; i < 2; i++) {
+      const response = await worker.fetch('http://proxy.test/', { headers: { cookie: forged } });
+      expect(affinityCookie(response), 'a forged cookie is no cookie: a fresh one is issued').toBeDefined();
+    }
+    expect(verify).toHaveBeenCalledTimes(2);
   });
 });

@@ -49,6 +49,7 @@ export class FakeMonitor {
   syncs = 0;
   /** Snapshot reads, and how long each takes to answer. */
   snapshots = 0;
+  snapshotsAnswered = 0;
   snapshotDelayMs = 0;
   readonly reports: PassiveFailure[][] = [];
   /** What isolates reported origins said of themselves, call by call; kept as the coordinator keeps it. */
@@ -68,6 +69,7 @@ export class FakeMonitor {
       snapshot: async (): Promise<HealthSnapshot> => {
         this.snapshots++;
         if (this.snapshotDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.snapshotDelayMs));
+        this.snapshotsAnswered++;
         return this.#snapshot();
       },
       reportControl: async (reports: ControlReport[]): Promise<HealthSnapshot> => {
@@ -138,13 +140,19 @@ export function freshWorker(overrides: Partial<Bindings> = {}) {
   return {
     isolate,
     monitor,
+    /** The response, once the work behind it (`waitUntil`) is done too. */
     async fetch(input: string | Request, init?: RequestInit): Promise<Response> {
+      const { response, behind } = await this.respond(input, init);
+      await behind;
+      return response;
+    },
+    /** The response as soon as the client would have it, and the work behind it, still going on. */
+    async respond(input: string | Request, init?: RequestInit): Promise<{ response: Response; behind: Promise<void> }> {
       const ctx = createExecutionContext();
       // A Request is handed over as it is: some tests build one as workerd delivers it (see client-failures).
       const request = input instanceof Request && !init ? input : new Request(input, init);
       const response = await app.fetch(request, bindings, ctx);
-      await waitOnExecutionContext(ctx);
-      return response;
+      return { response, behind: waitOnExecutionContext(ctx) };
     },
   };
 }

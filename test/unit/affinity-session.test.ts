@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { needsFreshCookie, readCookie } from '../../worker/core/affinity-session';
+import { needsFreshCookie, interpretCookie } from '../../worker/core/affinity-session';
 
 const indexOf = new Map([
   ['app-1', 0],
@@ -9,27 +9,27 @@ const NOW = 1_000_000;
 const TTL = 1000;
 const claims = { originId: 'app-1', sessionId: 'S'.repeat(16), expiresAt: NOW + TTL };
 
-describe('readCookie', () => {
+describe('interpretCookie', () => {
   it('tells absent, tampered, expired, removed, valid and previous-key cookies apart', () => {
-    expect(readCookie(undefined, indexOf)).toEqual({ outcome: 'absent' });
-    expect(readCookie({ status: 'invalid' }, indexOf)).toEqual({ outcome: 'tampered' });
-    expect(readCookie({ status: 'expired', claims }, indexOf)).toEqual({
+    expect(interpretCookie(undefined, indexOf)).toEqual({ outcome: 'absent' });
+    expect(interpretCookie({ status: 'invalid' }, indexOf)).toEqual({ outcome: 'tampered' });
+    expect(interpretCookie({ status: 'expired', claims }, indexOf)).toEqual({
       outcome: 'expired',
       claims,
       lapsedPin: 'expired',
     });
     const removed = { ...claims, originId: 'app-9' };
-    expect(readCookie({ status: 'valid', claims: removed, signedWith: 'current' }, indexOf)).toEqual({
+    expect(interpretCookie({ status: 'valid', claims: removed, signedWith: 'current' }, indexOf)).toEqual({
       outcome: 'unknown-origin',
       claims: removed,
       lapsedPin: 'removed',
     });
-    expect(readCookie({ status: 'valid', claims, signedWith: 'current' }, indexOf)).toEqual({
+    expect(interpretCookie({ status: 'valid', claims, signedWith: 'current' }, indexOf)).toEqual({
       outcome: 'valid',
       claims,
       pinned: 0,
     });
-    expect(readCookie({ status: 'valid', claims, signedWith: 'previous' }, indexOf)).toEqual({
+    expect(interpretCookie({ status: 'valid', claims, signedWith: 'previous' }, indexOf)).toEqual({
       outcome: 'previous-key',
       claims,
       pinned: 0,

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  allCandidates,
   planReplay,
   planRoute,
-  settleDecision,
-  settleReplay,
   type Availability,
+  type RoutePlan,
   type RouteRequest,
   type RoutableOrigin,
 } from '../../worker/core/route-plan';
@@ -32,19 +30,27 @@ function request(overrides: Partial<RouteRequest> & { down?: Record<number, Avai
   };
 }
 
+/** A plan with its candidates walked to the end, as the forwarder would if every one failed. */
+function walked(plan: RoutePlan): Omit<RoutePlan, 'candidates'> & { candidates: number[] } {
+  return { ...plan, candidates: [...plan.candidates] };
+}
+
+const planned = (r: RouteRequest) => walked(planRoute(r));
+
 /** The session key's own order over all four origins. */
 const preference = createSelector('rendezvous', ORIGINS).pick('session-1', () => true, 4);
 const [first, second, third, fourth] = preference as [number, number, number, number];
 
 describe('planRoute', () => {
   it('pins a new session to the first origin of its preference list, with the next ones as failover', () => {
-    expect(planRoute(request())).toEqual({ candidates: [first, second, third], decision: 'new', failOpen: false });
+    expect(planned(request())).toEqual({ candidates: [first, second, third], decision: 'new', failOpen: false });
   });
 
   it('keeps a valid pin, whatever the hash would choose today', () => {
     const plan = planRoute(request({ pinned: fourth }));
-    expect(plan).toMatchObject({ candidates: [fourth], decision: 'pinned', failOpen: false });
-    expect(allCandidates(plan)).toEqual([fourth, first, second]);
+    expect(plan).toMatchObject({ decision: 'pinned', failOpen: false });
+    expect(plan.candidates.first).toBe(fourth);
+    expect([...plan.candidates]).toEqual([fourth, first, second]);
   });
 
   it('ranks the spares of a kept pin only when asked (they are needed only if the pin fails)', () => {
@@ -52,17 +58,18 @@ describe('planRoute', () => {
     const selector = createSelector('rendezvous', ORIGINS);
     const counting = { pick: (...args: Parameters<typeof selector.pick>) => (ranked++, selector.pick(...args)) };
     const plan = planRoute(request({ pinned: fourth, selector: counting }));
-    expect(ranked).toBe(0);
-    expect(plan.failover!()).toEqual([first, second]);
-    expect(ranked).toBe(1);
+    const walk = plan.candidates[Symbol.iterator]();
+    expect([walk.next().value, ranked]).toEqual([fourth, 0]);
+    expect([walk.next().value, ranked]).toEqual([first, 1]);
+    expect([walk.next().value, walk.next().done, ranked]).toEqual([second, true, 1]);
   });
 
   it('keeps the sessions of draining and weight-0 origins', () => {
     const origins = ORIGINS.map((o, i) =>
       i === fourth ? { ...o, state: 'draining' as const } : i === third ? { ...o, weight: 0 } : o,
     );
-    expect(planRoute(request({ origins, pinned: fourth })).candidates[0]).toBe(fourth);
-    expect(planRoute(request({ origins, pinned: third })).candidates[0]).toBe(third);
+    expect(planRoute(request({ origins, pinned: fourth })).candidates.first).toBe(fourth);
+    expect(planRoute(request({ origins, pinned: third })).candidates.first).toBe(third);
   });
 
   it('gives no new session to draining, disabled, weight-0 or down origins', () => {
@@ -75,8 +82,8 @@ describe('planRoute', () => {
             ? { ...o, weight: 0 }
             : o,
     );
-    expect(planRoute(request({ origins })).candidates).toEqual([fourth]);
-    expect(planRoute(request({ down: { [first]: 'unhealthy', [second]: 'connect-failed' } })).candidates).toEqual([
+    expect(planned(request({ origins })).candidates).toEqual([fourth]);
+    expect(planned(request({ down: { [first]: 'unhealthy', [second]: 'connect-failed' } })).candidates).toEqual([
       third,
       fourth,
     ]);
@@ -88,14 +95,14 @@ describe('planRoute', () => {
   ] as const)(
     're-pins a session whose origin is %s to the next origin of its own list, before any attempt',
     (availability, reason) => {
-      const plan = planRoute(request({ pinned: first, down: { [first]: availability } }));
+      const plan = planned(request({ pinned: first, down: { [first]: availability } }));
       expect(plan).toEqual({ candidates: [second, third, fourth], decision: 'repinned', reason, failOpen: false });
     },
   );
 
   it('re-pins the sessions of a disabled origin', () => {
     const origins = ORIGINS.map((o, i) => (i === first ? { ...o, state: 'disabled' as const } : o));
-    expect(planRoute(request({ origins, pinned: first }))).toMatchObject({
+    expect(planned(request({ origins, pinned: first }))).toMatchObject({
       candidates: [second, third, fourth],
       decision: 'repinned',
       reason: 'disabled',
@@ -103,27 +110,27 @@ describe('planRoute', () => {
   });
 
   it('re-pins removed and expired pins, and says why', () => {
-    expect(planRoute(request({ lapsedPin: 'removed' }))).toMatchObject({
+    expect(planned(request({ lapsedPin: 'removed' }))).toMatchObject({
       candidates: [first, second, third],
       decision: 'repinned',
       reason: 'removed',
     });
-    expect(planRoute(request({ lapsedPin: 'expired' }))).toMatchObject({ decision: 'repinned', reason: 'expired' });
+    expect(planned(request({ lapsedPin: 'expired' }))).toMatchObject({ decision: 'repinned', reason: 'expired' });
   });
 
   describe('with failover "none"', () => {
     it('answers from nowhere rather than move a session off a down origin', () => {
-      const plan = planRoute(request({ failover: 'none', pinned: first, down: { [first]: 'unhealthy' } }));
+      const plan = planned(request({ failover: 'none', pinned: first, down: { [first]: 'unhealthy' } }));
       expect(plan).toEqual({ candidates: [], decision: 'pinned', reason: 'unhealthy', failOpen: false });
     });
 
     it('tries only the pinned origin, without in-request failover', () => {
-      expect(allCandidates(planRoute(request({ failover: 'none', pinned: second })))).toEqual([second]);
+      expect(planned(request({ failover: 'none', pinned: second })).candidates).toEqual([second]);
     });
 
     it('still moves the sessions of a disabled origin, which is not coming back', () => {
       const origins = ORIGINS.map((o, i) => (i === first ? { ...o, state: 'disabled' as const } : o));
-      expect(planRoute(request({ origins, failover: 'none', pinned: first })).decision).toBe('repinned');
+      expect(planned(request({ origins, failover: 'none', pinned: first })).decision).toBe('repinned');
     });
   });
 
@@ -131,7 +138,7 @@ describe('planRoute', () => {
     const allDown = { 0: 'unhealthy', 1: 'unhealthy', 2: 'unhealthy', 3: 'connect-failed' } as const;
 
     it('fails open for new sessions, in preference order', () => {
-      expect(planRoute(request({ down: allDown }))).toEqual({
+      expect(planned(request({ down: allDown }))).toEqual({
         candidates: [first, second, third],
         decision: 'new',
         failOpen: true,
@@ -139,12 +146,12 @@ describe('planRoute', () => {
     });
 
     it('fails open for pinned sessions, pinned origin first', () => {
-      expect(planRoute(request({ down: allDown, pinned: third }))).toEqual({
+      expect(planned(request({ down: allDown, pinned: third }))).toEqual({
         candidates: [third, first, second],
         decision: 'pinned',
         failOpen: true,
       });
-      expect(planRoute(request({ down: allDown, pinned: third, failover: 'none' }))).toEqual({
+      expect(planned(request({ down: allDown, pinned: third, failover: 'none' }))).toEqual({
         candidates: [third],
         decision: 'pinned',
         failOpen: true,
@@ -153,22 +160,8 @@ describe('planRoute', () => {
 
     it('has nothing to offer when no origin takes sessions at all', () => {
       const origins = ORIGINS.map((o) => ({ ...o, state: 'disabled' as const }));
-      expect(planRoute(request({ origins }))).toEqual({ candidates: [], decision: 'new', failOpen: false });
+      expect(planned(request({ origins }))).toEqual({ candidates: [], decision: 'new', failOpen: false });
     });
-  });
-});
-
-describe('settleDecision', () => {
-  it('turns a kept pin served by a failover origin into a re-pin for a failed connection', () => {
-    const plan = planRoute(request({ pinned: first }));
-    expect(settleDecision(plan, first)).toEqual({ decision: 'pinned', reason: undefined });
-    expect(settleDecision(plan, second)).toEqual({ decision: 'repinned', reason: 'connect-failed' });
-  });
-
-  it('leaves new sessions and re-pins as they were planned', () => {
-    expect(settleDecision(planRoute(request()), second)).toEqual({ decision: 'new', reason: undefined });
-    const repin = planRoute(request({ lapsedPin: 'removed' }));
-    expect(settleDecision(repin, second)).toEqual({ decision: 'repinned', reason: 'removed' });
   });
 });
 
@@ -185,12 +178,12 @@ describe('placement within a load bound', () => {
 
   it('sends a new session past origins above the bound, to the next of its own list, keeping them as last resorts', () => {
     const { placement, made } = bound([first]);
-    expect(planRoute(request({ placement }))).toEqual({
+    expect(planned(request({ placement }))).toEqual({
       candidates: [second, third, fourth],
       decision: 'new',
       failOpen: false,
     });
-    expect(planRoute(request({ placement: bound([first, second, third]).placement })).candidates).toEqual([
+    expect(planned(request({ placement: bound([first, second, third]).placement })).candidates).toEqual([
       fourth,
       first,
       second,
@@ -201,32 +194,28 @@ describe('placement within a load bound', () => {
   it('never moves a kept pin for load, and makes no bound for it', () => {
     const { placement, made } = bound([fourth]);
     const plan = planRoute(request({ pinned: fourth, placement }));
-    expect(plan.candidates).toEqual([fourth]);
+    expect(plan.candidates.first).toBe(fourth);
     expect(made.count).toBe(0);
     // Its spares are placements: they respect the bound.
-    const spares = planRoute(request({ pinned: fourth, placement: bound([first]).placement })).failover!();
-    expect(spares).toEqual([second, third]);
+    const spares = [...planRoute(request({ pinned: fourth, placement: bound([first]).placement })).candidates];
+    expect(spares).toEqual([fourth, second, third]);
   });
 
   it('places a session that must move (its origin down, disabled or removed) within the bound too', () => {
     const { placement } = bound([second]);
-    expect(planRoute(request({ pinned: first, down: { [first]: 'unhealthy' }, placement })).candidates).toEqual([
+    expect(planned(request({ pinned: first, down: { [first]: 'unhealthy' }, placement })).candidates).toEqual([
       third,
       fourth,
       second,
     ]);
-    expect(planRoute(request({ lapsedPin: 'removed', placement })).candidates).toEqual([first, third, fourth]);
+    expect(planned(request({ lapsedPin: 'removed', placement })).candidates).toEqual([first, third, fourth]);
   });
 });
 
 describe('a replay', () => {
   it('goes to the origin named, then along the session’s own list, never back to the origin that asked', () => {
-    expect(planReplay(request(), third, first)).toEqual([third, second, fourth]);
-    expect(planReplay(request({ attempts: 1 }), third, first)).toEqual([third]);
-  });
-
-  it('leaves a new session new, and moves a pinned one for the reason "replay"', () => {
-    expect(settleReplay(planRoute(request()))).toEqual({ decision: 'new' });
-    expect(settleReplay(planRoute(request({ pinned: first })))).toEqual({ decision: 'repinned', reason: 'replay' });
+    expect([...planReplay(request(), third, first)]).toEqual([third, second, fourth]);
+    expect([...planReplay(request({ attempts: 1 }), third, first)]).toEqual([third]);
+    expect([...planReplay(request({ failover: 'none' }), third, first)]).toEqual([third]);
   });
 });

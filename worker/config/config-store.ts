@@ -21,7 +21,10 @@ import {
   type StoredText,
 } from './config-source';
 import { recallLastGood } from './last-good';
+import { SharedTask } from '../shared-task';
 
+/** A KV read (and, cold, the coordinator's last good configuration) taking longer than this is taken for lost. */
+const LOAD_ABANDONED_MS = 10_000;
 /** How often an isolate re-reads KV in the background. */
 export const CONFIG_REFRESH_MS = 10_000;
 /**
@@ -72,7 +75,8 @@ export class ConfigStore {
   /** The last value read from KV (null: no key), and what was wrong with it: parsed once per change. */
   #lastSeen?: { text: string | null; failure?: KvFailure };
   #checkedAt = -Infinity;
-  #refreshing?: Promise<void>;
+  /** The KV read under way, which concurrent requests share. */
+  readonly #loading = new SharedTask(LOAD_ABANDONED_MS);
 
   constructor(private readonly refreshMs = CONFIG_REFRESH_MS) {}
 
@@ -81,8 +85,7 @@ export class ConfigStore {
     const age = now - this.#checkedAt;
     if (!this.#inForce) {
       // A cold isolate's concurrent first requests all wait for the one load already under way.
-      if (this.#refreshing) await this.#refreshing;
-      else if (age >= COLD_RETRY_MS) await this.refresh(env, now);
+      if (this.#loading.isRunning(now) || age >= COLD_RETRY_MS) await this.refresh(env, now);
     } else if (age >= this.refreshMs) {
       background(this.refresh(env, now));
     }
@@ -92,8 +95,7 @@ export class ConfigStore {
 
   /** Re-reads KV; concurrent callers share one read. */
   refresh(env: ConfigBindings, now: number): Promise<void> {
-    this.#refreshing ??= this.#load(env, now).finally(() => (this.#refreshing = undefined));
-    return this.#refreshing;
+    return this.#loading.run(now, () => this.#load(env, now));
   }
 
   /** Puts a configuration in force at once (the admin API does, after storing it in KV). */

@@ -20,7 +20,10 @@ export interface CookieReading {
  * Interprets a verdict against the configured origins. An authentic cookie keeps its session id even
  * when its pin lapsed, so the session moves along its own preference list like any other.
  */
-export function readCookie(verdict: TokenVerdict | undefined, indexOf: ReadonlyMap<string, number>): CookieReading {
+export function interpretCookie(
+  verdict: TokenVerdict | undefined,
+  indexOf: ReadonlyMap<string, number>,
+): CookieReading {
   if (!verdict) return { outcome: 'absent' };
   if (verdict.status === 'invalid') return { outcome: 'tampered' };
   const { claims } = verdict;

@@ -161,7 +161,7 @@ function openSession(world: World, t: number): void {
   const key = `tenant-${world.pickTenant()}`;
   const isolate = Math.floor(random() * scenario.isolates);
   const plan = planRoute(routeRequest(world, key, isolate));
-  const origin = plan.candidates[0];
+  const origin = plan.candidates.first;
   if (origin === undefined) return;
   const session = { key, origin, isolate, endsAt: t + exponential(scenario.sessionSeconds, random) };
   world.sessions.push(session);
@@ -180,7 +180,7 @@ function moveSessionsOfDownOrigins(world: World): void {
   for (const session of world.sessions) {
     if (world.origins[session.origin]!.health.up) continue;
     const plan = planRoute({ ...routeRequest(world, session.key, session.isolate), pinned: session.origin });
-    const to = plan.candidates[0];
+    const to = plan.candidates.first;
     if (to === undefined || to === session.origin) continue;
     unpin(world, session);
     session.origin = to;

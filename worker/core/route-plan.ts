@@ -50,17 +50,31 @@ export interface RouteRequest {
 }
 
 export interface RoutePlan {
-  /** Origin indices to try, in order; empty when nothing may serve. */
-  candidates: number[];
   /**
-   * Origins to try after `candidates`, computed only when those failed: a kept pin is the common
-   * case, and ranking every origin for spares it will not need would cost O(origins) per request.
+   * Origin indices to try, in order, lazily extended: the first ones are ranked up front, the spares
+   * behind them only if the forwarder walks that far (a kept pin is the common case, and ranking every
+   * origin for spares it will not need would cost O(origins) per request). Empty when nothing may serve.
    */
-  failover?: () => number[];
+  candidates: Candidates;
   decision: Decision;
   reason?: RepinReason;
   /** Health called every candidate down, and the candidates were chosen ignoring it. */
   failOpen: boolean;
+}
+
+/** Candidates in order; `first` is known without ranking any spare (undefined: nothing may serve). */
+export interface Candidates extends Iterable<number> {
+  readonly first: number | undefined;
+}
+
+function candidates(ranked: number[], spares?: () => number[]): Candidates {
+  return {
+    first: ranked[0],
+    *[Symbol.iterator]() {
+      yield* ranked;
+      if (spares) yield* spares();
+    },
+  };
 }
 
 /** Whether an origin takes new sessions: active in force, a weight above 0, and up. */
@@ -74,72 +88,62 @@ export function planRoute(request: RouteRequest): RoutePlan {
   const origin = origins[pinned]!;
   const availability = request.availability(pinned);
   if (origin.state !== 'disabled' && availability === 'up') {
-    if (request.failover === 'none') return { candidates: [pinned], decision: 'pinned', failOpen: false };
-    const failover = () => pickNew(request, true, request.attempts - 1, [pinned]);
-    return { candidates: [pinned], failover, decision: 'pinned', failOpen: false };
+    if (request.failover === 'none') return { candidates: candidates([pinned]), decision: 'pinned', failOpen: false };
+    const spares = () => pickNew(request, { count: request.attempts - 1, except: [pinned] });
+    return { candidates: candidates([pinned], spares), decision: 'pinned', failOpen: false };
   }
   if (origin.state === 'disabled') return planNewPin(request, 'disabled');
   const reason = availability as Exclude<Availability, 'up'>;
   if (request.failover === 'none') {
     // Strict: the session waits for its origin. Only when health calls everything down is it tried.
-    const everythingDown = pickNew(request, true, 1).length === 0;
+    const everythingDown = pickNew(request, { count: 1 }).length === 0;
     return everythingDown
-      ? { candidates: [pinned], decision: 'pinned', failOpen: true }
-      : { candidates: [], decision: 'pinned', reason, failOpen: false };
+      ? { candidates: candidates([pinned]), decision: 'pinned', failOpen: true }
+      : { candidates: candidates([]), decision: 'pinned', reason, failOpen: false };
   }
-  const moved = pickNew(request, true, request.attempts);
-  if (moved.length > 0) return { candidates: moved, decision: 'repinned', reason, failOpen: false };
-  const rest = pickNew(request, false, request.attempts - 1, [pinned]);
-  return { candidates: [pinned, ...rest], decision: 'pinned', failOpen: true };
-}
-
-/** Every origin a plan may try, in order (the lazily computed failover ones included). */
-export function allCandidates(plan: RoutePlan): number[] {
-  return [...plan.candidates, ...(plan.failover?.() ?? [])];
-}
-
-/**
- * What the request's outcome makes of its session: when an in-request failover served it, a kept pin
- * has moved because its origin's connection failed.
- */
-export function settleDecision(plan: RoutePlan, served: number): Pick<RoutePlan, 'decision' | 'reason'> {
-  if (served === plan.candidates[0] || plan.decision !== 'pinned')
-    return { decision: plan.decision, reason: plan.reason };
-  return { decision: 'repinned', reason: 'connect-failed' };
+  const moved = pickNew(request, { count: request.attempts });
+  if (moved.length > 0) return { candidates: candidates(moved), decision: 'repinned', reason, failOpen: false };
+  const rest = pickNew(request, { ignoringHealth: true, count: request.attempts - 1, except: [pinned] });
+  return { candidates: candidates([pinned, ...rest]), decision: 'pinned', failOpen: true };
 }
 
 function planNewPin(request: RouteRequest, reason: RepinReason | undefined): RoutePlan {
   const decision: Decision = reason ? 'repinned' : 'new';
-  const healthy = pickNew(request, true, request.attempts);
-  if (healthy.length > 0) return { candidates: healthy, decision, reason, failOpen: false };
-  const anyHealth = pickNew(request, false, request.attempts);
-  return { candidates: anyHealth, decision, reason, failOpen: anyHealth.length > 0 };
+  const healthy = pickNew(request, { count: request.attempts });
+  if (healthy.length > 0) return { candidates: candidates(healthy), decision, reason, failOpen: false };
+  const anyHealth = pickNew(request, { ignoringHealth: true, count: request.attempts });
+  return { candidates: candidates(anyHealth), decision, reason, failOpen: anyHealth.length > 0 };
 }
 
 /**
  * The origins a replay goes to: the one the answering origin named, then, should its connection fail,
- * the session's next origins, never the one that asked for the replay.
+ * the session's next origins, never the one that asked for the replay (none with failover off).
  */
-export function planReplay(request: RouteRequest, target: number, answered: number): number[] {
-  return [target, ...pickNew(request, true, request.attempts - 1, [target, answered])];
+export function planReplay(request: RouteRequest, target: number, answered: number): Candidates {
+  if (request.failover === 'none') return candidates([target]);
+  return candidates([target], () => pickNew(request, { count: request.attempts - 1, except: [target, answered] }));
 }
 
-/** What a replay makes of its session: a new one stays new, a pinned one has moved. */
-export function settleReplay(plan: RoutePlan): Pick<RoutePlan, 'decision' | 'reason'> {
-  return plan.decision === 'new' ? { decision: 'new' } : { decision: 'repinned', reason: 'replay' };
+interface Picking {
+  /** How many origins, at most. */
+  count: number;
+  /** Origins never to pick. @default [] */
+  except?: readonly number[];
+  /** Pick origins that health calls down too (failing open). @default false */
+  ignoringHealth?: boolean;
 }
 
 /**
  * Origins that take new sessions, in the session key's preference order; with a load bound, those
  * within it first and the others after them.
  */
-function pickNew(request: RouteRequest, respectHealth: boolean, count: number, except: number[] = []): number[] {
+function pickNew(request: RouteRequest, { count, except = [], ignoringHealth = false }: Picking): number[] {
   if (count <= 0) return [];
   const { origins, selector, sessionKey } = request;
   const takes = (index: number) =>
     !except.includes(index) &&
     origins[index]!.state === 'active' &&
-    (!respectHealth || request.availability(index) === 'up');
+    (ignoringHealth || request.availability(index) === 'up');
   if (!request.placement) return selector.pick(sessionKey, takes, count);
   const within = boundOf(request, request.placement);
   const preferred = selector.pick(sessionKey, (index) => takes(index) && within(index), count);

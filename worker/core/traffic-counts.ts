@@ -54,7 +54,8 @@ export interface OriginCounts {
 export interface CountedRequest {
   origin: string | null;
   decision: Decision;
-  reason?: RepinReason;
+  /** With `repinned`, why the session moved; `timeout` only ever with `pinned` (one request went elsewhere). */
+  reason?: RepinReason | 'timeout';
   status: number;
   durationMs: number;
   failures: readonly { originId: string; kind: AttemptFailureKind }[];
@@ -128,8 +129,9 @@ export class TrafficTally {
     const counts = this.#countsOf(request.origin);
     counts.requests += 1;
     if (request.decision === 'new') counts.newSessions += 1;
-    if (request.decision === 'repinned' && request.reason) {
-      counts.moved[request.reason] = (counts.moved[request.reason] ?? 0) + 1;
+    const { reason } = request;
+    if (request.decision === 'repinned' && reason && reason !== 'timeout') {
+      counts.moved[reason] = (counts.moved[reason] ?? 0) + 1;
     }
     if (request.handedOverTo !== undefined) {
       const to = this.#countsOf(request.handedOverTo);

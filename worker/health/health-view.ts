@@ -20,8 +20,12 @@ import type { Bindings } from '../bindings';
 import type { HealthPlan } from '../core/health-plan';
 import { FRESH_SNAPSHOT_WAIT_MS, snapshotMaxAgeMs, snapshotRefreshMs } from '../core/snapshot-age';
 import { errorMessage, logEvent } from '../log';
+import { SharedTask } from '../shared-task';
 import { coordinatorOf } from './monitor-client';
 import type { ControlsInForce, HealthSnapshot } from './monitor-protocol';
+
+/** A snapshot read taking longer than this is taken for lost (its request may have been ended). */
+const REFRESH_ABANDONED_MS = 5_000;
 
 export class HealthView {
   #unhealthy = new Set<string>();
@@ -29,7 +33,10 @@ export class HealthView {
   #controls: ControlsInForce = {};
   #controlsText = '{}';
   #checkedAt = -Infinity;
-  #refreshing?: Promise<void>;
+  /** The refresh (by when it started) that a request waited for in vain: nobody waits for it again. */
+  #waitedOut?: number;
+  /** The snapshot read under way, which concurrent requests share. */
+  readonly #refreshing = new SharedTask(REFRESH_ABANDONED_MS);
 
   isUnhealthy(originId: string): boolean {
     return this.#unhealthy.has(originId);
@@ -58,33 +65,37 @@ export class HealthView {
 
   /**
    * Resolves at once while the snapshot is young enough to route by; otherwise once a fresh one has
-   * arrived, or after `FRESH_SNAPSHOT_WAIT_MS`, whichever comes first. A refresh that already failed
-   * or timed out in this refresh period is not waited for again.
+   * arrived, or after `FRESH_SNAPSHOT_WAIT_MS`, whichever comes first. A refresh that already failed in
+   * this refresh period, or that one request already waited for in vain, is not waited for again.
    */
   ensureFresh(env: Bindings, plan: HealthPlan, now: number, background: (task: Promise<unknown>) => void) {
     const age = now - (this.#takenAt ?? -Infinity);
     if (age < snapshotMaxAgeMs(plan.health)) return undefined;
-    if (!this.#refreshing && now - this.#checkedAt < snapshotRefreshMs(plan.health)) return undefined;
+    const running = this.#refreshing.isRunning(now);
+    if (!running && now - this.#checkedAt < snapshotRefreshMs(plan.health)) return undefined;
+    // One request already waited this refresh out: the others route by what the isolate knows.
+    if (running && this.#waitedOut === this.#checkedAt) return undefined;
     const refresh = this.#start(env, plan, now, background);
-    return waitAtMost(refresh, FRESH_SNAPSHOT_WAIT_MS, () =>
+    const checkedAt = this.#checkedAt;
+    return waitAtMost(refresh, FRESH_SNAPSHOT_WAIT_MS, () => {
+      this.#waitedOut = checkedAt;
       logEvent('warn', 'health.snapshot-late', {
         waitedMs: FRESH_SNAPSHOT_WAIT_MS,
         ageMs: Number.isFinite(age) ? age : null,
-      }),
-    );
+      });
+    });
   }
 
   refreshIfDue(env: Bindings, plan: HealthPlan, now: number, background: (task: Promise<unknown>) => void): void {
-    if (this.#refreshing || now - this.#checkedAt < snapshotRefreshMs(plan.health)) return;
+    if (this.#refreshing.isRunning(now) || now - this.#checkedAt < snapshotRefreshMs(plan.health)) return;
     this.#start(env, plan, now, background);
   }
 
   #start(env: Bindings, plan: HealthPlan, now: number, background: (task: Promise<unknown>) => void) {
-    if (this.#refreshing) return this.#refreshing;
-    this.#checkedAt = now;
-    this.#refreshing = this.#refresh(env, plan, background).finally(() => (this.#refreshing = undefined));
-    background(this.#refreshing);
-    return this.#refreshing;
+    if (!this.#refreshing.isRunning(now)) this.#checkedAt = now;
+    const refresh = this.#refreshing.run(now, () => this.#refresh(env, plan, background));
+    background(refresh);
+    return refresh;
   }
 
   async #refresh(env: Bindings, plan: HealthPlan, background: (task: Promise<unknown>) => void): Promise<void> {

@@ -1,23 +1,94 @@
 /**
- * What goes back with an answer besides the origin's own response: the session's cookie (fresh when
- * due, deleted on the origin's `release`), the values it issued under learned names sealed, and the
- * routing decision, counted for the fleet view, logged and, when asked for, in a debugging header.
- * The worker's own refusals and the client's failures are answered and recorded here too.
+ * The response the client gets: the origin's own, with what the worker adds — the session's cookie
+ * (fresh when due, deleted on the origin's `release`), values the origin issued under learned names
+ * sealed in envelopes, the origin's `Affinity-Control` taken out, the debugging header when asked
+ * for — or the worker's own answer when no origin answered. When there is nothing to add, the origin's
+ * response is passed on as it is, headers uncopied: the steady state's response costs nothing here.
  */
 import { signAffinityToken } from '../core/affinity-token';
 import { MAX_LEARNED_VALUE_BYTES } from '../core/learned-envelope';
+import type { Settlement } from '../core/route-settlement';
 import { issuesAffinityCookie } from '../core/session-pin';
 import { logEvent } from '../log';
 import { affinityCookieHeader, clearedAffinityCookieHeader } from './affinity-cookie';
-import type { ClientFailure } from './client-failure';
-import { DECISION_HEADER, decisionHeader, isRoutine, logDecision, type DecisionRecord } from './decision-log';
-import { clientFault, originUnavailable, type UnavailableReason } from './error-responses';
-import type { Exchange } from './exchange';
-import { sealLearnedValues } from './learned-response';
+import { DECISION_HEADER, decisionHeader, type DecisionRecord } from './decision-log';
+import { clientFault, originUnavailable } from './error-responses';
+import type { Attempts, Exchange } from './exchange';
+import { clientResponseHeaders, passesAsIs } from './forward-headers';
+import { carriesLearnedValues, sealLearnedValues } from './learned-response';
+import { AFFINITY_CONTROL_HEADER } from './origin-control';
 import { keepOutOfSharedCaches } from './private-response';
 
-/** Values the serving origin issued under learned names, sealed in envelopes that name it. */
-export async function sealLearned(exchange: Exchange, headers: Headers, originId: string): Promise<void> {
+type Answered = Extract<Attempts, { kind: 'answered' }>;
+
+/** The worker's own answer when no origin answered: its refusal, or the client's own failure. */
+export function workerResponse(attempts: Exclude<Attempts, Answered>, retryAfterSeconds: number): Response {
+  return attempts.kind === 'client'
+    ? clientFault(attempts.failure)
+    : originUnavailable(attempts.reason, retryAfterSeconds);
+}
+
+export async function respond(
+  exchange: Exchange,
+  attempts: Attempts,
+  settlement: Settlement,
+  record: DecisionRecord,
+  own: Response | undefined,
+): Promise<Response> {
+  const withHeader = exchange.table.config.affinity.decisionHeader;
+  if (own) {
+    if (withHeader) own.headers.set(DECISION_HEADER, decisionHeader(record));
+    return own;
+  }
+  const answered = attempts as Answered;
+  const cookie = await sessionCookie(exchange, answered, settlement);
+  const { response } = answered;
+  const sealing = carriesLearnedValues(response.headers, exchange.table.learned);
+  const untouched = !cookie && !sealing && !answered.control && !withHeader && passesAsIs(response.headers);
+  if (untouched) return response;
+  const headers = clientResponseHeaders(response);
+  if (answered.control) headers.delete(AFFINITY_CONTROL_HEADER);
+  if (sealing) await sealLearned(exchange, headers, issuerOriginId(exchange, answered));
+  if (cookie) {
+    headers.append('set-cookie', cookie);
+    keepOutOfSharedCaches(headers);
+  }
+  if (withHeader) headers.set(DECISION_HEADER, decisionHeader(record));
+  const { status, statusText, body, webSocket } = response;
+  return new Response(body, { status, statusText, headers, webSocket });
+}
+
+/** The origin the session is pinned to after this answer: the one an origin handed it over to, else the settled pin. */
+function pinnedOriginId(exchange: Exchange, answered: Answered, settlement: Settlement): string {
+  const action = answered.control?.action;
+  const index = action?.kind === 'repin' ? action.target : (settlement.pinnedTo ?? answered.answeredBy);
+  return exchange.table.origins[index]!.id;
+}
+
+/**
+ * The origin an envelope names: the one that issued the value and holds its state, which is the one
+ * that answered (even when only this request went there), or the one it handed its state over to.
+ */
+function issuerOriginId(exchange: Exchange, answered: Answered): string {
+  const action = answered.control?.action;
+  return exchange.table.origins[action?.kind === 'repin' ? action.target : answered.answeredBy]!.id;
+}
+
+/** The `Set-Cookie` of the session's cookie this answer carries, if any: deleted on `release`, fresh when due. */
+async function sessionCookie(exchange: Exchange, answered: Answered, settlement: Settlement) {
+  const { incoming, table, session, startedAt } = exchange;
+  const { affinity } = table.config;
+  if (answered.control?.action?.kind === 'release') return clearedAffinityCookieHeader(affinity, incoming.request.url);
+  const originId = pinnedOriginId(exchange, answered, settlement);
+  const nowSeconds = Math.floor(startedAt / 1000);
+  if (!issuesAffinityCookie(session.reading, session.envelope, { originId, nowSeconds, ttl: affinity.ttl })) return;
+  const claims = { originId, sessionId: session.sessionId, expiresAt: nowSeconds + affinity.ttl };
+  const token = await signAffinityToken(claims, session.keys.current);
+  return affinityCookieHeader(token, affinity, incoming.request.url);
+}
+
+/** Values the origin issued under learned names, sealed in envelopes that name the session's origin. */
+async function sealLearned(exchange: Exchange, headers: Headers, originId: string): Promise<void> {
   const { table, session } = exchange;
   const signer = async () => (await session.envelopeKeys()).current;
   const { unsealed } = session.envelope;
@@ -25,97 +96,4 @@ export async function sealLearned(exchange: Exchange, headers: Headers, originId
   for (const { learned, bytes } of summary.tooLong) {
     logEvent('warn', 'learn.value-too-long', { learned, bytes, limit: MAX_LEARNED_VALUE_BYTES, origin: originId });
   }
-}
-
-/** `Affinity-Control: release`: the cookie is deleted, and no fresh one is issued. */
-export function endPin(exchange: Exchange, headers: Headers): void {
-  const { c, table } = exchange;
-  headers.append('set-cookie', clearedAffinityCookieHeader(table.config.affinity, c.req.url));
-  keepOutOfSharedCaches(headers);
-}
-
-export async function issueCookieIfDue(exchange: Exchange, headers: Headers, originId: string): Promise<void> {
-  const { c, table, session } = exchange;
-  const { affinity } = table.config;
-  const nowSeconds = Math.floor(exchange.startedAt / 1000);
-  if (!issuesAffinityCookie(session.reading, session.envelope, { originId, nowSeconds, ttl: affinity.ttl })) return;
-  const claims = { originId, sessionId: session.sessionId, expiresAt: nowSeconds + affinity.ttl };
-  const token = await signAffinityToken(claims, session.keys.current);
-  headers.append('set-cookie', affinityCookieHeader(token, affinity, c.req.url));
-  keepOutOfSharedCaches(headers);
-}
-
-/** What a replay that no origin answered adds to the record: where it came from, what was followed. */
-export type ReplayFields = Pick<DecisionRecord, 'control' | 'replayedFrom'>;
-
-export function refuse(
-  exchange: Exchange,
-  reason: UnavailableReason,
-  failures: DecisionRecord['failures'],
-  replayed?: ReplayFields,
-): Response {
-  const response = originUnavailable(reason, exchange.table.config.health.interval);
-  const record = { ...decisionRecord(exchange, response.status, null, failures), ...replayed };
-  finish(exchange, record, response.headers);
-  return response;
-}
-
-/** The client's problem: answered and logged as such; no origin, health record or pin changes. */
-export function blameClient(
-  exchange: Exchange,
-  failure: ClientFailure,
-  failures: DecisionRecord['failures'],
-  replayed?: ReplayFields,
-): Response {
-  const response = clientFault(failure);
-  const record = {
-    ...decisionRecord(exchange, response.status, null, failures),
-    ...replayed,
-    clientFailure: failure.kind,
-  };
-  finish(exchange, record, response.headers);
-  return response;
-}
-
-export function decisionRecord(
-  exchange: Exchange,
-  status: number,
-  origin: string | null,
-  failures: DecisionRecord['failures'],
-): DecisionRecord {
-  const { c, plan, session, table } = exchange;
-  const { outcome: envelope, learned } = session.envelope;
-  return {
-    method: c.req.method,
-    path: c.req.path,
-    origin,
-    decision: plan.decision,
-    reason: plan.reason,
-    cookie: session.reading.outcome,
-    ...(table.learned.length > 0 ? { envelope, learned } : {}),
-    status,
-    durationMs: Date.now() - exchange.startedAt,
-    attempts: failures.length + (origin ? 1 : 0),
-    failOpen: plan.failOpen,
-    failures,
-  };
-}
-
-export function finish(exchange: Exchange, record: DecisionRecord, headers: Headers): void {
-  const { c, isolate, table } = exchange;
-  const index = record.origin === null ? undefined : table.indexOf.get(record.origin);
-  isolate.countRequest(
-    c.env,
-    record,
-    {
-      sessionId: exchange.session.sessionId,
-      location: c.req.raw.cf?.colo as string | undefined,
-      draining: index !== undefined && table.origins[index]!.state === 'draining',
-    },
-    exchange.startedAt,
-  );
-  isolate.upkeep(c.env, table, Date.now(), (task) => c.executionCtx.waitUntil(task));
-  const { decisionLog, decisionHeader: withHeader } = table.config.affinity;
-  if (decisionLog === 'all' || !isRoutine(record)) logDecision(record);
-  if (withHeader) headers.set(DECISION_HEADER, decisionHeader(record));
 }

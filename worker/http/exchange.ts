@@ -1,47 +1,54 @@
 /**
- * What the proxy carries through one request (proxy.ts): the session as the request presented it, the
- * route planned for it, and each leg of attempts at answering it (the first, and a replay of it).
+ * What the proxy carries through one request (proxy.ts): the request as it came, the session it
+ * presented, the route planned for it, and what attempting it came to.
  */
-import type { Context } from 'hono';
-import type { CookieReading } from '../core/affinity-session';
-import type { SigningKeys } from '../core/affinity-token';
-import type { EnvelopeReading } from '../core/envelope-reading';
-import type { Availability, RoutePlan, RouteRequest } from '../core/route-plan';
+import type { Bindings } from '../bindings';
+import type { RoutePlan, RouteRequest } from '../core/route-plan';
 import type { RoutingTable } from '../core/routing-table';
-import type { SessionPin } from '../core/session-pin';
-import type { AppEnv } from '../bindings';
 import type { IsolateState } from '../isolate-state';
-import type { AttemptFailure, ForwardOutcome } from './forwarder';
+import type { ClientFailure } from './client-failure';
+import type { AttemptFailure } from './forwarder';
+import type { HeardControl } from './origin-control';
+import type { Session } from './session-reading';
+import type { UnavailableReason } from './error-responses';
 
-export interface Session {
-  keys: SigningKeys;
-  /** The envelope keys of learned values, derived on first use. */
-  envelopeKeys: () => Promise<SigningKeys>;
-  reading: CookieReading;
-  envelope: EnvelopeReading;
-  pin: SessionPin;
-  sessionId: string;
-  sessionKey: string;
+/** A request as the runtime hands it to the worker. */
+export interface Incoming {
+  request: Request;
+  env: Bindings;
+  ctx: ExecutionContext;
 }
 
 export interface Exchange {
-  c: Context<AppEnv>;
+  incoming: Incoming;
+  url: URL;
   isolate: IsolateState;
   /** The routing table with every origin's state and weight in force. */
   table: RoutingTable;
   session: Session;
   route: RouteRequest;
   plan: RoutePlan;
-  availability: (index: number) => Availability;
   startedAt: number;
+  /** Work behind the response (`ctx.waitUntil`). */
+  background(task: Promise<unknown>): void;
 }
 
-/** One round of attempts at answering the request: the first, or a replay of it. */
-export interface Leg {
-  send(targets: readonly number[], more?: () => number[]): Promise<ForwardOutcome>;
-  replayable: boolean;
-  /** For a replay: the origin whose answer was dropped, the failures before it and what it said. */
-  replayOf?: { originId: string; failures: AttemptFailure[]; followed: string[] };
+/** What came of a replay an origin asked for (`Affinity-Control: replay=<id>`). */
+export interface Replay {
+  /** The origin whose answer was dropped. */
+  from: number;
 }
 
-export type Answered = Extract<ForwardOutcome, { ok: true }>;
+/** What attempting the request came to, every failed attempt included (a replay's after the first leg's). */
+export type Attempts =
+  | {
+      kind: 'answered';
+      response: Response;
+      answeredBy: number;
+      failures: AttemptFailure[];
+      /** What the answering origins' `Affinity-Control` made the proxy do (the first leg's and the replay's). */
+      control?: HeardControl;
+      replay?: Replay;
+    }
+  | { kind: 'refused'; reason: UnavailableReason; failures: AttemptFailure[]; control?: HeardControl; replay?: Replay }
+  | { kind: 'client'; failure: ClientFailure; failures: AttemptFailure[]; control?: HeardControl; replay?: Replay };

@@ -1,49 +1,26 @@
 /**
  * Header rules of a proxy: what goes to the origin and what comes back to the client.
+ *
+ * RFC 9110 §7.6.1: hop-by-hop headers are meaningful for one connection only. workerd itself drops
+ * `Connection`, `Keep-Alive`, `TE`, `Trailer`, `Transfer-Encoding` and `Upgrade` when it sends a request
+ * to an origin or a response to a client, and frames both anew (test/e2e/pass-through.test.ts holds it
+ * to that); what it passes on, and the worker must drop, are the `Proxy-*` ones and whatever
+ * `Connection` names. Headers are asked for by name rather than walked: usually none is there, and
+ * each header operation crosses into the runtime.
  */
 
-/** RFC 9110 §7.6.1: meaningful for one connection only, so a proxy must not pass them on. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-export function isWebSocketUpgrade(headers: Headers): boolean {
-  return headers.get('upgrade')?.toLowerCase() === 'websocket';
-}
-
-/**
- * Drops hop-by-hop headers, including any the `Connection` header names; keeps a WebSocket handshake.
- * Asks for each by name rather than walking every header: usually none is there.
- */
-function dropHopByHop(headers: Headers, keepUpgrade: boolean): void {
-  const named = headers.get('connection')?.split(',') ?? [];
-  for (const name of [...HOP_BY_HOP, ...named.map((n) => n.trim().toLowerCase())]) {
-    if (name && headers.has(name)) headers.delete(name);
-  }
-  if (keepUpgrade) {
-    headers.set('upgrade', 'websocket');
-    headers.set('connection', 'Upgrade');
-  }
-}
+const HOP_BY_HOP_PASSED_ON = ['proxy-connection', 'proxy-authorization'];
+/** `Connection` options that name no header (RFC 9112 §9.3, §9.6; RFC 9110 §7.8). */
+const CONNECTION_OPTIONS = new Set(['keep-alive', 'close', 'upgrade']);
 
 /**
  * Headers that tell an origin who the client is or how it connected. Frameworks trust them (Express
- * `trust proxy`, Rails, Spring, Django), so a client must never be able to choose them: the ones the
- * worker knows are set from what Cloudflare saw, the rest are removed, whatever the client sent.
+ * `trust proxy`, Rails, Spring, Django), so a client must never be able to choose them: the three the
+ * contract names are set from what Cloudflare saw (setForwarding), these are removed, whatever the
+ * client sent.
  */
 const CLIENT_IDENTITY = [
   'forwarded',
-  'x-forwarded-for',
-  'x-forwarded-host',
-  'x-forwarded-proto',
   'x-forwarded-port',
   'x-forwarded-prefix',
   'x-forwarded-server',
@@ -64,6 +41,9 @@ const CLIENT_IDENTITY = [
   'front-end-https',
 ];
 
+/** What no origin gets from the client: hop-by-hop headers workerd passes on, and claims about the client. */
+const DROPPED = [...HOP_BY_HOP_PASSED_ON, ...CLIENT_IDENTITY];
+
 export interface ForwardingFacts {
   /**
    * Cookies that never reach the origin: the affinity cookie, and the admin session cookie (browsers
@@ -72,52 +52,59 @@ export interface ForwardingFacts {
   strippedCookies: readonly string[];
   /** The client's address as Cloudflare saw it (`CF-Connecting-IP`), if known. */
   clientIp: string | null;
+  /** The URL the client asked for, as Cloudflare routed it. */
+  url: URL;
 }
 
 /**
- * The headers of the request to the origin: the client's, minus hop-by-hop headers, our own cookies
- * and anything claiming to identify the client, plus the forwarding headers the worker vouches for.
+ * Edits, in place, the headers of a request built from the client's, for the origin: hop-by-hop
+ * headers and our own cookies out, every claim about the client out, and the forwarding headers the
+ * worker vouches for set.
  */
-export function originRequestHeaders(request: Request, url: URL, facts: ForwardingFacts): Headers {
-  const headers = new Headers(request.headers);
-  dropHopByHop(headers, isWebSocketUpgrade(request.headers));
+export function prepareOriginHeaders(headers: Headers, facts: ForwardingFacts): void {
+  for (const name of namedByConnection(headers)) headers.delete(name);
   const cookie = withoutCookies(headers.get('cookie'), facts.strippedCookies);
   if (cookie) headers.set('cookie', cookie);
   else if (cookie !== undefined) headers.delete('cookie');
-  for (const name of CLIENT_IDENTITY) if (headers.has(name)) headers.delete(name);
-  setForwarding(headers, url, facts.clientIp);
-  return headers;
+  for (const name of DROPPED) if (headers.has(name)) headers.delete(name);
+  setForwarding(headers, facts);
 }
 
 /**
- * `X-Forwarded-For/-Proto/-Host/-Port`, `X-Real-IP` and RFC 7239 `Forwarded`, from the request URL
- * (the host Cloudflare routed by) and the address Cloudflare saw. Without a known address the
- * client-naming ones are left out rather than guessed.
+ * `X-Forwarded-For`, `-Proto` and `-Host` (the contract's three), from the address Cloudflare saw and
+ * the request URL. Without a known address, no `X-Forwarded-For` rather than a guess.
  */
-function setForwarding(headers: Headers, url: URL, clientIp: string | null): void {
-  const proto = url.protocol.slice(0, -1);
-  headers.set('x-forwarded-proto', proto);
+function setForwarding(headers: Headers, { url, clientIp }: ForwardingFacts): void {
+  headers.set('x-forwarded-proto', url.protocol === 'https:' ? 'https' : 'http');
   headers.set('x-forwarded-host', url.host);
-  headers.set('x-forwarded-port', url.port || (proto === 'https' ? '443' : '80'));
-  const forwarded = [`host=${forwardedValue(url.host)}`, `proto=${proto}`];
-  if (clientIp) {
-    headers.set('x-forwarded-for', clientIp);
-    headers.set('x-real-ip', clientIp);
-    forwarded.unshift(`for=${forwardedValue(clientIp.includes(':') ? `[${clientIp}]` : clientIp)}`);
-  }
-  headers.set('forwarded', forwarded.join(';'));
+  if (clientIp) headers.set('x-forwarded-for', clientIp);
+  else if (headers.has('x-forwarded-for')) headers.delete('x-forwarded-for');
 }
 
-/** RFC 7239 §4: a value that is not a plain token (an IPv6 address, a host with a port) is quoted. */
-function forwardedValue(value: string): string {
-  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+/**
+ * Whether the origin's response headers can go to the client as they are: nothing hop-by-hop that
+ * workerd would pass on. Then the response itself is passed on, without a copy of its headers.
+ */
+export function passesAsIs(headers: Headers): boolean {
+  return namedByConnection(headers).length === 0 && !headers.has('proxy-authenticate');
 }
 
 /** The origin's response headers for the client, every `Set-Cookie` included, hop-by-hop ones excluded. */
 export function clientResponseHeaders(response: Response): Headers {
   const headers = new Headers(response.headers);
-  dropHopByHop(headers, response.status === 101);
+  for (const name of namedByConnection(headers)) headers.delete(name);
+  if (headers.has('proxy-authenticate')) headers.delete('proxy-authenticate');
   return headers;
+}
+
+/** The headers a `Connection` header names, other than its options; none when there is no such header. */
+function namedByConnection(headers: Headers): string[] {
+  const connection = headers.get('connection');
+  if (connection === null) return [];
+  return connection
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== '' && !CONNECTION_OPTIONS.has(name));
 }
 
 /**

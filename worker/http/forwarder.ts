@@ -10,6 +10,11 @@
  * What the client breaks is not the origin's failure: a request the runtime refuses to build (built
  * before the `try` that classifies origin failures), or a body that fails while it streams, stops the
  * request as the client's problem, and no origin is blamed.
+ *
+ * The forwarder only walks the candidates it is given, in order, and says which one answered and why
+ * each one before it failed: what that means for the session is route-settlement.ts's to say. The
+ * first attempt's request is built from the client's own headers, edited in place (one copy, the
+ * Request's); later attempts copy that one.
  */
 import { originUrl, type RoutedOrigin } from '../core/routing-table';
 import type { InFlightCounter } from '../fleet/placement-load';
@@ -25,7 +30,7 @@ export interface AttemptFailure {
 }
 
 export type ForwardStop =
-  /** Every candidate failed to connect. */
+  /** Every candidate failed to connect or to answer in time. */
   | 'exhausted'
   /** A connection failed and the body, streamed, cannot be sent again. */
   | 'not-replayable'
@@ -35,27 +40,22 @@ export type ForwardStop =
   | 'client';
 
 export type ForwardOutcome =
-  | { ok: true; response: Response; served: number; failures: AttemptFailure[] }
+  | { ok: true; response: Response; answeredBy: number; failures: AttemptFailure[] }
   | { ok: false; failures: AttemptFailure[]; stopped: ForwardStop; clientFailure?: ClientFailure };
 
 export interface ForwardRequest {
   method: string;
   pathAndQuery: string;
-  headers: Headers;
+  /** The client's headers, which the first attempt's request is built from. */
+  clientHeaders: Headers;
+  /** Edits that first request's headers for the origins (forwarding headers, our cookies out, ...). */
+  prepareHeaders(headers: Headers): void;
   body: OutgoingBody;
   /** Time allowed for each origin's response headers. */
   timeoutMs: number;
-  /** Candidate origins in order, with their index in the routing table. */
-  targets: readonly Target[];
-  /** Further candidates, asked for only once `targets` have all failed. */
-  moreTargets?: () => readonly Target[];
+  origins: readonly RoutedOrigin[];
   /** Counts each attempt in flight until its response headers (load-aware placement only). */
   inFlight?: InFlightCounter;
-}
-
-interface Target {
-  index: number;
-  origin: RoutedOrigin;
 }
 
 /** RFC 9110 §9.2.2. */
@@ -63,60 +63,72 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 /** The abort reason of an attempt that ran out of time. */
 const TIMED_OUT = 'edge-affinity: no response headers in time';
 
-export async function forwardWithFailover(request: ForwardRequest): Promise<ForwardOutcome> {
-  const failures: AttemptFailure[] = [];
-  const targets = [...request.targets];
-  for (let attempt = 0; attempt < targets.length; attempt++) {
-    const target = targets[attempt]!;
-    if (attempt > 0 && !request.body.replayable) return { ok: false, failures, stopped: 'not-replayable' };
-    const result = await sendOnce(request, target);
-    if (result instanceof Response) return { ok: true, response: result, served: target.index, failures };
-    if (!('originId' in result)) return { ok: false, failures, stopped: 'client', clientFailure: result };
-    failures.push(result);
-    if (result.kind === 'timeout' && !(IDEMPOTENT.has(request.method) && request.body.replayable)) {
-      return { ok: false, failures, stopped: 'timeout' };
+/** Sends `request` to `candidates` in order until one answers; the same request may be sent again (a replay). */
+export class Forwarder {
+  /** The headers of the first request built, prepared for the origins; later attempts copy them. */
+  #prepared?: Headers;
+
+  constructor(private readonly request: ForwardRequest) {}
+
+  async forward(candidates: Iterable<number>): Promise<ForwardOutcome> {
+    const { request } = this;
+    const failures: AttemptFailure[] = [];
+    for (const index of candidates) {
+      if (failures.length > 0 && !request.body.replayable) return { ok: false, failures, stopped: 'not-replayable' };
+      const result = await this.#sendOnce(index);
+      if (result instanceof Response) return { ok: true, response: result, answeredBy: index, failures };
+      if (!('originId' in result)) return { ok: false, failures, stopped: 'client', clientFailure: result };
+      failures.push(result);
+      if (result.kind === 'timeout' && !(IDEMPOTENT.has(request.method) && request.body.replayable)) {
+        return { ok: false, failures, stopped: 'timeout' };
+      }
     }
-    if (attempt === request.targets.length - 1 && request.moreTargets) targets.push(...request.moreTargets());
+    return { ok: false, failures, stopped: 'exhausted' };
   }
-  return { ok: false, failures, stopped: 'exhausted' };
-}
 
-async function sendOnce(request: ForwardRequest, target: Target): Promise<Response | AttemptFailure | ClientFailure> {
-  const attempt = new AbortController();
-  const built = buildOriginRequest(request, target, attempt);
-  if (!built.ok) return built.failure;
-  // A timer, not AbortSignal.timeout(): the limit covers the wait for headers only, and must not
-  // cut a long download or event stream once the origin has answered.
-  const timer = setTimeout(() => attempt.abort(TIMED_OUT), request.timeoutMs);
-  request.inFlight?.start(target.index);
-  try {
-    return await fetch(built.request);
-  } catch (error) {
-    if (request.body.clientFailure) return request.body.clientFailure;
-    const kind = attempt.signal.reason === TIMED_OUT ? 'timeout' : 'connect-failed';
-    return { index: target.index, originId: target.origin.id, kind, error: errorMessage(error) };
-  } finally {
-    request.inFlight?.end(target.index);
-    clearTimeout(timer);
+  async #sendOnce(index: number): Promise<Response | AttemptFailure | ClientFailure> {
+    const { request } = this;
+    const origin = request.origins[index]!;
+    const attempt = new AbortController();
+    const built = this.#build(origin, attempt);
+    if (!built.ok) return built.failure;
+    // A timer, not AbortSignal.timeout(): the limit covers the wait for headers only, and must not
+    // cut a long download or event stream once the origin has answered.
+    const timer = setTimeout(() => attempt.abort(TIMED_OUT), request.timeoutMs);
+    request.inFlight?.start(index);
+    try {
+      return await fetch(built.request);
+    } catch (error) {
+      if (request.body.clientFailure) return request.body.clientFailure;
+      const kind = attempt.signal.reason === TIMED_OUT ? 'timeout' : 'connect-failed';
+      return { index, originId: origin.id, kind, error: errorMessage(error) };
+    } finally {
+      request.inFlight?.end(index);
+      clearTimeout(timer);
+    }
   }
-}
 
-/** Whatever the runtime refuses here is refused for every origin alike: the request's fault, not theirs. */
-function buildOriginRequest(
-  request: ForwardRequest,
-  target: Target,
-  attempt: AbortController,
-): { ok: true; request: Request } | { ok: false; failure: ClientFailure } {
-  try {
-    const init = {
-      method: request.method,
-      headers: request.headers,
-      body: request.body.take(attempt),
-      redirect: 'manual',
-      signal: attempt.signal,
-    } satisfies RequestInit;
-    return { ok: true, request: new Request(originUrl(target.origin, request.pathAndQuery), init) };
-  } catch (error) {
-    return { ok: false, failure: { kind: 'unforwardable', error: errorMessage(error) } };
+  /** Whatever the runtime refuses here is refused for every origin alike: the request's fault, not theirs. */
+  #build(
+    origin: RoutedOrigin,
+    attempt: AbortController,
+  ): { ok: true; request: Request } | { ok: false; failure: ClientFailure } {
+    const { request } = this;
+    try {
+      const built = new Request(originUrl(origin, request.pathAndQuery), {
+        method: request.method,
+        headers: this.#prepared ?? request.clientHeaders,
+        body: request.body.take(attempt),
+        redirect: 'manual',
+        signal: attempt.signal,
+      });
+      if (!this.#prepared) {
+        request.prepareHeaders(built.headers);
+        this.#prepared = built.headers;
+      }
+      return { ok: true, request: built };
+    } catch (error) {
+      return { ok: false, failure: { kind: 'unforwardable', error: errorMessage(error) } };
+    }
   }
 }

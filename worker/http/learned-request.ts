@@ -12,8 +12,9 @@ import {
   type EnvelopeReading,
   type UnsealedValue,
 } from '../core/envelope-reading';
-import { openEnvelope } from '../core/learned-envelope';
+import { openEnvelope, type EnvelopeOpening } from '../core/learned-envelope';
 import type { LearnedName } from '../core/learned-names';
+import { VerifiedTokens } from '../core/verified-tokens';
 
 export interface LearnedRequest {
   headers: Headers;
@@ -30,9 +31,29 @@ export async function readEnvelopes({ headers, names, indexOf, keys }: LearnedRe
   for (const learned of names) {
     const text = carriedText(headers, learned);
     if (text === undefined) continue;
-    carried.push({ learned, text, opening: await openEnvelope(text, learned.label, await keys()) });
+    carried.push({ learned, text, opening: await openRemembered(text, learned.label, await keys()) });
   }
   return carried.length > 0 ? interpretEnvelopes(carried, indexOf) : NO_ENVELOPE;
+}
+
+type Opened = Extract<EnvelopeOpening, { ok: true }>;
+
+/** One memory of opened envelopes per key set (verified-tokens.ts): a rotated secret starts empty. */
+const memories = new WeakMap<SigningKeys, VerifiedTokens<Opened>>();
+
+/**
+ * Opens an envelope, or recalls what opening it proved before: an MCP client sends the same envelope
+ * on every request of its session. Keyed by the learned name too, which the signature covers.
+ */
+async function openRemembered(text: string, learned: string, keys: SigningKeys): Promise<EnvelopeOpening> {
+  let memory = memories.get(keys);
+  if (!memory) memories.set(keys, (memory = new VerifiedTokens()));
+  const key = `${learned}\n${text}`;
+  const remembered = memory.get(key);
+  if (remembered) return remembered;
+  const opening = await openEnvelope(text, learned, keys);
+  if (opening.ok) memory.remember(key, opening);
+  return opening;
 }
 
 /**

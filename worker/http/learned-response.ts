@@ -38,6 +38,11 @@ export interface SealingSummary {
   tooLong: { learned: string; bytes: number }[];
 }
 
+/** Whether a response may carry values under the learned names: one header lookup per name, no parsing. */
+export function carriesLearnedValues(headers: Headers, names: readonly LearnedName[]): boolean {
+  return names.some((learned) => headers.has(learned.kind === 'header' ? learned.name : 'set-cookie'));
+}
+
 export async function sealLearnedValues(headers: Headers, context: SealingContext): Promise<SealingSummary> {
   const summary: SealingSummary = { sealed: 0, tooLong: [] };
   const seal = async (learned: LearnedName, value: string): Promise<string | undefined> => {

@@ -45,8 +45,17 @@ export interface Hearing {
   now: number;
 }
 
+/**
+ * What an answer's `Affinity-Control` makes the proxy do; undefined when it has none, which costs one
+ * header lookup.
+ */
+export function hearAnswer(response: Response, hearing: Hearing): HeardControl | undefined {
+  const text = response.headers.get(AFFINITY_CONTROL_HEADER);
+  return text === null ? undefined : hearControl(text, hearing);
+}
+
 /** Follows the origin's word where it can (`text`: the header's value), and says what that was. */
-export function hearControl(text: string, hearing: Hearing): HeardControl {
+function hearControl(text: string, hearing: Hearing): HeardControl {
   const { table, served } = hearing;
   const { session, standing, ignored } = parseAffinityControl(text);
   const origin = table.origins[served]!.id;

@@ -1,0 +1,83 @@
+/**
+ * What a request says of its session: the affinity cookie and any envelope of a learned value,
+ * verified, and the key the consistent hash ranks its origins by. A cookie this isolate has verified
+ * before is not verified again (verified-tokens.ts): its expiry is still judged on every request.
+ */
+import { parse } from 'hono/utils/cookie';
+import { interpretCookie, type CookieReading } from '../core/affinity-session';
+import { verifyAffinityToken, type AffinityClaims, type SigningKeys, type TokenVerdict } from '../core/affinity-token';
+import { NO_ENVELOPE, type EnvelopeReading } from '../core/envelope-reading';
+import type { RoutingTable } from '../core/routing-table';
+import { requestSessionKey } from '../core/session-key';
+import { choosePin, sessionKeyOf, type SessionPin } from '../core/session-pin';
+import { VerifiedTokens } from '../core/verified-tokens';
+import { newSessionId } from './affinity-cookie';
+import { readEnvelopes } from './learned-request';
+
+export interface Session {
+  keys: SigningKeys;
+  /** The envelope keys of learned values, derived on first use. */
+  envelopeKeys: () => Promise<SigningKeys>;
+  reading: CookieReading;
+  envelope: EnvelopeReading;
+  pin: SessionPin;
+  /** The affinity session's id: the cookie's, or a new one. */
+  sessionId: string;
+  /** What the consistent hash ranks origins by (and the fleet view counts distinct sessions by). */
+  sessionKey: string;
+}
+
+export interface SessionSources {
+  request: Request;
+  table: RoutingTable;
+  keys: SigningKeys;
+  envelopeKeys: () => Promise<SigningKeys>;
+  now: number;
+}
+
+export async function readSession({ request, table, keys, envelopeKeys, now }: SessionSources): Promise<Session> {
+  const { headers } = request;
+  const cookies = cookiesOf(headers);
+  const token = cookies?.[table.config.affinity.cookie];
+  const verdict = token === undefined ? undefined : await verifyCookie(token, keys, Math.floor(now / 1000));
+  const reading = interpretCookie(verdict, table.indexOf);
+  const envelope =
+    table.learned.length === 0
+      ? NO_ENVELOPE
+      : await readEnvelopes({ headers, names: table.learned, indexOf: table.indexOf, keys: envelopeKeys });
+  const sessionId = reading.claims?.sessionId ?? newSessionId();
+  const requestKey = requestSessionKey(table.sessionKey, {
+    clientIp: () => headers.get('cf-connecting-ip'),
+    header: (name) => headers.get(name),
+    cookie: (name) => cookies?.[name],
+  });
+  const sessionKey = sessionKeyOf(envelope, requestKey, sessionId);
+  return { keys, envelopeKeys, reading, envelope, pin: choosePin(reading, envelope), sessionId, sessionKey };
+}
+
+/** The request's cookies by name (RFC 6265 §5.4, Hono's parser), or undefined without a `Cookie` header. */
+function cookiesOf(headers: Headers): Record<string, string> | undefined {
+  const header = headers.get('cookie');
+  return header === null ? undefined : parse(header);
+}
+
+interface Proved {
+  claims: AffinityClaims;
+  signedWith: 'current' | 'previous';
+}
+
+/** One memory per key set: a new set (a rotated secret) starts empty. */
+const memories = new WeakMap<SigningKeys, VerifiedTokens<Proved>>();
+
+async function verifyCookie(token: string, keys: SigningKeys, nowSeconds: number): Promise<TokenVerdict> {
+  let memory = memories.get(keys);
+  if (!memory) memories.set(keys, (memory = new VerifiedTokens()));
+  const proved = memory.get(token);
+  if (proved) {
+    const { claims, signedWith } = proved;
+    return claims.expiresAt > nowSeconds ? { status: 'valid', claims, signedWith } : { status: 'expired', claims };
+  }
+  const verdict = await verifyAffinityToken(token, keys, nowSeconds);
+  if (verdict.status === 'valid') memory.remember(token, { claims: verdict.claims, signedWith: verdict.signedWith });
+  return verdict;
+}
