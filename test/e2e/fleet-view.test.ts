@@ -65,7 +65,8 @@ describe('the fleet view of the bundled worker', () => {
             0,
           );
         },
-        { timeout: 15_000, interval: 500 },
+        // The counters are the stored totals: up to a 10 s report interval, then a 5 s store.
+        { timeout: 25_000, interval: 500 },
       )
       .toBeGreaterThanOrEqual(12);
     const families = parsePrometheus(await (await worker.fetch('/_affinity/metrics', { headers: auth })).text());
@@ -80,7 +81,7 @@ describe('the fleet view of the bundled worker', () => {
     expect(sampleValue(families, 'edge_affinity_origin_up', { origin: 'app-1' })).toBe(1);
     // Every routing decision was also written to the Analytics Engine dataset, without a failure.
     expect(worker.logs.filter((line) => line.includes('analytics.write-failed'))).toEqual([]);
-  }, 30_000);
+  }, 45_000);
 
   it('runs the README’s drain recipe: drained once its pinned session stopped for IDLE seconds and every report is in', async () => {
     const pinned = await sessionOn('app-2');
