@@ -6,14 +6,13 @@
  * not a silently ignored setting.
  */
 import * as v from 'valibot';
+import { HTTP_TOKEN as TOKEN } from './http-token';
 import { entryNamingCookie, LearnedNamesSchema } from './learned-names';
 import { normaliseOriginUrl } from './origin-url';
 
 /** Origin ids are opaque labels that end up in the affinity cookie, so they stay cookie- and URL-safe. */
 export const ORIGIN_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** An RFC 9110 §5.6.2 token: what header names and (RFC 6265 §4.1.1) cookie names are made of. */
-const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 const TOKEN_PATTERN = new RegExp(`^${TOKEN}$`);
 const SESSION_KEY_PATTERN = new RegExp(`^(random|ip|header:${TOKEN}|cookie:${TOKEN})$`);
 

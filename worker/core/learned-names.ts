@@ -4,9 +4,8 @@
  * schema checks them, and their compiled form.
  */
 import * as v from 'valibot';
+import { HTTP_TOKEN as TOKEN } from './http-token';
 
-/** An RFC 9110 §5.6.2 token: what header names and (RFC 6265 §4.1.1) cookie names are made of. */
-const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 const ENTRY_PATTERN = new RegExp(`^(header|cookie):${TOKEN}$`);
 
 export const MAX_LEARNED_NAMES = 4;
