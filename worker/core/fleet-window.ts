@@ -45,7 +45,13 @@ export interface FleetWindow {
 
 /** What the admin API reads: the last 15 minutes, active sessions now, and the totals. */
 export interface FleetView {
+  /**
+   * The aggregator's clock when it built this view. Every age in the view (rates, last requests, and
+   * `drained` judged from them) is measured from it, never from the reader's clock, so an isolate whose
+   * clock differs cannot shorten a drain.
+   */
   takenAt: number;
+  /** Since when the aggregator has counted: nothing before it is known (it restarted, or is new). */
   watchingSince: number;
   bucketMs: number;
   /** Oldest first; buckets without reports are absent. */
