@@ -51,7 +51,8 @@ function seedConfig(origins: CartOrigin[]): void {
   const config = {
     origins: origins.map((origin) => ({ id: origin.id, url: `http://127.0.0.1:${origin.port}` })),
     // MCP clients keep no cookies: the session id each MCP server issues routes its session instead.
-    affinity: { learn: ['header:mcp-session-id'] },
+    // Every decision in the terminal, routine ones included: the demo is there to watch the routing.
+    affinity: { learn: ['header:mcp-session-id'], decisionLog: 'all' },
     health: { path: '/health', interval: 2, timeout: 1, rise: 2, fall: 2 },
   };
   const args = [

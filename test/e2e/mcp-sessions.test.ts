@@ -39,7 +39,8 @@ beforeAll(async () => {
   worker = await WorkerUnderTest.start({
     config: {
       origins: servers.map((s) => ({ id: s.id, url: s.url })),
-      affinity: { learn: ['header:mcp-session-id'] },
+      // Every decision logged, routine ones too: the test reads how each request was routed.
+      affinity: { learn: ['header:mcp-session-id'], decisionLog: 'all' },
       health: { path: '/health', interval: 1, timeout: 1, rise: 2, fall: 2 },
       proxy: { timeout: HEADER_TIMEOUT },
     },

@@ -268,6 +268,7 @@ describe('cost and caching', () => {
 
 describe('the decision log', () => {
   it('says which learned name routed the request and how, and never holds an envelope or a value', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { learn: LEARN, decisionLog: 'all' } });
     stubOrigins(everyApp());
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     const { envelope, origin } = await openMcpSession();

@@ -332,6 +332,9 @@ describe('in-request failover', () => {
 });
 
 describe('the decision log', () => {
+  // Every line, routine ones included; the default ("changes") is tested below.
+  beforeEach(() => seedConfig({ origins: ORIGINS, affinity: { decisionLog: 'all' } }));
+
   it('writes one JSON line per request with origin, decision, reason, cookie outcome, status and duration', async () => {
     stubOrigins(everyoneAnswers());
     const worker = freshWorker();
@@ -382,6 +385,8 @@ describe('session keys', () => {
 });
 
 describe('decision log reasons', () => {
+  beforeEach(() => seedConfig({ origins: ORIGINS, affinity: { decisionLog: 'all' } }));
+
   /** Opens a session, changes the world, sends the session's next request; returns that request's log line. */
   async function decisionAfter(
     change: (ctx: {
@@ -508,8 +513,8 @@ describe('decision log reasons', () => {
     expect(forgotten.line).toMatchObject({ decision: 'new', cookie: 'tampered' });
   });
 
-  it('with decisionLog "changes", leaves out only routine requests (a valid pin kept without trouble)', async () => {
-    await seedConfig({ origins: ORIGINS, affinity: { decisionLog: 'changes' } });
+  it('by default (decisionLog "changes"), leaves out only routine requests (a valid pin kept without trouble)', async () => {
+    await seedConfig({ origins: ORIGINS });
     stubOrigins(everyoneAnswers());
     const worker = freshWorker();
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});

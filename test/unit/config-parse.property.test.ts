@@ -25,7 +25,7 @@ const DEFAULTS = {
     failover: 'sticky',
     sameSite: 'Lax',
     decisionHeader: false,
-    decisionLog: 'all',
+    decisionLog: 'changes',
     learn: [],
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },

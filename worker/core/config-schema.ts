@@ -36,7 +36,9 @@ export const CONFIG_DEFAULTS = {
     failover: 'sticky',
     sameSite: 'Lax',
     decisionHeader: false,
-    decisionLog: 'all',
+    // Routine requests are left out by default: Workers' own request logs record every invocation, and
+    // the line was the largest share of the request path's added CPU (BENCHMARKS.md, README Performance).
+    decisionLog: 'changes',
     learn: [],
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
