@@ -122,7 +122,7 @@ describe('Analytics Engine', () => {
     const points: AnalyticsEngineDataPoint[] = [];
     const worker = freshWorker({ AFFINITY_ANALYTICS: { writeDataPoint: (point) => void points.push(point!) } });
     const first = await worker.fetch(
-      new Request('http://proxy.test/cart', { headers: { 'cf-connecting-ip': '203.0.113.9' } }),
+      new Request('http://proxy.test/cart', { headers: { 'cf-connecting-ip': '203.0.113.9' }, cf: { colo: 'AMS' } }),
     );
     const cookie = affinityCookie(first)!;
     const servedBy = first.headers.get('x-served-by')!;
@@ -132,7 +132,7 @@ describe('Analytics Engine', () => {
     expect(points).toHaveLength(3);
     expect(points[0]).toEqual({
       indexes: [servedBy],
-      blobs: [servedBy, 'new', '', 'absent', '2xx', '', ''],
+      blobs: [servedBy, 'new', '', 'absent', '2xx', 'AMS', ''],
       doubles: [expect.any(Number), 1, 200],
     });
     expect(points[1]!.blobs!.slice(0, 5)).toEqual([servedBy, 'pinned', '', 'valid', '2xx']);

@@ -16,7 +16,7 @@ export function reportDecision(exchange: Exchange, record: DecisionRecord): void
       // The session as the consistent hash knows it: a learned value's or the cookie's, never a
       // fresh id drawn for a client that keeps no cookie (each of its requests would count as a session).
       sessionId: session.sessionKey,
-      location: incoming.request.cf?.colo as string | undefined,
+      location: () => incoming.request.cf?.colo as string | undefined,
       draining: index !== undefined && table.origins[index]!.state === 'draining',
     },
     startedAt,
