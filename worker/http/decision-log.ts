@@ -7,10 +7,9 @@
 import type { CookieOutcome } from '../core/affinity-session';
 import type { EnvelopeOutcome } from '../core/envelope-reading';
 import type { Decision } from '../core/route-plan';
-import type { SettledReason, Settlement } from '../core/route-settlement';
+import type { SettledReason } from '../core/route-settlement';
 import { logEvent } from '../log';
 import type { ClientFailureKind } from './client-failure';
-import type { Attempts, Exchange } from './exchange';
 import type { AttemptFailure } from './forwarder';
 
 export interface DecisionRecord {
@@ -46,40 +45,6 @@ export interface DecisionRecord {
   replayedFrom?: string;
   /** The origin the session was handed over to (`repin=<id>`): its cookie names it from now on. */
   handedOverTo?: string;
-}
-
-/** The record of one request, built once from what the request presented, its plan and what came of it. */
-export function decisionRecord(
-  exchange: Exchange,
-  attempts: Attempts,
-  settlement: Settlement,
-  status: number,
-): DecisionRecord {
-  const { incoming, url, plan, session, table, startedAt } = exchange;
-  const idOf = (index: number) => table.origins[index]!.id;
-  const origin = attempts.kind === 'answered' ? idOf(attempts.answeredBy) : null;
-  const action = attempts.control?.action;
-  const record: DecisionRecord = {
-    method: incoming.request.method,
-    path: url.pathname,
-    origin,
-    decision: settlement.decision,
-    ...(settlement.reason ? { reason: settlement.reason } : {}),
-    cookie: session.reading.outcome,
-    ...(table.learned.length > 0 ? { envelope: session.envelope.outcome, learned: session.envelope.learned } : {}),
-    status,
-    durationMs: Date.now() - startedAt,
-    attempts: attempts.failures.length + (origin ? 1 : 0),
-    failOpen: plan.failOpen,
-    failures: attempts.failures,
-    ...(attempts.kind === 'client' ? { clientFailure: attempts.failure.kind } : {}),
-    ...(attempts.control && attempts.control.followed.length > 0 ? { control: attempts.control.followed } : {}),
-    ...(attempts.replay ? { replayedFrom: idOf(attempts.replay.from) } : {}),
-    ...(action?.kind === 'repin' && attempts.kind === 'answered' && action.target !== attempts.answeredBy
-      ? { handedOverTo: idOf(action.target) }
-      : {}),
-  };
-  return record;
 }
 
 /**

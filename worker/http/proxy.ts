@@ -14,7 +14,7 @@ import { settleRoute } from '../core/route-settlement';
 import type { RoutingTable } from '../core/routing-table';
 import type { IsolateState } from '../isolate-state';
 import { respond, workerResponse } from './answer';
-import { decisionRecord } from './decision-log';
+import { decisionRecord } from './decision-record';
 import { reportDecision } from './decision-report';
 import { configUnavailable, missingSecret, type UnavailableReason } from './error-responses';
 import type { Attempts, Exchange, Incoming } from './exchange';
