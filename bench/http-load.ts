@@ -21,12 +21,11 @@ export interface WorkerOptions {
   inspectorPort?: number;
 }
 
-/** Bundles the worker as `wrangler deploy` would, into BUNDLE_DIR. */
-export function buildBundle(): void {
-  const root = resolve(import.meta.dirname, '..');
+/** Bundles the worker of the checkout at `root` as `wrangler deploy` would, into `outDir`. */
+export function buildBundle(outDir = BUNDLE_DIR, root = ROOT): void {
   execFileSync(
     process.execPath,
-    [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', BUNDLE_DIR],
+    [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outDir],
     {
       cwd: root,
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -56,6 +55,7 @@ export async function startEdgeAffinity(
   originUrls: string[],
   {
     entry = 'index.js',
+    bundleDir = BUNDLE_DIR,
     affinity = {},
     health,
     origins,
@@ -63,6 +63,8 @@ export async function startEdgeAffinity(
     ...options
   }: WorkerOptions & {
     entry?: string;
+    /** Where the bundle is: BUNDLE_DIR, or another build's (bench:ab). */
+    bundleDir?: string;
     affinity?: object;
     health?: object;
     /** The configuration's origins, when they are more than one per URL (ids app-1, app-2, ...). */
@@ -79,9 +81,9 @@ export async function startEdgeAffinity(
       // Listed explicitly: Miniflare 5 does not follow the wrapper's import of the bundle by itself.
       modules: [entry, ...(entry === 'index.js' ? [] : ['index.mjs'])].map((file) => ({
         type: 'ESModule' as const,
-        path: join(BUNDLE_DIR, file),
+        path: join(bundleDir, file),
       })),
-      modulesRoot: BUNDLE_DIR,
+      modulesRoot: bundleDir,
       compatibilityDate: COMPATIBILITY_DATE,
       kvNamespaces: { ORIGINS: 'origins' },
       durableObjects: { HEALTH_MONITOR: 'OriginHealthMonitor' },
