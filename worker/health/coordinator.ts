@@ -137,8 +137,8 @@ export class Coordinator {
     );
   }
 
-  /** Takes a shard's records; tells a shard the plan no longer has to stop. */
-  async publish(shard: number, generation: number, records: HealthRecords): Promise<{ stop: boolean }> {
+  /** Takes a shard's records after its round; tells a shard whose plan is gone to stop. */
+  async takeShardRecords(shard: number, generation: number, records: HealthRecords): Promise<{ stop: boolean }> {
     const current = this.memory.plan;
     if (!current || shard >= current.shards) return { stop: true };
     if (generation !== current.generation) return { stop: false }; // its new orders are on their way

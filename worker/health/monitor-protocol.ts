@@ -2,7 +2,7 @@
  * What the health monitor's objects and the isolates say to each other.
  *
  * One object, named "coordinator", holds the plan (what to probe), splits it into shards, probes
- * shard 0 itself and hands the others to objects named "shard-1", "shard-2"..., which publish their
+ * shard 0 itself and hands the others to objects named "shard-1", "shard-2"..., which send their
  * results back. Isolates talk to the coordinator only: they read its snapshot, send it their passive
  * failure reports and what origins said of themselves (`Affinity-Control: drain`, `ready`,
  * `weight=<n>%`) and, when its plan is not their configuration's, ask it to read KV (plan-source.ts).

@@ -29,7 +29,7 @@ export interface CoordinatorPlan {
 export interface MonitorStorageSchema {
   /** Probing shard: the origins this object probes, and how. */
   orders: ShardOrders;
-  /** Probing shard: its origins' health. On the coordinator: every shard's, the others as last published. */
+  /** Probing shard: its origins' health. On the coordinator: every shard's, the others as last sent. */
   records: HealthRecords;
   /** Coordinator: the configuration adopted last (the last good configuration), written with `plan`. */
   config: LastGoodConfig;
@@ -42,7 +42,7 @@ export interface MonitorStorageSchema {
   controls: OriginControls;
   /** Coordinator: the plan derived from `config`. */
   plan: CoordinatorPlan;
-  /** Coordinator: when each other shard last published (ms since the epoch), to re-send lost orders. */
+  /** Coordinator: when each other shard last sent its records (ms since the epoch), to re-send lost orders. */
   heardFrom: Record<number, number>;
   /**
    * Fleet aggregator: totals since counting began, `lastRequestAt` per origin among them, stored by its

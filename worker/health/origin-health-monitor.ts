@@ -98,8 +98,8 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
 
   // ——— coordinator: called by shards ———
 
-  publish(shard: number, generation: number, records: HealthRecords): Promise<{ stop: boolean }> {
-    return this.#coordinator.publish(shard, generation, records);
+  takeShardRecords(shard: number, generation: number, records: HealthRecords): Promise<{ stop: boolean }> {
+    return this.#coordinator.takeShardRecords(shard, generation, records);
   }
 
   // ——— fleet aggregator: called by isolates and the admin API ———

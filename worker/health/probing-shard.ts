@@ -1,9 +1,9 @@
 /**
  * The probing shard role: the origins one object probes (its orders), its alarm, and the health
- * records it keeps and publishes to the coordinator.
+ * records it keeps and sends to the coordinator.
  *
  * Every object of the monitor that has orders plays it, the coordinator too (it probes shard 0). The
- * alarm probes the shard, applies the rise/fall transitions, stores, publishes, and is re-armed in
+ * alarm probes the shard, applies the rise/fall transitions, stores, sends its records, and is re-armed in
  * `finally`, so one failed round never stops the probing.
  */
 import type { Bindings } from '../bindings';
@@ -62,7 +62,7 @@ export class ProbingShard {
       if (current) records[originId] = applyPassiveFailures(current, count, error, at, orders.health);
     }
     await this.storage.write({ records });
-    await this.#publish(orders);
+    await this.#sendRecords(orders);
   }
 
   /** One probe round (the alarm). */
@@ -78,7 +78,7 @@ export class ProbingShard {
         records[id] = applyProbe(records[id] ?? initialHealth(), outcome, orders.health);
       }
       await this.storage.write({ records });
-      await this.#publish(orders);
+      await this.#sendRecords(orders);
       await afterRound?.(startedAt);
     } catch (error) {
       logEvent('error', 'health.round-failed', { shard: orders.shard, error: errorMessage(error) });
@@ -97,10 +97,14 @@ export class ProbingShard {
   }
 
   /** Shards report to the coordinator (whose own shard is in its records already), and stop when told. */
-  async #publish(orders: ShardOrders): Promise<void> {
+  async #sendRecords(orders: ShardOrders): Promise<void> {
     if (orders.shard === 0) return;
     const mine = Object.fromEntries(orders.origins.map(({ id }) => [id, this.memory.records[id]!]));
-    const { stop } = await coordinatorOf(this.env.HEALTH_MONITOR).publish(orders.shard, orders.generation, mine);
+    const { stop } = await coordinatorOf(this.env.HEALTH_MONITOR).takeShardRecords(
+      orders.shard,
+      orders.generation,
+      mine,
+    );
     if (stop) await this.assign(null, {});
   }
 }
