@@ -25,6 +25,18 @@ function origins(control: Record<string, string | ((request: Request) => string 
   return stubOrigins(Object.fromEntries(IDS.map((id) => [id, behaviour(id)])));
 }
 
+/** As `origins`, with those in `refusing` refusing every connection. */
+function originsRefusing(refusing: string[], control: Record<string, string> = {}) {
+  const answering =
+    (id: string): OriginBehaviour =>
+    () => {
+      const headers = new Headers({ 'x-served-by': id });
+      if (control[id] !== undefined) headers.set('affinity-control', control[id]);
+      return new Response(id, { headers });
+    };
+  return stubOrigins(Object.fromEntries(IDS.map((id) => [id, refusing.includes(id) ? 'refuse' : answering(id)])));
+}
+
 beforeEach(() => seedConfig({ origins: ORIGINS, affinity: { decisionHeader: true } }));
 afterEach(() => vi.restoreAllMocks());
 
@@ -160,6 +172,20 @@ describe('repin', () => {
     ]);
   });
 
+  it('refuses an origin whose connection failed in this very request: the session stays where it was answered', async () => {
+    origins();
+    const worker = freshWorker();
+    const { cookie, origin } = await openSession(worker);
+    // The pinned origin refuses; whichever origin answers instead hands the session back to it.
+    const seen = originsRefusing([origin], Object.fromEntries(IDS.map((id) => [id, `repin=${origin}`])));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    const servedBy = response.headers.get('x-served-by')!;
+    expect(seen.map(hostOf)).toEqual([origin, servedBy]);
+    expect(affinityCookie(response)!.split('.')[4]).toBe(servedBy);
+    expect(logged(warn, 'control.ignored')[0].ignored[0].directive).toBe(`repin=${origin}`);
+  });
+
   it('refuses an origin the health monitor calls down', async () => {
     origins();
     const worker = freshWorker();
@@ -244,6 +270,54 @@ describe('replay', () => {
     );
   });
 
+  it('is not followed to an origin whose connection failed in this very request', async () => {
+    origins();
+    const worker = freshWorker();
+    const { cookie, origin } = await openSession(worker);
+    const seen = originsRefusing([origin], Object.fromEntries(IDS.map((id) => [id, `replay=${origin}`])));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    const servedBy = response.headers.get('x-served-by')!;
+    expect(response.status).toBe(200);
+    expect(seen.map(hostOf)).toEqual([origin, servedBy]);
+    expect(logged(warn, 'control.ignored')[0].ignored[0].directive).toBe(`replay=${origin}`);
+  });
+
+  it('answers 502, not a strict pin’s 503, when the origin named refuses and failover is off', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { decisionHeader: true, failover: 'none' } });
+    origins();
+    const worker = freshWorker();
+    const { cookie, origin } = await openSession(worker);
+    const to = other(origin);
+    const seen = originsRefusing([to], { [origin]: `replay=${to}` });
+    const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    expect(seen.map(hostOf)).toEqual([origin, to]);
+    expect(response.status).toBe(502);
+  });
+
+  it('answers 504 when every attempt of the replay timed out, whatever failed before it', async () => {
+    await seedConfig({ origins: ORIGINS, affinity: { decisionHeader: true }, proxy: { timeout: 0.3 } });
+    origins();
+    const worker = freshWorker();
+    const { cookie, origin } = await openSession(worker);
+    // The pinned origin refuses; the first to answer instead asks for a replay elsewhere, where every
+    // origin accepts the request and never answers.
+    let asked = false;
+    const hangs = () => new Promise<Response>(() => {});
+    const behaviour =
+      (id: string): OriginBehaviour =>
+      () => {
+        if (asked) return hangs();
+        asked = true;
+        const to = IDS.find((other) => other !== id && other !== origin)!;
+        return new Response(id, { headers: { 'affinity-control': `replay=${to}` } });
+      };
+    const seen = stubOrigins({ ...Object.fromEntries(IDS.map((id) => [id, behaviour(id)])), [origin]: 'refuse' });
+    const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    expect(seen).toHaveLength(4);
+    expect(response.status).toBe(504);
+  });
+
   it('moves on along the session’s own list when the origin named refuses the connection, never back', async () => {
     origins();
     const worker = freshWorker();
@@ -284,6 +358,26 @@ describe('drain, ready and weight', () => {
         { originId: origin, weightPercent: 40, at: expect.any(Number) },
       ],
     ]);
+  });
+
+  it('are dated when the answer arrived, not when the request started, so an origin’s later word wins', async () => {
+    origins();
+    const worker = freshWorker();
+    const { cookie, origin } = await openSession(worker);
+    let answeredAt = 0;
+    stubOrigins({
+      [origin]: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        answeredAt = Date.now();
+        return new Response(origin, { headers: { 'affinity-control': 'drain' } });
+      },
+    });
+    const startedAt = Date.now();
+    await worker.fetch('http://proxy.test/', { headers: { cookie } });
+    const [report] = worker.monitor.controlReports.flat();
+    expect(answeredAt - startedAt).toBeGreaterThanOrEqual(300);
+    expect(report).toEqual({ originId: origin, drain: true, at: expect.any(Number) });
+    expect(report!.at).toBeGreaterThanOrEqual(answeredAt);
   });
 
   it('take an origin that drains itself out of new sessions in this isolate at once; its pinned sessions stay; ready undoes it', async () => {

@@ -19,7 +19,7 @@ import { reportDecision } from './decision-report';
 import { configUnavailable, missingSecret, type UnavailableReason } from './error-responses';
 import type { Attempts, Exchange, Incoming } from './exchange';
 import { prepareOriginHeaders } from './forward-headers';
-import { Forwarder, type ForwardOutcome } from './forwarder';
+import { Forwarder, type AttemptFailure, type ForwardOutcome } from './forwarder';
 import { restoreLearnedValues } from './learned-request';
 import { hearAnswer, type HeardControl } from './origin-control';
 import { prepareBody } from './request-body';
@@ -115,14 +115,23 @@ async function attempt(exchange: Exchange): Promise<Attempts> {
   });
   const replayable = prepared.body.replayable;
   const first = await forwarder.forward(plan.candidates);
+  // Failed connections are recorded before the answer is heard: a directive naming an origin that
+  // just failed here, or a replay's spares, must see it ejected.
+  recordFailures(exchange, first);
   const heard = hear(exchange, first, { replayed: false, replayable });
-  if (!first.ok || heard?.action?.kind !== 'replay') return attempted(exchange, first, heard);
+  if (!first.ok || heard?.action?.kind !== 'replay') return attempted(exchange, first, first.failures, heard);
   await first.response.body?.cancel().catch(() => {});
   const second = await forwarder.forward(planReplay(route, heard.action.target, first.answeredBy));
+  recordFailures(exchange, second);
   const heardAgain = hear(exchange, second, { replayed: true, replayable });
   const control = { action: heardAgain?.action, followed: [...heard.followed, ...(heardAgain?.followed ?? [])] };
   const failures = [...first.failures, ...second.failures];
-  return attempted(exchange, { ...second, failures }, control, { from: first.answeredBy });
+  return attempted(exchange, second, failures, control, { from: first.answeredBy });
+}
+
+/** Only failures of origins' connections are recorded: what the client broke is no origin's doing. */
+function recordFailures(exchange: Exchange, outcome: ForwardOutcome): void {
+  exchange.isolate.recordFailures(outcome.failures, exchange.table.config.health, Date.now());
 }
 
 /** The client's headers, edited in place for the origins (forward-headers.ts), learned values restored. */
@@ -145,7 +154,7 @@ function hear(
   leg: { replayed: boolean; replayable: boolean },
 ): HeardControl | undefined {
   if (!outcome.ok) return undefined;
-  const { table, isolate, incoming, route, startedAt } = exchange;
+  const { table, isolate, incoming, route } = exchange;
   return hearAnswer(outcome.response, {
     table,
     availability: route.availability,
@@ -154,34 +163,48 @@ function hear(
     ...leg,
     upgraded: outcome.response.status === 101,
     request: { method: incoming.request.method, path: exchange.url.pathname },
-    now: startedAt,
+    // When the answer arrived: an origin's later word must win over an earlier one (drain, ready).
+    now: Date.now(),
   });
 }
 
-/** One leg's outcome as the proxy's attempts; origins' failed connections recorded on the way. */
+/**
+ * The last leg's outcome as the proxy's attempts, with every failed attempt of the request (a replay's
+ * after the first leg's).
+ */
 function attempted(
   exchange: Exchange,
-  outcome: ForwardOutcome,
+  last: ForwardOutcome,
+  failures: AttemptFailure[],
   control: HeardControl | undefined,
   replay?: { from: number },
 ): Attempts {
-  const { isolate, table } = exchange;
-  // Only failures of origins' connections are recorded: what the client broke is no origin's doing.
-  isolate.recordFailures(outcome.failures, table.config.health, Date.now());
-  const { failures } = outcome;
-  if (outcome.ok)
-    return { kind: 'answered', response: outcome.response, answeredBy: outcome.answeredBy, failures, control, replay };
-  if (outcome.clientFailure) return { kind: 'client', failure: outcome.clientFailure, failures, control, replay };
-  return { kind: 'refused', reason: unavailableReason(exchange, outcome), failures, control, replay };
+  if (last.ok)
+    return { kind: 'answered', response: last.response, answeredBy: last.answeredBy, failures, control, replay };
+  if (last.clientFailure) return { kind: 'client', failure: last.clientFailure, failures, control, replay };
+  return {
+    kind: 'refused',
+    reason: unavailableReason(exchange, last, replay !== undefined),
+    failures,
+    control,
+    replay,
+  };
 }
 
-function unavailableReason(exchange: Exchange, outcome: Extract<ForwardOutcome, { ok: false }>): UnavailableReason {
-  if (outcome.stopped === 'not-replayable') return 'not-replayable';
+/** Why no origin answered, judged by the last leg alone (a replay's, when the request was replayed). */
+function unavailableReason(
+  exchange: Exchange,
+  last: Extract<ForwardOutcome, { ok: false }>,
+  replayed: boolean,
+): UnavailableReason {
+  if (last.stopped === 'not-replayable') return 'not-replayable';
   // Origins that accept connections and never answer: a gateway timeout, strict mode or not.
-  const { failures } = outcome;
-  if (outcome.stopped === 'timeout' || (failures.length > 0 && failures.every((f) => f.kind === 'timeout'))) {
+  const { failures } = last;
+  if (last.stopped === 'timeout' || (failures.length > 0 && failures.every((f) => f.kind === 'timeout'))) {
     return 'timeout';
   }
-  const strictPin = exchange.plan.decision === 'pinned' && exchange.route.failover === 'none';
+  // A strict pin whose own origin is down; after a replay, the session's origin answered, and only
+  // the origin it named (and its spares) failed.
+  const strictPin = !replayed && exchange.plan.decision === 'pinned' && exchange.route.failover === 'none';
   return strictPin ? 'strict-pin-down' : 'all-failed';
 }
