@@ -41,12 +41,12 @@ describe('what a request’s outcome makes of its session', () => {
     });
   });
 
-  it('keeps a pin whose origin only timed out: this request went elsewhere, the session stays', () => {
+  it('moves a pinned session whose origin did not answer in time, like one whose connection failed', () => {
     const failures = [{ index: first, kind: 'timeout' as const }];
     expect(settleRoute(plan({ pinned: first }), { answeredBy: second, failures })).toEqual({
-      decision: 'pinned',
+      decision: 'repinned',
       reason: 'timeout',
-      pinnedTo: first,
+      pinnedTo: second,
     });
   });
 

@@ -209,7 +209,7 @@ const ProxySchema = strict({
   attempts: v.optional(boundedInteger(1, 10), d.proxy.attempts),
   /** Seconds a client has to send a body the worker buffers for replay (up to 64 KiB); then 408. */
   bodyTimeout: v.optional(bounded(0.1, 300), d.proxy.bodyTimeout),
-  /** Seconds an origin has to answer a request whose body streams through (over 64 KiB); then 504. */
+  /** Seconds an origin has to answer a request whose body streams through (over 64 KiB); then 502. */
   uploadTimeout: v.optional(bounded(1, 3600), d.proxy.uploadTimeout),
 });
 

@@ -4,11 +4,9 @@
  * state. Pure: nothing downstream rewrites what the plan said; this only reads how it went.
  *
  * - The plan's first candidate answered: the plan's decision holds.
- * - A kept pin whose origin failed to connect, answered by the next origin: the session moved
- *   (`repinned`, `connect-failed`) and is pinned there.
- * - A kept pin whose origin did not answer in time, answered by the next origin: only this request
- *   moved. The origin may just be slow at this one endpoint, and moving the session would lose its
- *   state on an origin that works (`pinned`, reason `timeout`, the pin unchanged).
+ * - A kept pin whose origin failed to connect or did not answer in time, answered by the next origin:
+ *   the session moved (`repinned`, reason `connect-failed` or `timeout`) and is pinned there, as the
+ *   contract asks.
  * - A new or moved session is pinned wherever it was answered.
  * - A replay an origin asked for (`Affinity-Control: replay=`): a pinned session has moved (`replay`),
  *   a new one is new where it was answered.
@@ -47,6 +45,5 @@ export function settleRoute(plan: RoutePlan, attempted: Attempted): Settlement {
     return { decision: plan.decision, reason: plan.reason, pinnedTo: answeredBy };
   }
   const pinFailed = attempted.failures.find((failure) => failure.index === first);
-  if (pinFailed?.kind === 'timeout') return { decision: 'pinned', reason: 'timeout', pinnedTo: first };
-  return { decision: 'repinned', reason: 'connect-failed', pinnedTo: answeredBy };
+  return { decision: 'repinned', reason: pinFailed?.kind ?? 'connect-failed', pinnedTo: answeredBy };
 }

@@ -7,19 +7,21 @@
  */
 import { addToSketch, emptySketch, encodeSketch, type HllRegisters, type HllWire } from './hyperloglog';
 import { emptyHistogram, mergeHistogram, observeLatency, type LatencyHistogram } from './latency-histogram';
-import type { Decision, RepinReason } from './route-plan';
+import type { Decision } from './route-plan';
+import type { SettledReason } from './route-settlement';
 
 export const ATTEMPT_FAILURE_KINDS = ['connect-failed', 'timeout'] as const;
 export type AttemptFailureKind = (typeof ATTEMPT_FAILURE_KINDS)[number];
 /** Why a session moved to an origin: a re-pin's reason, or `repin` (its origin handed it over). */
-export type MoveReason = RepinReason | 'repin';
+export type MoveReason = SettledReason | 'repin';
 /**
- * Every move reason, for those who list them (the metrics). `RepinReason` is a type in route-plan.ts;
+ * Every move reason, for those who list them (the metrics). `SettledReason` is a type in route-settlement.ts;
  * the two checks below tie this list to it both ways, so a reason added there fails to compile here.
  */
 export const MOVE_REASONS = [
   'unhealthy',
   'connect-failed',
+  'timeout',
   'removed',
   'disabled',
   'expired',
@@ -54,8 +56,8 @@ export interface OriginCounts {
 export interface CountedRequest {
   origin: string | null;
   decision: Decision;
-  /** With `repinned`, why the session moved; `timeout` only ever with `pinned` (one request went elsewhere). */
-  reason?: RepinReason | 'timeout';
+  /** With `repinned`, why the session moved. */
+  reason?: SettledReason;
   status: number;
   durationMs: number;
   failures: readonly { originId: string; kind: AttemptFailureKind }[];
@@ -68,7 +70,7 @@ export interface CountedRequest {
 export interface TrafficBatch {
   origins: Record<string, OriginCounts>;
   sessions: Record<string, HllWire>;
-  /** By cause: a client failure's kind, or `no-origin` (502/503/504 from the worker itself). */
+  /** By cause: a client failure's kind, or `no-origin` (502/503 from the worker itself). */
   unserved: Record<string, number>;
 }
 
@@ -130,7 +132,7 @@ export class TrafficTally {
     counts.requests += 1;
     if (request.decision === 'new') counts.newSessions += 1;
     const { reason } = request;
-    if (request.decision === 'repinned' && reason && reason !== 'timeout') {
+    if (request.decision === 'repinned' && reason) {
       counts.moved[reason] = (counts.moved[reason] ?? 0) + 1;
     }
     if (request.handedOverTo !== undefined) {

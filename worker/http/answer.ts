@@ -67,7 +67,7 @@ function pinnedOriginId(exchange: Exchange, answered: Answered, settlement: Sett
 
 /**
  * The origin an envelope names: the one that issued the value and holds its state, which is the one
- * that answered (even when only this request went there), or the one it handed its state over to.
+ * that answered, or the one it handed its state over to.
  */
 function issuerOriginId(exchange: Exchange, answered: Answered): string {
   const action = answered.control?.action;

@@ -18,10 +18,7 @@ export interface DecisionRecord {
   /** The origin that served the request; null when none did. */
   origin: string | null;
   decision: Decision;
-  /**
-   * With `repinned`, why the session left its origin; with `pinned` and another `origin`, why this one
-   * request went elsewhere while the pin stayed (`timeout`).
-   */
+  /** With `repinned`, why the session left its origin (`connect-failed`, `timeout`, `unhealthy`, …). */
   reason?: SettledReason;
   cookie: CookieOutcome;
   /** With `affinity.learn` only: what the request carried under the learned names. */

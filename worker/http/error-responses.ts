@@ -47,7 +47,8 @@ const UNAVAILABLE: Record<UnavailableReason, [status: number, message: string]> 
   'strict-pin-down': [503, "edge-affinity: this session's origin is unavailable and failover is off."],
   'all-failed': [502, 'edge-affinity: no origin could be reached.'],
   'not-replayable': [502, 'edge-affinity: the origin could not be reached and the request body cannot be replayed.'],
-  timeout: [504, 'edge-affinity: the origin did not answer in time.'],
+  // 502, not 504: the contract answers 502 or 503 when no origin can serve; the text says why.
+  timeout: [502, 'edge-affinity: the origin did not answer in time.'],
 };
 
 export function originUnavailable(reason: UnavailableReason, retryAfterSeconds: number): Response {

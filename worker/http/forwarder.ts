@@ -2,10 +2,11 @@
  * Sends a request to its candidate origins in order until one answers.
  *
  * Only a failure of the connection to the origin moves on to the next origin: a refused or reset
- * connection, or no response headers within the timeout. After a timeout the origin may well be
- * working on the request, so only idempotent methods are replayed (RFC 9110 §9.2.2). workerd reports a
- * refused and a reset connection alike, so those are replayed whatever the method, as the contract
- * asks. Any response, a 5xx included, is the origin's answer and is passed through.
+ * connection, or no response headers within the timeout, and only when the request can be sent again
+ * (no body, or one buffered up to 64 KiB), whatever the method, as the contract asks. An origin that
+ * timed out, or reset the connection after receiving the request, may have acted on it: the README
+ * says what that means for endpoints with side effects. Any response, a 5xx included, is the
+ * origin's answer and is passed through.
  *
  * What the client breaks is not the origin's failure: a request the runtime refuses to build (built
  * before the `try` that classifies origin failures), or a body that fails while it streams, stops the
@@ -32,10 +33,8 @@ export interface AttemptFailure {
 export type ForwardStop =
   /** Every candidate failed to connect or to answer in time. */
   | 'exhausted'
-  /** A connection failed and the body, streamed, cannot be sent again. */
+  /** An attempt failed (no connection, or no answer in time) and the body, streamed, cannot be sent again. */
   | 'not-replayable'
-  /** No response headers in time, and the request may not be sent again (not idempotent, or streamed). */
-  | 'timeout'
   /** The client's side failed: see `clientFailure`. */
   | 'client';
 
@@ -58,8 +57,6 @@ export interface ForwardRequest {
   inFlight?: InFlightCounter;
 }
 
-/** RFC 9110 §9.2.2. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /** The abort reason of an attempt that ran out of time. */
 const TIMED_OUT = 'edge-affinity: no response headers in time';
 
@@ -79,9 +76,6 @@ export class Forwarder {
       if (result instanceof Response) return { ok: true, response: result, answeredBy: index, failures };
       if (!('originId' in result)) return { ok: false, failures, stopped: 'client', clientFailure: result };
       failures.push(result);
-      if (result.kind === 'timeout' && !(IDEMPOTENT.has(request.method) && request.body.replayable)) {
-        return { ok: false, failures, stopped: 'timeout' };
-      }
     }
     return { ok: false, failures, stopped: 'exhausted' };
   }

@@ -197,14 +197,12 @@ function unavailableReason(
   last: Extract<ForwardOutcome, { ok: false }>,
   replayed: boolean,
 ): UnavailableReason {
-  if (last.stopped === 'not-replayable') return 'not-replayable';
-  // Origins that accept connections and never answer: a gateway timeout, strict mode or not.
+  // A strict pin whose own origin cannot serve (no connection, or no answer in time): 503 rather than
+  // a move. After a replay the session's origin answered; only the origin it named (and its spares)
+  // failed.
+  if (!replayed && exchange.plan.decision === 'pinned' && exchange.route.failover === 'none') return 'strict-pin-down';
+  // Origins that accept connections and never answer: said as such.
   const { failures } = last;
-  if (last.stopped === 'timeout' || (failures.length > 0 && failures.every((f) => f.kind === 'timeout'))) {
-    return 'timeout';
-  }
-  // A strict pin whose own origin is down; after a replay, the session's origin answered, and only
-  // the origin it named (and its spares) failed.
-  const strictPin = !replayed && exchange.plan.decision === 'pinned' && exchange.route.failover === 'none';
-  return strictPin ? 'strict-pin-down' : 'all-failed';
+  if (failures.length > 0 && failures.every((f) => f.kind === 'timeout')) return 'timeout';
+  return last.stopped === 'not-replayable' ? 'not-replayable' : 'all-failed';
 }
