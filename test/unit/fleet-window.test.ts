@@ -186,9 +186,19 @@ describe('drained', () => {
   it('waits for the reports of requests made before the drain began, and for a start it does not know', () => {
     const window = windowWithRequestAt(T0 - 60_000);
     const drainStart = T0 + 100_000;
-    expect(isDrained(originFleetFacts(fleetView(window, drainStart + 11_999), 'a'), rule(1_000, drainStart))).toBe(false);
-    expect(isDrained(originFleetFacts(fleetView(window, drainStart + 12_000), 'a'), rule(1_000, drainStart))).toBe(true);
-    expect(isDrained(originFleetFacts(fleetView(window, drainStart + 12_000), 'a'), rule(1_000, undefined))).toBe(false);
+    const facts = (ms: number) => originFleetFacts(fleetView(window, drainStart + ms), 'a');
+    expect(isDrained(facts(11_999), rule(60_000, drainStart))).toBe(false);
+    expect(isDrained(facts(12_000), rule(60_000, drainStart))).toBe(true);
+    expect(isDrained(facts(12_000), rule(60_000, undefined))).toBe(false);
+  });
+
+  it('answers a short idle time once the drain is older than it: no request from before can still matter', () => {
+    const window = windowWithRequestAt(T0 - 60_000);
+    const drainStart = T0 + 100_000;
+    const at = (ms: number) =>
+      isDrained(originFleetFacts(fleetView(window, drainStart + ms), 'a'), rule(1_000, drainStart));
+    expect(at(2_999)).toBe(false);
+    expect(at(3_000)).toBe(true);
   });
 
   it('is never true on the word of an aggregator that has not watched that long (new or restarted)', () => {

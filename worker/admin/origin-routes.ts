@@ -35,8 +35,8 @@ const IdleQuerySchema = v.object({
       v.string(),
       v.regex(/^\d{1,6}$/, 'must be a whole number of seconds'),
       v.transform(Number),
-      v.minValue(1, 'must be from 1 to 86400 seconds'),
-      v.maxValue(86_400, 'must be from 1 to 86400 seconds'),
+      v.minValue(0, 'must be from 0 to 86400 seconds'),
+      v.maxValue(86_400, 'must be from 0 to 86400 seconds'),
     ),
   ),
 });

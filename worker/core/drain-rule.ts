@@ -28,15 +28,17 @@ export interface DrainedRule {
 /**
  * Requests from before the drain may arrive up to `reportIntervalMs` after it began, requests during
  * it within `drainReportLagMs`: until both have passed, a quiet origin is not yet known to be quiet.
- * Only what the aggregator watched counts, and an unknown start of the drain counts as now: the
- * answer is never a guess that lets a pod stop while its sessions are in use.
+ * A request from before the drain matters only while it is younger than `idleMs`, so once the drain is
+ * older than that (plus the lag) there is none left to wait for: a short `?idle=` is answered as soon
+ * as it can be. Only what the aggregator watched counts, and an unknown start of the drain counts as
+ * now: the answer is never a guess that lets a pod stop while its sessions are in use.
  */
 export function isDrained(facts: DrainFacts, rule: DrainedRule): boolean {
   const now = facts.takenAt;
   const quietFor = rule.idleMs + rule.drainReportLagMs;
   const drainAge = rule.drainingSince === undefined ? 0 : now - rule.drainingSince;
   return (
-    drainAge >= rule.reportIntervalMs + rule.drainReportLagMs &&
+    drainAge >= Math.min(rule.reportIntervalMs, rule.idleMs) + rule.drainReportLagMs &&
     now - facts.watchingSince >= quietFor &&
     now - facts.lastRequestAt >= quietFor
   );
