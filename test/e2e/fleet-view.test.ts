@@ -65,7 +65,7 @@ describe('the fleet view of the bundled worker', () => {
             0,
           );
         },
-        // The counters are the stored totals: up to a 10 s report interval, then a 5 s store.
+        // The counters are the stored totals: up to a 10 s report interval, then a 1 s store.
         { timeout: 25_000, interval: 500 },
       )
       .toBeGreaterThanOrEqual(12);

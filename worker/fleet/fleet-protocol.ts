@@ -18,4 +18,4 @@ export const FLEET_AGGREGATOR = 'fleet';
  * How long, at most, counted totals wait in the aggregator's memory before its alarm stores them; the
  * metrics export stored totals only (fleet-aggregator.ts), so they are this far behind at most.
  */
-export const PERSIST_INTERVAL_MS = 5_000;
+export const PERSIST_INTERVAL_MS = 1_000;
