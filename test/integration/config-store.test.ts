@@ -134,6 +134,20 @@ describe('ConfigStore', () => {
     // KV still holds "a" here (as a location that has not seen the write yet would).
     expect(await originIds(store, T0 + 1 + CONFIG_REFRESH_MS)).toEqual(['b']);
   });
+
+  it('takes a newer KV value written after an admin change, good or bad, without waiting out the stale-read guard', async () => {
+    await seedConfig(good('a'));
+    const store = new ConfigStore();
+    await originIds(store, T0);
+    const parsed = parseConfig(good('b'));
+    if (!parsed.ok) throw new Error('test configuration must be valid');
+    store.apply(parsed.config, JSON.stringify(parsed.config), T0 + 1);
+    await seedConfig(good('c')); // written after the PUT, by wrangler or another isolate
+    expect(await originIds(store, T0 + 1 + CONFIG_REFRESH_MS)).toEqual(['c']);
+    await seedConfig({ origins: [{ id: 'bad', url: 'ftp://bad' }] });
+    expect(await originIds(store, T0 + 1 + 2 * CONFIG_REFRESH_MS)).toEqual(['c']);
+    expect(store.state().kvFailure).toMatchObject({ failure: 'invalid' });
+  });
 });
 
 describe('ConfigStore in an isolate that starts while KV holds nothing usable', () => {

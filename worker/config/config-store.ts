@@ -34,7 +34,7 @@ export const CONFIG_REFRESH_MS = 10_000;
 export const COLD_RETRY_MS = 1_000;
 /**
  * After the admin API stores a configuration, KV may still serve the previous value for up to a
- * minute at some locations; until then a different value read back is not taken for a newer one.
+ * minute at some locations; until then that previous value, read back, is not taken for a newer one.
  */
 export const KV_PROPAGATION_MS = 60_000;
 
@@ -74,6 +74,11 @@ export class ConfigStore {
   #kvFailure?: KvFailure;
   /** The last value read from KV (null: no key), and what was wrong with it: parsed once per change. */
   #lastSeen?: { text: string | null; failure?: KvFailure };
+  /**
+   * The last admin write, and the value KV held before it as this isolate last read it (unknown when
+   * it had not read KV): within KV_PROPAGATION_MS, only that value read back is a stale read.
+   */
+  #written?: { text: string; at: number; replaced?: { text: string | null } };
   #checkedAt = -Infinity;
   /** The KV read under way, which concurrent requests share. */
   readonly #loading = new SharedTask(LOAD_ABANDONED_MS);
@@ -100,6 +105,7 @@ export class ConfigStore {
 
   /** Puts a configuration in force at once (the admin API does, after storing it in KV). */
   apply(config: Config, text: string, now: number): void {
+    this.#written = { text, at: now, replaced: this.#lastSeen && { text: this.#lastSeen.text } };
     this.#inForce = { text, table: compileRoutingTable(config), source: 'admin', appliedAt: now };
     this.#lastSeen = { text };
     this.#kvFailure = undefined;
@@ -140,13 +146,23 @@ export class ConfigStore {
       this.#kvFailure = this.#lastSeen.failure;
       return undefined;
     }
-    const inForce = this.#inForce;
-    const adminWriteFresh = inForce?.source === 'admin' && now - inForce.appliedAt < KV_PROPAGATION_MS;
-    if (adminWriteFresh && text !== inForce.text) return undefined;
+    if (this.#isStaleRead(text, now)) return undefined;
+    this.#written = undefined;
     const failure = text === null ? ({ ok: false, failure: 'missing' } as const) : this.#applyFromKv(text, now);
     this.#kvFailure = failure && { ...failure, since: now };
     this.#lastSeen = { text, failure: this.#kvFailure };
     return failure;
+  }
+
+  /**
+   * Whether `text` is KV answering with what it held before this isolate's admin write, which has not
+   * reached this location yet. Any other value is a newer write (another isolate's PUT, `wrangler kv
+   * key put`) and is taken, good or bad, like any other.
+   */
+  #isStaleRead(text: string | null, now: number): boolean {
+    const written = this.#written;
+    if (!written || now - written.at >= KV_PROPAGATION_MS || text === written.text) return false;
+    return written.replaced === undefined || written.replaced.text === text;
   }
 
   /** Puts a good text from KV in force; returns what is wrong with it otherwise. */
