@@ -3,18 +3,13 @@
  * metrics export across a restart, how long it keeps the totals of origins the configuration lost,
  * and what each admin route receives from it.
  */
-import {
-  abortAllDurableObjects,
-  listDurableObjectIds,
-  runDurableObjectAlarm,
-  runInDurableObject,
-} from 'cloudflare:test';
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TrafficTally } from '../../worker/core/traffic-counts';
 import { REMOVED_ORIGIN_RETENTION_MS } from '../../worker/core/fleet-retention';
 import { RETIREMENT_CHECK_MS } from '../../worker/fleet/fleet-aggregator';
 import { PERSIST_INTERVAL_MS, type FleetTotals } from '../../worker/fleet/fleet-protocol';
-import { seedConfig, testEnv } from './support';
+import { emptyHealthMonitors, seedConfig, testEnv } from './support';
 
 const fleet = () => testEnv.HEALTH_MONITOR.getByName('fleet');
 
@@ -28,20 +23,13 @@ function report(origin: string, count: number) {
 }
 
 const exportedRequests = async (origin: string) => (await fleet().fleetMetrics()).totals.origins[origin]?.requests;
-const storedTotals = () =>
-  runInDurableObject(fleet(), (_, state) => state.storage.get<FleetTotals>('fleet'));
+const storedTotals = () => runInDurableObject(fleet(), (_, state) => state.storage.get<FleetTotals>('fleet'));
 
 beforeEach(() => seedConfig({ origins: [{ id: 'one', url: 'http://one' }] }));
 
 afterEach(async () => {
   vi.useRealTimers();
-  for (const id of await listDurableObjectIds(testEnv.HEALTH_MONITOR)) {
-    await runInDurableObject(testEnv.HEALTH_MONITOR.get(id), async (_, state) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    });
-  }
-  await abortAllDurableObjects();
+  await emptyHealthMonitors();
 });
 
 describe('the totals', () => {

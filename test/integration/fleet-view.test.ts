@@ -3,16 +3,19 @@
  * monitor's class) merging the reports of several isolates: metrics, one origin's figures and drain
  * state, one origin's change, the status report's live figures.
  */
-import {
-  abortAllDurableObjects,
-  listDurableObjectIds,
-  runDurableObjectAlarm,
-  runInDurableObject,
-} from 'cloudflare:test';
+import { runDurableObjectAlarm } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { etagOf } from '../../worker/admin/config-etag';
 import { parsePrometheus, sampleValue } from '../support/prometheus-parser';
-import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins, testEnv } from './support';
+import {
+  affinityCookie,
+  answersWith,
+  emptyHealthMonitors,
+  freshWorker,
+  seedConfig,
+  stubOrigins,
+  testEnv,
+} from './support';
 
 const TOKEN = 'integration-admin-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -59,13 +62,7 @@ beforeEach(async () => {
 afterEach(async () => {
   vi.useRealTimers();
   vi.restoreAllMocks();
-  for (const id of await listDurableObjectIds(testEnv.HEALTH_MONITOR)) {
-    await runInDurableObject(testEnv.HEALTH_MONITOR.get(id), async (_, state) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    });
-  }
-  await abortAllDurableObjects();
+  await emptyHealthMonitors();
 });
 
 describe('counting across isolates', () => {

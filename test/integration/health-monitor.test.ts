@@ -1,5 +1,4 @@
 import {
-  abortAllDurableObjects,
   createScheduledController,
   evictDurableObject,
   listDurableObjectIds,
@@ -16,6 +15,7 @@ import { PROBE_USER_AGENT } from '../../worker/health/probe';
 import {
   affinityCookie,
   answersWith,
+  emptyHealthMonitors,
   freshWorker,
   seedConfig,
   stubOrigins,
@@ -49,13 +49,7 @@ async function runRound(stub = coordinator()) {
 afterEach(async () => {
   vi.restoreAllMocks();
   // Every object of the monitor starts the next test empty: storage, alarm and memory.
-  for (const id of await listDurableObjectIds(testEnv.HEALTH_MONITOR)) {
-    await runInDurableObject(testEnv.HEALTH_MONITOR.get(id), async (_, state) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    });
-  }
-  await abortAllDurableObjects();
+  await emptyHealthMonitors();
   await reset();
 });
 

@@ -3,7 +3,13 @@
  * binding, and origins simulated by stubbing `fetch` (these tests run inside workerd, next to the
  * worker's own code).
  */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  abortAllDurableObjects,
+  createExecutionContext,
+  listDurableObjectIds,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { vi } from 'vitest';
 import { createApp } from '../../worker/app';
@@ -197,4 +203,15 @@ export function affinityCookie(response: Response, name = '__affinity'): string 
     .getSetCookie()
     .find((cookie) => cookie.startsWith(`${name}=`))
     ?.split(';')[0];
+}
+
+/** Every object of the health monitor emptied (storage and alarm) and evicted, so the next test starts from nothing. */
+export async function emptyHealthMonitors(): Promise<void> {
+  for (const id of await listDurableObjectIds(testEnv.HEALTH_MONITOR)) {
+    await runInDurableObject(testEnv.HEALTH_MONITOR.get(id), async (_, state) => {
+      await state.storage.deleteAlarm();
+      await state.storage.deleteAll();
+    });
+  }
+  await abortAllDurableObjects();
 }
