@@ -4,22 +4,16 @@
  * the share of new sessions it takes right now. Pure: the status endpoint and page render what this
  * returns.
  */
-import type { Config, OriginState } from './config-schema';
-import { effectiveOrigin, type SetBy } from './effective-origin';
+import type { Config } from './config-schema';
+import { effectiveOrigin, type EffectiveOrigin } from './effective-origin';
 import { initialHealth, type HealthState, type OriginHealth } from './health-transition';
 import type { ControlsInForce } from './origin-control';
 
-export interface OriginStatus {
-  id: string;
-  url: string;
-  /** In force: the operator's state, or `draining` when an active origin said `drain`. */
-  state: OriginState;
-  /** In force for new sessions: the configured weight × the origin's `weight=<n>%`. */
-  weight: number;
-  stateSetBy: SetBy;
-  weightSetBy: SetBy;
-  /** What the operator configured. */
-  configured: { state: OriginState; weight: number };
+/**
+ * One origin as the status shows it: what is in force and who set it (effective-origin.ts), with what
+ * the origin said of itself dated in ISO time, and its health.
+ */
+export interface OriginStatus extends Omit<EffectiveOrigin, 'control'> {
   /** What the origin said of itself and still holds; null when it said nothing that changes anything. */
   control: {
     draining: boolean;
