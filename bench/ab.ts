@@ -18,15 +18,10 @@ import { BUNDLE_DIR, buildBundle, openSessions, startEdgeAffinity } from './http
 import { LOAD_GENERATOR } from './load';
 import { startOrigin } from './origin';
 import { pidsOf } from './process-cpu';
-import { compareSideBySide, type Comparison, type ComparisonPlan, type Side } from './side-by-side';
+import { compareSideBySide, comparisonPlanFromEnv, type Comparison, type Side } from './side-by-side';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const PLAN: ComparisonPlan = {
-  runs: Number(process.env.BENCH_RUNS ?? 3),
-  rounds: Number(process.env.BENCH_ROUNDS ?? 4),
-  seconds: Number(process.env.BENCH_SECONDS ?? 4),
-  connections: 16,
-};
+const PLAN = comparisonPlanFromEnv();
 
 async function main(): Promise<void> {
   const ref = process.argv[2];

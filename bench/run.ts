@@ -22,15 +22,10 @@ import { runOverloadCascade } from './overload-cascade';
 import { pidsOf } from './process-cpu';
 import { runQuietSpell } from './quiet-spell';
 import { renderReport, type Counted } from './report';
-import { compareSideBySide, type ComparisonPlan, type Side } from './side-by-side';
+import { compareSideBySide, comparisonPlanFromEnv, type Side } from './side-by-side';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const PLAN: ComparisonPlan = {
-  runs: Number(process.env.BENCH_RUNS ?? 3),
-  rounds: Number(process.env.BENCH_ROUNDS ?? 4),
-  seconds: Number(process.env.BENCH_SECONDS ?? 4),
-  connections: 16,
-};
+const PLAN = comparisonPlanFromEnv();
 
 async function main(): Promise<void> {
   prepareBundle();

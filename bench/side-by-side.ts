@@ -29,6 +29,16 @@ export interface ComparisonPlan {
   connections: number;
 }
 
+/** The plan of `npm run bench` and `bench:ab`: 3 runs of 4 rounds of 4 s at 16 connections, or as BENCH_* say. */
+export function comparisonPlanFromEnv(): ComparisonPlan {
+  return {
+    runs: Number(process.env.BENCH_RUNS ?? 3),
+    rounds: Number(process.env.BENCH_ROUNDS ?? 4),
+    seconds: Number(process.env.BENCH_SECONDS ?? 4),
+    connections: 16,
+  };
+}
+
 export interface RunResult {
   /** Median over rounds of subject req/s ÷ base req/s. */
   ratio: number;
