@@ -28,6 +28,13 @@ beforeEach(() => {
   env = { ORIGINS: testEnv.ORIGINS, HEALTH_MONITOR: monitor.binding() };
 });
 
+/** What the admin API does after storing a configuration: puts it in force in this isolate. */
+function applyAsAdmin(store: ConfigStore, config: object, now: number): void {
+  const parsed = parseConfig(config);
+  if (!parsed.ok) throw new Error('test configuration must be valid');
+  store.apply(parsed.config, JSON.stringify(parsed.config), now);
+}
+
 /** The origins in force once a lookup at `now`, and the background refresh it may start, are done. */
 async function originIds(store: ConfigStore, now: number, bg = background()) {
   await store.lookup(env, now, bg.run);
@@ -127,9 +134,7 @@ describe('ConfigStore', () => {
     await seedConfig(good('a'));
     const store = new ConfigStore();
     await originIds(store, T0);
-    const parsed = parseConfig(good('b'));
-    if (!parsed.ok) throw new Error('test configuration must be valid');
-    store.apply(parsed.config, JSON.stringify(parsed.config), T0 + 1);
+    applyAsAdmin(store, good('b'), T0 + 1);
     expect(await originIds(store, T0 + 2)).toEqual(['b']);
     // KV still holds "a" here (as a location that has not seen the write yet would).
     expect(await originIds(store, T0 + 1 + CONFIG_REFRESH_MS)).toEqual(['b']);
@@ -139,9 +144,7 @@ describe('ConfigStore', () => {
     await seedConfig(good('a'));
     const store = new ConfigStore();
     await originIds(store, T0);
-    const parsed = parseConfig(good('b'));
-    if (!parsed.ok) throw new Error('test configuration must be valid');
-    store.apply(parsed.config, JSON.stringify(parsed.config), T0 + 1);
+    applyAsAdmin(store, good('b'), T0 + 1);
     await seedConfig(good('c')); // written after the PUT, by wrangler or another isolate
     expect(await originIds(store, T0 + 1 + CONFIG_REFRESH_MS)).toEqual(['c']);
     await seedConfig({ origins: [{ id: 'bad', url: 'ftp://bad' }] });

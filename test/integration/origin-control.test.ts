@@ -324,16 +324,7 @@ describe('replay', () => {
     const worker = freshWorker();
     const { cookie, origin } = await openSession(worker);
     const to = other(origin);
-    const behaviours = Object.fromEntries(
-      IDS.map((id) => [
-        id,
-        ((request: Request) =>
-          new Response(id, {
-            headers: { 'x-served-by': id, ...(id === origin ? { 'affinity-control': `replay=${to}` } : {}) },
-          })) as OriginBehaviour,
-      ]),
-    );
-    const seen = stubOrigins({ ...behaviours, [to]: 'refuse' });
+    const seen = originsRefusing([to], { [origin]: `replay=${to}` });
     const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
     const servedBy = response.headers.get('x-served-by')!;
     expect(response.status).toBe(200);
