@@ -13,6 +13,7 @@ import {
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { crash, trackConnections } from './crash';
 import { HOSTILE_APP_PAGE } from './hostile-app-page';
 
 export interface SeenRequest {
@@ -42,7 +43,6 @@ export class EchoOrigin {
   /** Milliseconds it takes to answer any request (a slow origin), probes included. */
   delayMs = 0;
   #server?: Server;
-  readonly #sockets = new Set<Socket>();
   readonly #webSockets = new WebSocketServer({ noServer: true });
 
   private constructor(readonly id: string) {}
@@ -71,9 +71,7 @@ export class EchoOrigin {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
-    const closed = new Promise((resolve) => server.close(resolve));
-    for (const socket of this.#sockets) socket.destroy();
-    await closed;
+    await crash(server);
   }
 
   async restart(): Promise<void> {
@@ -82,10 +80,7 @@ export class EchoOrigin {
 
   private async listen(port: number): Promise<void> {
     const server = createServer((request, response) => void this.handle(request, response));
-    server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
-    });
+    trackConnections(server);
     server.on('upgrade', (request, socket, head) => {
       this.seen.push({
         method: request.method ?? 'GET',

@@ -4,14 +4,14 @@
  * Stopping it is a crash: open connections are dropped and every session is lost.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { McpEndpoint } from '../../../scripts/demo/mcp-endpoint';
+import { crash, trackConnections } from './crash';
 
 export class McpOrigin {
   readonly endpoint: McpEndpoint;
   port = 0;
   #server?: Server;
-  readonly #sockets = new Set<Socket>();
 
   private constructor(readonly id: string) {
     this.endpoint = new McpEndpoint(id);
@@ -31,8 +31,7 @@ export class McpOrigin {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
-    const closed = new Promise((resolve) => server.close(resolve));
-    for (const socket of this.#sockets) socket.destroy();
+    const closed = crash(server);
     await this.endpoint.forget();
     await closed;
   }
@@ -42,10 +41,7 @@ export class McpOrigin {
       if (request.url?.startsWith('/mcp')) return void this.endpoint.handle(request, response);
       response.writeHead(request.url === '/health' ? 200 : 404).end();
     });
-    server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
-    });
+    trackConnections(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', resolve);

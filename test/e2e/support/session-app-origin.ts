@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { crash, trackConnections } from './crash';
 
 /** What `/visit` answers. */
 export interface Visit {
@@ -25,7 +26,6 @@ export const SESSION_COOKIE_ATTRIBUTES = 'Path=/; HttpOnly; SameSite=Lax';
 
 export class SessionAppOrigin {
   readonly #sessions = new Map<string, number>();
-  readonly #sockets = new Set<Socket>();
   #server?: Server;
   port = 0;
 
@@ -34,10 +34,7 @@ export class SessionAppOrigin {
   static async start(id: string): Promise<SessionAppOrigin> {
     const origin = new SessionAppOrigin(id);
     const server = createServer((request, response) => origin.#handle(request, response));
-    server.on('connection', (socket) => {
-      origin.#sockets.add(socket);
-      socket.on('close', () => origin.#sockets.delete(socket));
-    });
+    trackConnections(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin.port = (server.address() as AddressInfo).port;
     origin.#server = server;
@@ -58,9 +55,7 @@ export class SessionAppOrigin {
     if (!server) return;
     this.#server = undefined;
     this.#sessions.clear();
-    const closed = new Promise((resolve) => server.close(resolve));
-    for (const socket of this.#sockets) socket.destroy();
-    await closed;
+    await crash(server);
   }
 
   #handle(request: IncomingMessage, response: ServerResponse): void {
