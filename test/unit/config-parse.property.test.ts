@@ -392,10 +392,9 @@ const weightArb = fc.oneof(
   fc.integer({ min: 0, max: 1000 }),
   fc.double({ min: 0, max: 1000, noNaN: true }),
 );
-const originArb: fc.Arbitrary<OriginInput> = fc.record(
-  { id: idArb, url: urlArb, weight: weightArb, state: fc.constantFrom(...STATES) },
-  { requiredKeys: ['id', 'url'] },
-);
+/** A valid value for each field of an origin. */
+const ORIGIN_VALUES = { id: idArb, url: urlArb, weight: weightArb, state: fc.constantFrom(...STATES) };
+const originArb: fc.Arbitrary<OriginInput> = fc.record(ORIGIN_VALUES, { requiredKeys: ['id', 'url'] });
 const originsArb = (minLength: number, maxLength: number) =>
   fc.uniqueArray(originArb, { selector: (origin) => origin.id, minLength, maxLength });
 
@@ -419,20 +418,23 @@ const sessionKeyArb = fc.oneof(
   tokenArb.map((name) => `header:${name}`),
   tokenArb.map((name) => `cookie:${name}`),
 );
+/** A valid value for each `affinity` field. */
+const AFFINITY_VALUES = {
+  cookie: tokenArb,
+  ttl: fc.integer({ min: 1, max: MAX_COOKIE_AGE }),
+  key: sessionKeyArb,
+  algorithm: fc.constantFrom(...ALGORITHMS),
+  failover: fc.constantFrom(...FAILOVER_MODES),
+  sameSite: fc.constantFrom(...SAME_SITE_VALUES),
+  decisionHeader: fc.boolean(),
+  decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
+  learn: learnArb,
+  balanceFactor: balanceFactorArb,
+};
 const affinityArb = fc
   .record(
-    {
-      cookie: tokenArb,
-      ttl: fc.oneof(fc.constantFrom(1, MAX_COOKIE_AGE), fc.integer({ min: 1, max: MAX_COOKIE_AGE })),
-      key: sessionKeyArb,
-      algorithm: fc.constantFrom(...ALGORITHMS),
-      failover: fc.constantFrom(...FAILOVER_MODES),
-      sameSite: fc.constantFrom(...SAME_SITE_VALUES),
-      decisionHeader: fc.boolean(),
-      decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
-      learn: learnArb,
-      balanceFactor: balanceFactorArb,
-    },
+    // The ttl's bounds themselves as often as the values between them.
+    { ...AFFINITY_VALUES, ttl: fc.oneof(fc.constantFrom(1, MAX_COOKIE_AGE), AFFINITY_VALUES.ttl) },
     { requiredKeys: [] },
   )
   .map((affinity) =>
@@ -449,25 +451,23 @@ const healthPathArb = fc
       `/${segments.join('/')}${trailingSlash && segments.length ? '/' : ''}${query}`,
   );
 const between = (min: number, max: number) => fc.oneof(fc.constantFrom(min, max), fc.double({ min, max, noNaN: true }));
-const healthArb = fc.record(
-  {
-    path: healthPathArb,
-    interval: between(1, 3600),
-    timeout: between(0.1, 60),
-    rise: fc.integer({ min: 1, max: 10 }),
-    fall: fc.integer({ min: 1, max: 10 }),
-  },
-  { requiredKeys: [] },
-);
-const proxyArb = fc.record(
-  {
-    timeout: between(0.1, 300),
-    attempts: fc.integer({ min: 1, max: 10 }),
-    bodyTimeout: between(0.1, 300),
-    uploadTimeout: between(1, 3600),
-  },
-  { requiredKeys: [] },
-);
+/** A valid value for each `health` field. */
+const HEALTH_VALUES = {
+  path: healthPathArb,
+  interval: between(1, 3600),
+  timeout: between(0.1, 60),
+  rise: fc.integer({ min: 1, max: 10 }),
+  fall: fc.integer({ min: 1, max: 10 }),
+};
+const healthArb = fc.record(HEALTH_VALUES, { requiredKeys: [] });
+/** A valid value for each `proxy` field. */
+const PROXY_VALUES = {
+  timeout: between(0.1, 300),
+  attempts: fc.integer({ min: 1, max: 10 }),
+  bodyTimeout: between(0.1, 300),
+  uploadTimeout: between(1, 3600),
+};
+const proxyArb = fc.record(PROXY_VALUES, { requiredKeys: [] });
 const configArb = (minOrigins = 1, maxOrigins = 8): fc.Arbitrary<ConfigInput> =>
   fc.record(
     { origins: originsArb(minOrigins, maxOrigins), affinity: affinityArb, health: healthArb, proxy: proxyArb },
@@ -870,37 +870,6 @@ const plug = <T>(valid: fc.Arbitrary<T>) =>
     { weight: 1, arbitrary: typicalWrongArb },
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
   );
-const ORIGIN_VALUES: Record<string, fc.Arbitrary<unknown>> = {
-  id: idArb,
-  url: urlArb,
-  weight: weightArb,
-  state: fc.constantFrom(...STATES),
-};
-const AFFINITY_VALUES: Record<string, fc.Arbitrary<unknown>> = {
-  cookie: tokenArb,
-  ttl: fc.integer({ min: 1, max: MAX_COOKIE_AGE }),
-  key: sessionKeyArb,
-  algorithm: fc.constantFrom(...ALGORITHMS),
-  failover: fc.constantFrom(...FAILOVER_MODES),
-  sameSite: fc.constantFrom(...SAME_SITE_VALUES),
-  decisionHeader: fc.boolean(),
-  decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
-  learn: learnArb,
-  balanceFactor: balanceFactorArb,
-};
-const HEALTH_VALUES: Record<string, fc.Arbitrary<unknown>> = {
-  path: healthPathArb,
-  interval: between(1, 3600),
-  timeout: between(0.1, 60),
-  rise: fc.integer({ min: 1, max: 10 }),
-  fall: fc.integer({ min: 1, max: 10 }),
-};
-const PROXY_VALUES: Record<string, fc.Arbitrary<unknown>> = {
-  timeout: between(0.1, 300),
-  attempts: fc.integer({ min: 1, max: 10 }),
-  bodyTimeout: between(0.1, 300),
-  uploadTimeout: between(1, 3600),
-};
 const almostOriginArb = plug(
   fc.record(
     {
