@@ -75,10 +75,10 @@ export class ConfigStore {
   /** The last value read from KV (null: no key), and what was wrong with it: parsed once per change. */
   #lastSeen?: { text: string | null; failure?: KvFailure };
   /**
-   * The last admin write, and the value KV held before it as this isolate last read it (unknown when
-   * it had not read KV): within KV_PROPAGATION_MS, only that value read back is a stale read.
+   * With an admin write in force: the value KV held before it, as this isolate last read it (undefined
+   * when it had not read KV). Within KV_PROPAGATION_MS, only that value read back is a stale read.
    */
-  #written?: { text: string; at: number; replaced?: { text: string | null } };
+  #replacedByAdmin?: { text: string | null };
   #checkedAt = -Infinity;
   /** The KV read under way, which concurrent requests share. */
   readonly #loading = new SharedTask(LOAD_ABANDONED_MS);
@@ -105,7 +105,7 @@ export class ConfigStore {
 
   /** Puts a configuration in force at once (the admin API does, after storing it in KV). */
   apply(config: Config, text: string, now: number): void {
-    this.#written = { text, at: now, replaced: this.#lastSeen && { text: this.#lastSeen.text } };
+    this.#replacedByAdmin = this.#lastSeen && { text: this.#lastSeen.text };
     this.#inForce = { text, table: compileRoutingTable(config), source: 'admin', appliedAt: now };
     this.#lastSeen = { text };
     this.#kvFailure = undefined;
@@ -147,7 +147,6 @@ export class ConfigStore {
       return undefined;
     }
     if (this.#isStaleRead(text, now)) return undefined;
-    this.#written = undefined;
     const failure = text === null ? ({ ok: false, failure: 'missing' } as const) : this.#applyFromKv(text, now);
     this.#kvFailure = failure && { ...failure, since: now };
     this.#lastSeen = { text, failure: this.#kvFailure };
@@ -160,9 +159,12 @@ export class ConfigStore {
    * key put`) and is taken, good or bad, like any other.
    */
   #isStaleRead(text: string | null, now: number): boolean {
-    const written = this.#written;
-    if (!written || now - written.at >= KV_PROPAGATION_MS || text === written.text) return false;
-    return written.replaced === undefined || written.replaced.text === text;
+    const inForce = this.#inForce;
+    if (inForce?.source !== 'admin' || now - inForce.appliedAt >= KV_PROPAGATION_MS || text === inForce.text) {
+      return false;
+    }
+    const replaced = this.#replacedByAdmin;
+    return replaced === undefined || replaced.text === text;
   }
 
   /** Puts a good text from KV in force; returns what is wrong with it otherwise. */
