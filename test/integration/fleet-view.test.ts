@@ -32,6 +32,22 @@ async function browse(worker: Worker, cookie?: string): Promise<{ cookie: string
   return { cookie: affinityCookie(response) ?? cookie!, servedBy: response.headers.get('x-served-by')! };
 }
 
+/**
+ * `count` users' first visits, keyed by a header (`affinity.key: "header:x-user"`) so that the session
+ * keys, and the sketch registers they fall into, are the same on every run: exact distinct counts can
+ * be asserted without the chance that two random session ids share a register.
+ */
+async function firstVisits(worker: Worker, count: number) {
+  await seedConfig({ origins: ORIGINS, health: { interval: 3600 }, affinity: { key: 'header:x-user' } });
+  return Promise.all(
+    Array.from({ length: count }, async (_, user) => {
+      const response = await worker.fetch(`${HTTP}/`, { headers: { 'x-user': `user-${user}` } });
+      expect(response.status).toBe(200);
+      return { servedBy: response.headers.get('x-served-by')! };
+    }),
+  );
+}
+
 /** Runs the fleet aggregator's alarm, which stores its totals: the metrics export stored totals only. */
 async function storeFleetTotals(): Promise<void> {
   expect(await runDurableObjectAlarm(testEnv.HEALTH_MONITOR.getByName('fleet'))).toBe(true);
@@ -149,7 +165,7 @@ describe('GET /_affinity/metrics', () => {
 describe('GET /_affinity/origins/<id>', () => {
   it('answers the origin’s configuration, health and live figures', async () => {
     const worker = isolate();
-    const sessions = await Promise.all(Array.from({ length: 9 }, () => browse(worker)));
+    const sessions = await firstVisits(worker, 9);
     const id = sessions[0]!.servedBy;
     const response = await originOf(worker, id);
     expect(response.status).toBe(200);
@@ -333,7 +349,7 @@ describe('PATCH /_affinity/origins/<id>', () => {
 describe('the status report', () => {
   it('gives every origin its live figures from the fleet aggregator', async () => {
     const worker = isolate();
-    await Promise.all(Array.from({ length: 6 }, () => browse(worker)));
+    await firstVisits(worker, 6);
     const report = (await (await worker.fetch(`${HTTP}/_affinity/status`, { headers: auth })).json()) as {
       fleet: { aggregator: string; activeSessions: number };
       origins: { id: string; live: { activeSessions: number; series: number[] } | null }[];
