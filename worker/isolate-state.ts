@@ -8,6 +8,7 @@ import { ConfigStore } from './config/config-store';
 import { importSigningKey } from './core/affinity-token';
 import type { HealthConfig } from './core/config-schema';
 import { importEnvelopeKey } from './core/learned-envelope';
+import { RetryBudget, type RetryBudgetOptions } from './core/retry-budget';
 import type { Availability } from './core/route-plan';
 import type { ControlsInForce } from './core/origin-control';
 import { withOriginControls, type RoutingTable } from './core/routing-table';
@@ -15,7 +16,7 @@ import { ControlReporter } from './health/control-reporter';
 import { HealthView } from './health/health-view';
 import { ejectionMs, LocalEjections } from './health/local-ejections';
 import { PassiveReporter } from './health/passive-reporter';
-import type { AttemptFailure } from './http/forwarder';
+import type { AttemptFailure } from './core/failed-attempt';
 import { SigningKeyCache } from './http/signing-keys';
 import { writeDecision } from './fleet/analytics';
 import { PlacementLoad } from './fleet/placement-load';
@@ -25,6 +26,8 @@ import type { DecisionRecord } from './http/decision-log';
 export interface IsolateStateOptions {
   /** How this isolate reports its traffic to the fleet aggregator. @default {} (every 10 s) */
   traffic?: TrafficReporterOptions;
+  /** How many resends of uncertain attempts this isolate allows. @default {} (20% of requests + 10/s over 10 s) */
+  retryBudget?: RetryBudgetOptions;
 }
 
 /** What a proxied request contributes to the fleet's figures besides its decision record. */
@@ -52,10 +55,13 @@ export class IsolateState {
   readonly controlReporter = new ControlReporter();
   readonly traffic: TrafficReporter;
   readonly load = new PlacementLoad();
+  /** Bounds how many requests are re-sent after attempts that may have reached their origin. */
+  readonly retryBudget: RetryBudget;
   #routed?: { base: RoutingTable; controls: ControlsInForce; table: RoutingTable };
 
-  constructor({ traffic }: IsolateStateOptions = {}) {
+  constructor({ traffic, retryBudget }: IsolateStateOptions = {}) {
     this.traffic = new TrafficReporter(traffic);
+    this.retryBudget = new RetryBudget(retryBudget);
   }
 
   /**
@@ -76,15 +82,13 @@ export class IsolateState {
   }
 
   /**
-   * Origins whose connection failed here are skipped by this isolate's next requests and reported to
-   * the monitor. A timeout is not: it may be one slow endpoint, and moving every session off an
-   * origin for it would do more harm than the slow request did. An origin that stops answering
-   * altogether fails its probes, which time out too.
+   * An origin that could not be reached, or whose connection broke, is skipped by this isolate's next
+   * requests and reported to the monitor. The proxy hands over only failures that say so
+   * (failed-attempt.ts: not a timeout), and only a request's first.
    */
-  recordFailures(failures: readonly AttemptFailure[], health: HealthConfig, now: number): void {
-    const refused = failures.filter((failure) => failure.kind === 'connect-failed');
-    for (const failure of refused) this.ejections.eject(failure.originId, now, ejectionMs(health));
-    this.reporter.record(refused, now);
+  recordFailure(failure: AttemptFailure, health: HealthConfig, now: number): void {
+    this.ejections.eject(failure.originId, now, ejectionMs(health));
+    this.reporter.record(failure, now);
   }
 
   /**

@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe('zero-downtime failover', () => {
-  it('moves the sessions of a killed origin inside their next request, and only those', async () => {
+  it('moves the sessions of a killed origin inside their next request (an idempotent PUT), and only those', async () => {
     const sessions = await openSessions(worker, 80);
     const victim = origins[1]!;
     await victim.stop();
@@ -26,8 +26,8 @@ describe('zero-downtime failover', () => {
     const digest = createHash('sha256').update(payload).digest('hex');
     const after = await Promise.all(
       sessions.map(async ({ client, origin }) => {
-        const { echo, affinitySetCookie } = await client.echo('/checkout', { method: 'POST', body: payload });
-        expect(echo.bodySha256, 'the POST body arrives intact').toBe(digest);
+        const { echo, affinitySetCookie } = await client.echo('/cart/line/1', { method: 'PUT', body: payload });
+        expect(echo.bodySha256, 'the PUT body arrives intact').toBe(digest);
         return { client, before: origin, now: echo.origin, reissued: affinitySetCookie !== undefined };
       }),
     );

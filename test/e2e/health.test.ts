@@ -57,11 +57,10 @@ describe('health monitoring end to end', () => {
       const decisions = await awaitDecisions(worker.logs, mark, 40, (d) => d.path === '/after-the-death');
       expect(decisions.map((d) => d.origin).sort()).toEqual(fresh.map((s) => s.origin).sort());
       for (const decision of decisions) {
-        expect(decision).toMatchObject({ decision: 'new', cookie: 'absent', attempts: 1, status: 200 });
-        expect(decision.failures).toBeUndefined();
+        expect(decision).toMatchObject({ decision: 'new', cookie: 'absent', tried: 1, attempts: [], status: 200 });
       }
       const failuresOnVictim = decisionsIn(worker.logs.slice(mark))
-        .flatMap((d) => d.failures ?? [])
+        .flatMap((d) => d.attempts)
         .filter((failure) => failure.origin === victim.id);
       expect(failuresOnVictim, 'no request tried the dead origin').toEqual([]);
 

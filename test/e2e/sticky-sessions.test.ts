@@ -94,7 +94,8 @@ describe('sticky sessions', () => {
       reason: 'removed',
       cookie: 'unknown-origin',
       origin: echo.origin,
-      attempts: 1,
+      tried: 1,
+      attempts: [],
     });
     const [, , , keptId, pinnedTo] = client.affinityToken!.split('.');
     expect({ keptId, pinnedTo }).toEqual({ keptId: sessionId, pinnedTo: echo.origin });

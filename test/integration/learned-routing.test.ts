@@ -92,14 +92,29 @@ describe('when the envelope’s origin is down', () => {
     expect(survivors.has(sessions[0]!.origin)).toBe(false);
   });
 
-  it('retries a refused connection on the next origin inside the request, with the origin’s own value', async () => {
+  it('retries a POST that Cloudflare could not get to the origin on the next origin, with the origin’s own value', async () => {
     const { envelope, origin, value } = await openSession();
-    const seen = stubOrigins({ ...everyServer(), [origin]: 'refuse' });
+    const unreachable = () => new Response('error code: 521', { status: 521 });
+    const seen = stubOrigins({ ...everyServer(), [origin]: unreachable });
     const response = await sendWith(envelope);
     expect(response.status).toBe(200);
     expect(seen.map(hostOf)).toEqual([origin, response.headers.get('x-served-by')]);
     for (const request of seen) expect(request.headers.get('mcp-session-id')).toMatch(new RegExp(`^${value}`));
-    expect(decision(response)).toMatch(/^repinned; origin=\S+; reason=connect-failed; cookie=absent; envelope=valid;/);
+    expect(decision(response)).toMatch(/^repinned; origin=\S+; reason=cf-521; cookie=absent; envelope=valid;/);
+  });
+
+  it('does not send a POST whose connection broke to another origin (it may have run): 502, then the next request moves', async () => {
+    const { envelope, origin } = await openSession();
+    const seen = stubOrigins({ ...everyServer(), [origin]: 'refuse' });
+    const worker = freshWorker();
+    const response = await sendWith(envelope, worker);
+    expect(response.status).toBe(502);
+    expect(await response.text()).toMatch(/not idempotent/);
+    expect(seen.map(hostOf)).toEqual([origin]);
+    // This isolate now skips the origin: the session's next request goes to the next of its list.
+    const next = await sendWith(envelope, worker);
+    expect(next.status).toBe(200);
+    expect(seen.map(hostOf)).toEqual([origin, next.headers.get('x-served-by')]);
   });
 
   it('with failover "none", answers 503 rather than move the session', async () => {

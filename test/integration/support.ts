@@ -34,7 +34,7 @@ import type {
   OriginFleetFacts,
   TrafficBatch,
 } from '../../worker/fleet/fleet-protocol';
-import { IsolateState } from '../../worker/isolate-state';
+import { IsolateState, type IsolateStateOptions } from '../../worker/isolate-state';
 
 export const testEnv = env as Bindings;
 
@@ -138,8 +138,8 @@ export class FakeMonitor {
  * reports traffic behind every response (instead of every 10 s), so that a test awaiting the
  * response's background work sees the report and never waits for a timer.
  */
-export function freshWorker(overrides: Partial<Bindings> = {}) {
-  const isolate = new IsolateState({ traffic: { reportIntervalMs: 0 } });
+export function freshWorker(overrides: Partial<Bindings> = {}, options: Omit<IsolateStateOptions, 'traffic'> = {}) {
+  const isolate = new IsolateState({ ...options, traffic: { reportIntervalMs: 0 } });
   const app = createApp(isolate);
   const monitor = new FakeMonitor();
   const bindings = { ...testEnv, HEALTH_MONITOR: monitor.binding(), ...overrides } as Bindings;

@@ -29,7 +29,7 @@ const DEFAULTS = {
     learn: [],
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
-  proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300 },
+  proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300, replay: 'safe' },
 } as const;
 
 const MAX_ORIGINS = 1000;
@@ -39,6 +39,7 @@ const ALGORITHMS = ['rendezvous', 'ring'];
 const FAILOVER_MODES = ['sticky', 'none'];
 const SAME_SITE_VALUES = ['Lax', 'Strict', 'None'];
 const DECISION_LOG_MODES = ['all', 'changes'];
+const REPLAY_POLICIES = ['safe', 'keyed', 'always'];
 const MAX_LEARNED_NAMES = 4;
 
 const ORIGIN_KEYS = ['id', 'url', 'weight', 'state'];
@@ -55,7 +56,7 @@ const AFFINITY_KEYS = [
   'balanceFactor',
 ];
 const HEALTH_KEYS = ['path', 'interval', 'timeout', 'rise', 'fall'];
-const PROXY_KEYS = ['timeout', 'attempts', 'bodyTimeout', 'uploadTimeout'];
+const PROXY_KEYS = ['timeout', 'attempts', 'bodyTimeout', 'uploadTimeout', 'replay'];
 const ROOT_KEYS = ['origins', 'affinity', 'health', 'proxy'];
 
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-';
@@ -148,6 +149,7 @@ const MESSAGES = {
   attempts: 'must be an integer from 1 to 10',
   bodyTimeout: 'must be a number from 0.1 to 300',
   uploadTimeout: 'must be a number from 1 to 3600',
+  replay: 'must be one of "safe", "keyed", "always"',
 } as const;
 const unknownKeyMessage = (key: string) => `is not a known setting (unknown key ${JSON.stringify(key)})`;
 const duplicateIdMessage = (id: string) => `duplicates the id "${id}" of an earlier origin`;
@@ -251,6 +253,7 @@ function followsTheRules(input: unknown): boolean {
         attempts: (attempts) => isIntegerIn(attempts, 1, 10),
         bodyTimeout: (bodyTimeout) => isNumberIn(bodyTimeout, 0.1, 300),
         uploadTimeout: (uploadTimeout) => isNumberIn(uploadTimeout, 1, 3600),
+        replay: (policy) => REPLAY_POLICIES.includes(policy as string),
       }),
   };
   return isSection(input, sections);
@@ -466,6 +469,7 @@ const PROXY_VALUES = {
   attempts: fc.integer({ min: 1, max: 10 }),
   bodyTimeout: between(0.1, 300),
   uploadTimeout: between(1, 3600),
+  replay: fc.constantFrom(...REPLAY_POLICIES),
 };
 const proxyArb = fc.record(PROXY_VALUES, { requiredKeys: [] });
 const configArb = (minOrigins = 1, maxOrigins = 8): fc.Arbitrary<ConfigInput> =>
@@ -831,6 +835,7 @@ function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
       badNumberArb(1, 3600, false),
       MESSAGES.uploadTimeout,
     ),
+    set('an unknown replay policy', ['proxy', 'replay'], badChoiceArb(REPLAY_POLICIES), MESSAGES.replay),
     unknownKeyIn('an unknown proxy setting', ['proxy'], PROXY_KEYS),
     set('proxy that is not an object', ['proxy'], notAnObjectArb, MESSAGES.notAnObject),
     // the document

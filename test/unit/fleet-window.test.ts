@@ -24,7 +24,7 @@ describe('counting in an isolate', () => {
       served('b', {
         decision: 'repinned',
         reason: 'connect-failed',
-        failures: [{ originId: 'a', kind: 'connect-failed' }],
+        failures: [{ originId: 'a', reason: 'connect-failed' }],
         status: 503,
         durationMs: 400,
       }),
@@ -33,7 +33,7 @@ describe('counting in an isolate', () => {
     );
     tally.count({ ...served('a'), origin: null, status: 408, clientFailure: 'body-timeout' }, 's3', T0 + 6);
     tally.count(
-      { ...served('a'), origin: null, status: 502, failures: [{ originId: 'c', kind: 'timeout' }] },
+      { ...served('a'), origin: null, status: 502, failures: [{ originId: 'c', reason: 'timeout' }] },
       's4',
       T0,
     );

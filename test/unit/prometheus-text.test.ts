@@ -25,7 +25,7 @@ function fleetWith() {
       reason: 'connect-failed',
       status: 200,
       durationMs: 12,
-      failures: [{ originId: 'app-1', kind: 'connect-failed' }],
+      failures: [{ originId: 'app-1', reason: 'connect-failed' }],
       handedOverTo: 'app-1',
     },
     's2',

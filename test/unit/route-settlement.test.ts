@@ -33,7 +33,7 @@ describe('what a request’s outcome makes of its session', () => {
   });
 
   it('moves a kept pin whose origin refused the connection to the origin that answered', () => {
-    const failures = [{ index: first, kind: 'connect-failed' as const }];
+    const failures = [{ index: first, kind: 'may-have-reached' as const, reason: 'connect-failed' as const }];
     expect(settleRoute(plan({ pinned: first }), { answeredBy: second, failures })).toEqual({
       decision: 'repinned',
       reason: 'connect-failed',
@@ -41,8 +41,19 @@ describe('what a request’s outcome makes of its session', () => {
     });
   });
 
+  it('says which answer of Cloudflare moved the session (cf-521, cf-530, ...)', () => {
+    for (const reason of ['cf-521', 'cf-522', 'cf-530'] as const) {
+      const failures = [{ index: first, kind: 'not-reached' as const, reason }];
+      expect(settleRoute(plan({ pinned: first }), { answeredBy: second, failures })).toEqual({
+        decision: 'repinned',
+        reason,
+        pinnedTo: second,
+      });
+    }
+  });
+
   it('moves a pinned session whose origin did not answer in time, like one whose connection failed', () => {
-    const failures = [{ index: first, kind: 'timeout' as const }];
+    const failures = [{ index: first, kind: 'may-have-reached' as const, reason: 'timeout' as const }];
     expect(settleRoute(plan({ pinned: first }), { answeredBy: second, failures })).toEqual({
       decision: 'repinned',
       reason: 'timeout',
@@ -51,7 +62,7 @@ describe('what a request’s outcome makes of its session', () => {
   });
 
   it('pins a new session wherever it was answered, whatever failed before', () => {
-    const failures = [{ index: first, kind: 'timeout' as const }];
+    const failures = [{ index: first, kind: 'may-have-reached' as const, reason: 'timeout' as const }];
     expect(settleRoute(plan(), { answeredBy: second, failures })).toEqual({ decision: 'new', pinnedTo: second });
   });
 
@@ -67,8 +78,36 @@ describe('what a request’s outcome makes of its session', () => {
     });
   });
 
-  it('leaves the pin as it was when nobody answered', () => {
-    const failures = [{ index: first, kind: 'connect-failed' as const }];
+  it('leaves the pin as it was when nobody answered and no origin was left to try', () => {
+    const failures = [{ index: first, kind: 'may-have-reached' as const, reason: 'connect-failed' as const }];
     expect(settleRoute(plan({ pinned: first }), { failures })).toEqual({ decision: 'pinned' });
+  });
+
+  it('moves the pin to the next origin when its own broke and the request could not be sent on', () => {
+    const broken = [
+      { kind: 'may-have-reached', reason: 'connect-failed' },
+      { kind: 'may-have-reached', reason: 'cf-520' },
+      { kind: 'not-reached', reason: 'cf-521' },
+    ] as const;
+    for (const { kind, reason } of broken) {
+      const failures = [{ index: first, kind, reason }];
+      expect(settleRoute(plan({ pinned: first }), { failures, next: second }), reason).toEqual({
+        decision: 'repinned',
+        reason,
+        pinnedTo: second,
+      });
+    }
+    const failures = [{ index: first, kind: 'may-have-reached' as const, reason: 'connect-failed' as const }];
+    expect(settleRoute(plan(), { failures, next: second }), 'a new session').toEqual({
+      decision: 'new',
+      pinnedTo: second,
+    });
+  });
+
+  it('keeps the pin when its origin was only slow (timeout, 524), even with an origin left to try', () => {
+    for (const reason of ['timeout', 'cf-524'] as const) {
+      const failures = [{ index: first, kind: 'may-have-reached' as const, reason }];
+      expect(settleRoute(plan({ pinned: first }), { failures, next: second }), reason).toEqual({ decision: 'pinned' });
+    }
   });
 });

@@ -54,7 +54,7 @@ describe('sessionKeyOf', () => {
 });
 
 describe('issuesAffinityCookie', () => {
-  const served = (originId: string) => ({ originId, nowSeconds: NOW, ttl: TTL });
+  const served = (originId: string) => ({ originId, now: NOW * 1000, ttl: TTL });
 
   it('issues none to a client routed by an authentic envelope that sent no affinity cookie (MCP, API clients)', () => {
     expect(issuesAffinityCookie(absent, envelopeFor(1), served('app-2'))).toBe(false);

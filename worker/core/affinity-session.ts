@@ -37,15 +37,15 @@ export function interpretCookie(
  * Sliding expiry without a `Set-Cookie` on every response: a cookie is re-issued when the session is
  * new or moved, when it was signed with the retired key, when it is past half its lifetime, or when
  * it outlives the configured lifetime (the operator shortened `ttl`).
+ *
+ * The token states its expiry in whole seconds: `floor(issued) + ttl`, so the moment it was issued is
+ * known to within a second, no better. "Past half its lifetime" is judged conservatively, against the
+ * earliest moment it can have been issued, with `now` to the millisecond: every request past half the
+ * lifetime gets a fresh cookie, and one up to a second before may get one too.
  */
-export function needsFreshCookie(
-  reading: CookieReading,
-  servedOriginId: string,
-  nowSeconds: number,
-  ttl: number,
-): boolean {
+export function needsFreshCookie(reading: CookieReading, servedOriginId: string, now: number, ttl: number): boolean {
   if (reading.outcome !== 'valid' || !reading.claims) return true;
   if (reading.claims.originId !== servedOriginId) return true;
-  const remaining = reading.claims.expiresAt - nowSeconds;
-  return remaining < ttl / 2 || remaining > ttl;
+  const remainingMs = reading.claims.expiresAt * 1000 - now;
+  return remainingMs <= (ttl * 1000) / 2 || remainingMs > ttl * 1000;
 }

@@ -9,6 +9,7 @@ import * as v from 'valibot';
 import { HTTP_TOKEN as TOKEN } from './http-token';
 import { entryNamingCookie, LearnedNamesSchema } from './learned-names';
 import { normaliseOriginUrl } from './origin-url';
+import { REPLAY_POLICIES } from './replay-rule';
 
 /** Origin ids are opaque labels that end up in the affinity cookie, so they stay cookie- and URL-safe. */
 export const ORIGIN_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -42,7 +43,7 @@ export const CONFIG_DEFAULTS = {
     learn: [],
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
-  proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300 },
+  proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300, replay: 'safe' },
 } as const;
 
 export const isObject = (input: unknown): input is Record<string, unknown> =>
@@ -211,6 +212,11 @@ const ProxySchema = strict({
   bodyTimeout: v.optional(bounded(0.1, 300), d.proxy.bodyTimeout),
   /** Seconds an origin has to answer a request whose body streams through (over 64 KiB); then 502. */
   uploadTimeout: v.optional(bounded(1, 3600), d.proxy.uploadTimeout),
+  /**
+   * What is sent to the next origin after an attempt that may have reached its origin (core/replay-rule.ts):
+   * `safe` idempotent methods only, `keyed` also requests with an `Idempotency-Key`, `always` anything.
+   */
+  replay: v.optional(oneOf(REPLAY_POLICIES), d.proxy.replay),
 });
 
 export const ConfigSchema = strict({

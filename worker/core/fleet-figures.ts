@@ -59,9 +59,9 @@ function countsOver(view: FleetView, span: number): { counts: Map<string, Origin
   return { counts, seconds: Math.max(covered, COUNT_BUCKET_MS) / 1000 };
 }
 
-const errorsOf = (c: OriginCounts) =>
-  (c.failures['connect-failed'] ?? 0) + (c.failures.timeout ?? 0) + (c.responses['5xx'] ?? 0);
-const attemptsOf = (c: OriginCounts) => c.requests + (c.failures['connect-failed'] ?? 0) + (c.failures.timeout ?? 0);
+const failuresOf = (c: OriginCounts) => Object.values(c.failures).reduce((sum, n) => sum + n, 0);
+const errorsOf = (c: OriginCounts) => failuresOf(c) + (c.responses['5xx'] ?? 0);
+const attemptsOf = (c: OriginCounts) => c.requests + failuresOf(c);
 const movesOf = (c: OriginCounts) => Object.values(c.moved).reduce((sum, n) => sum + n, 0);
 
 export function originFigures(view: FleetView, ids: readonly string[]): Record<string, OriginFigures> {

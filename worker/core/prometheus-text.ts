@@ -11,7 +11,8 @@ import { HEALTH_STATES, type HealthState } from './health-transition';
 import { LATENCY_BOUNDS_MS } from './latency-histogram';
 import type { ControlsInForce } from './origin-control';
 import { ORIGIN_STATES } from './config-schema';
-import { ATTEMPT_FAILURE_KINDS, emptyCounts, MOVE_REASONS, STATUS_CLASSES, type OriginCounts } from './traffic-counts';
+import { FAILURE_REASONS, reachOf } from './failed-attempt';
+import { emptyCounts, MOVE_REASONS, STATUS_CLASSES, type OriginCounts } from './traffic-counts';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -83,8 +84,14 @@ function counterFamilies({ input, counted, totals }: Scope): Family[] {
     ),
     counter(
       'edge_affinity_origin_failures_total',
-      'Attempts to reach the origin that failed, by kind.',
-      cross(counted, 'kind', ATTEMPT_FAILURE_KINDS, (id, kind) => totals(id).failures[kind] ?? 0),
+      'Attempts to reach the origin that failed, by kind (connect-failed, timeout, cf-521, ...) and reach ' +
+        '(not-reached: Cloudflare could not get the request to it; may-have-reached).',
+      counted.flatMap((origin) =>
+        FAILURE_REASONS.map((kind): Sample => [
+          { origin, kind, reach: reachOf(kind) },
+          totals(origin).failures[kind] ?? 0,
+        ]),
+      ),
     ),
     counter(
       'edge_affinity_origin_http_responses_total',

@@ -44,8 +44,8 @@ export function sessionKeyOf(envelope: EnvelopeReading, requestKey: string | und
 export function issuesAffinityCookie(
   cookie: CookieReading,
   envelope: EnvelopeReading,
-  served: { originId: string; nowSeconds: number; ttl: number },
+  served: { originId: string; now: number; ttl: number },
 ): boolean {
   if (cookie.outcome === 'absent' && envelope.unsealed.length > 0) return false;
-  return needsFreshCookie(cookie, served.originId, served.nowSeconds, served.ttl);
+  return needsFreshCookie(cookie, served.originId, served.now, served.ttl);
 }

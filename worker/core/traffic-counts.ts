@@ -7,11 +7,9 @@
  */
 import { addToSketch, emptySketch, encodeSketch, type HllRegisters, type HllWire } from './hyperloglog';
 import { emptyHistogram, mergeHistogram, observeLatency, type LatencyHistogram } from './latency-histogram';
+import { FAILURE_REASONS, type FailureReason } from './failed-attempt';
 import type { Decision } from './route-plan';
 import type { SettledReason } from './route-settlement';
-
-export const ATTEMPT_FAILURE_KINDS = ['connect-failed', 'timeout'] as const;
-export type AttemptFailureKind = (typeof ATTEMPT_FAILURE_KINDS)[number];
 /** Why a session moved to an origin: a re-pin's reason, or `repin` (its origin handed it over). */
 export type MoveReason = SettledReason | 'repin';
 /**
@@ -20,15 +18,15 @@ export type MoveReason = SettledReason | 'repin';
  */
 export const MOVE_REASONS = [
   'unhealthy',
-  'connect-failed',
-  'timeout',
   'removed',
   'disabled',
   'expired',
   'replay',
   'repin',
+  ...FAILURE_REASONS,
 ] as const satisfies readonly MoveReason[];
-const EVERY_MOVE_REASON_LISTED: [Exclude<MoveReason, (typeof MOVE_REASONS)[number]>] extends [never] ? true : never = true;
+const EVERY_MOVE_REASON_LISTED: [Exclude<MoveReason, (typeof MOVE_REASONS)[number]>] extends [never] ? true : never =
+  true;
 void EVERY_MOVE_REASON_LISTED;
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 export type StatusClass = (typeof STATUS_CLASSES)[number];
@@ -40,8 +38,8 @@ export interface OriginCounts {
   newSessions: number;
   /** Sessions that moved to this origin, by why they left their own. */
   moved: Partial<Record<MoveReason, number>>;
-  /** Attempts to reach this origin that failed (and went on to the next origin, or gave up). */
-  failures: Partial<Record<AttemptFailureKind, number>>;
+  /** Attempts to reach this origin that failed (and went on to the next origin, or gave up), by reason. */
+  failures: Partial<Record<FailureReason, number>>;
   /** Its answers by status class. */
   responses: Partial<Record<StatusClass, number>>;
   /** Time to response headers. */
@@ -60,7 +58,7 @@ export interface CountedRequest {
   reason?: SettledReason;
   status: number;
   durationMs: number;
-  failures: readonly { originId: string; kind: AttemptFailureKind }[];
+  failures: readonly { originId: string; reason: FailureReason }[];
   clientFailure?: string;
   /** The origin that answered handed the session over to this one (`Affinity-Control: repin=<id>`). */
   handedOverTo?: string;
@@ -119,9 +117,9 @@ export class TrafficTally {
 
   /** Counts one proxied request; `sessionId` goes into the served origin's sketch, and nowhere else. */
   count(request: CountedRequest, sessionId: string, at: number): void {
-    for (const { originId, kind } of request.failures) {
+    for (const { originId, reason } of request.failures) {
       const counts = this.#countsOf(originId);
-      counts.failures[kind] = (counts.failures[kind] ?? 0) + 1;
+      counts.failures[reason] = (counts.failures[reason] ?? 0) + 1;
     }
     if (request.origin === null) {
       const cause = request.clientFailure ?? 'no-origin';

@@ -6,7 +6,7 @@
  *
  * Layout (README, "Analytics Engine", has the SQL): index1 = origin; blob1 origin, blob2 decision,
  * blob3 reason, blob4 cookie outcome, blob5 status class, blob6 location (Cloudflare colo), blob7
- * client failure; double1 duration (ms to response headers), double2 attempts, double3 status.
+ * client failure; double1 duration (ms to response headers), double2 origins tried, double3 status.
  * Never a session id, a cookie value or a client address.
  */
 import { statusClass } from '../core/traffic-counts';
@@ -25,7 +25,7 @@ export function decisionDataPoint(record: DecisionRecord, location: string | und
       location ?? '',
       record.clientFailure ?? '',
     ],
-    doubles: [record.durationMs, record.attempts, record.status],
+    doubles: [record.durationMs, record.tried, record.status],
   };
 }
 

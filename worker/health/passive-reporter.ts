@@ -7,7 +7,7 @@
  * carrying the count per origin.
  */
 import type { Bindings } from '../bindings';
-import type { AttemptFailure } from '../http/forwarder';
+import type { AttemptFailure } from '../core/failed-attempt';
 import { errorMessage, logEvent } from '../log';
 import { coordinatorOf } from './monitor-client';
 import type { PassiveFailure } from './monitor-protocol';
@@ -20,12 +20,11 @@ export class PassiveReporter {
   #sentAt = -Infinity;
   #sending = false;
 
-  record(failures: readonly AttemptFailure[], now: number): void {
-    for (const failure of failures) {
-      const pending = this.#pending.get(failure.originId);
-      if (pending) pending.count += 1;
-      else this.#pending.set(failure.originId, { originId: failure.originId, count: 1, error: failure.error, at: now });
-    }
+  record(failure: AttemptFailure, now: number): void {
+    const pending = this.#pending.get(failure.originId);
+    if (pending) pending.count += 1;
+    else
+      this.#pending.set(failure.originId, { originId: failure.originId, count: 1, error: describe(failure), at: now });
   }
 
   flushIfDue(env: Bindings, now: number, background: (task: Promise<unknown>) => void): void {
@@ -44,4 +43,10 @@ export class PassiveReporter {
       logEvent('warn', 'health.report-failed', { error: errorMessage(error) });
     }
   }
+}
+
+/** What the monitor shows as the origin's last error: the runtime's words, or Cloudflare's status. */
+function describe(failure: AttemptFailure): string {
+  if (failure.status !== undefined) return `Cloudflare answered ${failure.status} (${failure.reason}): ${failure.kind}`;
+  return failure.error ?? failure.reason;
 }

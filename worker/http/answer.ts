@@ -38,6 +38,12 @@ export async function respond(
   const withHeader = exchange.table.config.affinity.decisionHeader;
   if (own) {
     if (withHeader) own.headers.set(DECISION_HEADER, decisionHeader(record));
+    // The session's origin is gone or broke, and this request could not be sent on: its cookie names
+    // the next origin, so that the client's retry goes there.
+    if (settlement.pinnedTo !== undefined) {
+      const cookie = await signedCookie(exchange, exchange.table.origins[settlement.pinnedTo]!.id);
+      own.headers.append('set-cookie', cookie);
+    }
     return own;
   }
   const answered = attempts as Answered;
@@ -80,9 +86,15 @@ async function sessionCookie(exchange: Exchange, answered: Answered, settlement:
   const { affinity } = table.config;
   if (answered.control?.action?.kind === 'release') return clearedAffinityCookieHeader(affinity, incoming.request.url);
   const originId = pinnedOriginId(exchange, answered, settlement);
-  const nowSeconds = Math.floor(startedAt / 1000);
-  if (!issuesAffinityCookie(session.reading, session.envelope, { originId, nowSeconds, ttl: affinity.ttl })) return;
-  const claims = { originId, sessionId: session.sessionId, expiresAt: nowSeconds + affinity.ttl };
+  if (!issuesAffinityCookie(session.reading, session.envelope, { originId, now: startedAt, ttl: affinity.ttl })) return;
+  return signedCookie(exchange, originId);
+}
+
+/** The `Set-Cookie` of a fresh token pinning the session to `originId`. */
+async function signedCookie(exchange: Exchange, originId: string): Promise<string> {
+  const { incoming, table, session, startedAt } = exchange;
+  const { affinity } = table.config;
+  const claims = { originId, sessionId: session.sessionId, expiresAt: Math.floor(startedAt / 1000) + affinity.ttl };
   const token = await signAffinityToken(claims, session.keys.current);
   return affinityCookieHeader(token, affinity, incoming.request.url);
 }

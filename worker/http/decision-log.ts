@@ -10,7 +10,8 @@ import type { Decision } from '../core/route-plan';
 import type { SettledReason } from '../core/route-settlement';
 import { logEvent } from '../log';
 import type { ClientFailureKind } from './client-failure';
-import type { AttemptFailure } from './forwarder';
+import type { AttemptFailure } from '../core/failed-attempt';
+import type { ForwardStop } from './forwarder';
 
 export interface DecisionRecord {
   method: string;
@@ -18,7 +19,7 @@ export interface DecisionRecord {
   /** The origin that served the request; null when none did. */
   origin: string | null;
   decision: Decision;
-  /** With `repinned`, why the session left its origin (`connect-failed`, `timeout`, `unhealthy`, …). */
+  /** With `repinned`, why the session left its origin (`cf-521`, `connect-failed`, `timeout`, `unhealthy`, …). */
   reason?: SettledReason;
   cookie: CookieOutcome;
   /** With `affinity.learn` only: what the request carried under the learned names. */
@@ -28,9 +29,12 @@ export interface DecisionRecord {
   status: number;
   durationMs: number;
   /** Origins tried, the one that served included. */
-  attempts: number;
+  tried: number;
   failOpen: boolean;
+  /** The failed attempts, in order (the log writes them as `attempts`). */
   failures: readonly AttemptFailure[];
+  /** Why no further origin was tried, when none answered (`not-idempotent`, `resent-once`, `budget`, …). */
+  stopped?: ForwardStop;
   /** The request failed on the client's side (no origin was blamed for it). */
   clientFailure?: ClientFailureKind;
   /**
@@ -67,13 +71,19 @@ export function isRoutine(record: DecisionRecord): boolean {
 
 export function logDecision(record: DecisionRecord): void {
   // `handedOverTo` is in `control` already (`repin=<id>`): it is there for the counts.
-  const { failures, reason, clientFailure, handedOverTo: _handedOverTo, ...fields } = record;
+  const { failures, reason, clientFailure, stopped, handedOverTo: _handedOverTo, ...fields } = record;
   logEvent(record.status >= 500 && !record.origin ? 'warn' : 'info', 'request', {
     ...fields,
     ...(reason ? { reason } : {}),
     ...(clientFailure ? { clientFailure } : {}),
-    ...(failures.length > 0 ? { failures: failures.map(({ originId, kind }) => ({ origin: originId, kind })) } : {}),
+    ...(stopped ? { stopped } : {}),
+    attempts: failures.map(attemptLine),
   });
+}
+
+/** A failed attempt as the log has it: which origin, whether it can have reached it, why, and the status or error. */
+function attemptLine({ originId, kind, reason, status, error }: AttemptFailure) {
+  return { origin: originId, kind, reason, ...(status !== undefined ? { status } : {}), ...(error ? { error } : {}) };
 }
 
 /**

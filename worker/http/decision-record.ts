@@ -27,9 +27,11 @@ export function decisionRecord(
     ...(table.learned.length > 0 ? { envelope: session.envelope.outcome, learned: session.envelope.learned } : {}),
     status,
     durationMs: Date.now() - startedAt,
-    attempts: attempts.failures.length + (origin ? 1 : 0),
+    // The origin whose answer a replay dropped had the request too.
+    tried: attempts.failures.length + (origin ? 1 : 0) + (attempts.replay ? 1 : 0),
     failOpen: plan.failOpen,
     failures: attempts.failures,
+    ...(attempts.kind === 'refused' && attempts.stopped ? { stopped: attempts.stopped } : {}),
     ...(attempts.kind === 'client' ? { clientFailure: attempts.failure.kind } : {}),
     ...(attempts.control && attempts.control.followed.length > 0 ? { control: attempts.control.followed } : {}),
     ...(attempts.replay ? { replayedFrom: idOf(attempts.replay.from) } : {}),

@@ -40,15 +40,38 @@ export function configUnavailable(lookup: ConfigFailure): Response {
   }
 }
 
-export type UnavailableReason = 'no-origin' | 'strict-pin-down' | 'all-failed' | 'not-replayable' | 'timeout';
+export type UnavailableReason =
+  | 'no-origin'
+  | 'strict-pin-down'
+  | 'all-failed'
+  | 'not-replayable'
+  | 'not-idempotent'
+  | 'budget'
+  | 'resent-once'
+  | 'timeout';
 
 const UNAVAILABLE: Record<UnavailableReason, [status: number, message: string]> = {
   'no-origin': [503, 'edge-affinity: no origin is available to take this session.'],
   'strict-pin-down': [503, "edge-affinity: this session's origin is unavailable and failover is off."],
   'all-failed': [502, 'edge-affinity: no origin could be reached.'],
   'not-replayable': [502, 'edge-affinity: the origin could not be reached and the request body cannot be replayed.'],
-  // 502, not 504: the contract answers 502 or 503 when no origin can serve; the text says why.
-  timeout: [502, 'edge-affinity: the origin did not answer in time.'],
+  'not-idempotent': [
+    502,
+    'edge-affinity: the connection to the origin broke after it may have received this request, which is not ' +
+      'idempotent: it was not sent to another origin, so that it cannot run twice.',
+  ],
+  budget: [
+    502,
+    'edge-affinity: the origin failed, and this request was not sent again: too many requests are being re-sent ' +
+      'at once (retry budget).',
+  ],
+  'resent-once': [
+    502,
+    'edge-affinity: no origin could be reached: the request failed on two, and a request that may have ' +
+      'reached them is not sent to a third.',
+  ],
+  // RFC 9110 §15.6.5: the last origin tried took the request and did not answer in time.
+  timeout: [504, 'edge-affinity: the origin did not answer in time.'],
 };
 
 export function originUnavailable(reason: UnavailableReason, retryAfterSeconds: number): Response {

@@ -7,7 +7,8 @@ import type { RoutePlan, RouteRequest } from '../core/route-plan';
 import type { RoutingTable } from '../core/routing-table';
 import type { IsolateState } from '../isolate-state';
 import type { ClientFailure } from './client-failure';
-import type { AttemptFailure } from './forwarder';
+import type { AttemptFailure } from '../core/failed-attempt';
+import type { ForwardStop } from './forwarder';
 import type { HeardControl } from './origin-control';
 import type { Session } from './session-reading';
 import type { UnavailableReason } from './error-responses';
@@ -50,5 +51,15 @@ export type Attempts =
       control?: HeardControl;
       replay?: Replay;
     }
-  | { kind: 'refused'; reason: UnavailableReason; failures: AttemptFailure[]; control?: HeardControl; replay?: Replay }
+  | {
+      kind: 'refused';
+      reason: UnavailableReason;
+      /** Why the forwarder stopped, when it tried any origin. */
+      stopped?: ForwardStop;
+      /** The candidate next in line when it stopped short of it. */
+      next?: number;
+      failures: AttemptFailure[];
+      control?: HeardControl;
+      replay?: Replay;
+    }
   | { kind: 'client'; failure: ClientFailure; failures: AttemptFailure[]; control?: HeardControl; replay?: Replay };

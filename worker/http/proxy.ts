@@ -9,6 +9,8 @@
  * (configuration and health come from this isolate's caches), verifies no signature this isolate has
  * verified before, and passes the origin's response on as it is when nothing needs adding to it.
  */
+import { isTimeout, originFailed, type AttemptFailure } from '../core/failed-attempt';
+import { carriesIdempotencyKey, IDEMPOTENCY_KEY_HEADER } from '../core/replay-rule';
 import { planReplay, planRoute, type Availability, type RouteRequest } from '../core/route-plan';
 import { settleRoute } from '../core/route-settlement';
 import type { RoutingTable } from '../core/routing-table';
@@ -19,7 +21,7 @@ import { reportDecision } from './decision-report';
 import { configUnavailable, missingSecret, type UnavailableReason } from './error-responses';
 import type { Attempts, Exchange, Incoming } from './exchange';
 import { prepareOriginHeaders } from './forward-headers';
-import { Forwarder, type AttemptFailure, type ForwardOutcome } from './forwarder';
+import { Forwarder, type ForwardOutcome } from './forwarder';
 import { restoreLearnedValues } from './learned-request';
 import { hearAnswer, type HeardControl } from './origin-control';
 import { prepareBody } from './request-body';
@@ -39,6 +41,7 @@ export async function proxyRequest(incoming: Incoming, isolate: IsolateState): P
     answeredBy: attempts.kind === 'answered' ? attempts.answeredBy : undefined,
     failures: attempts.failures,
     replayOf: attempts.replay?.from,
+    next: attempts.kind === 'refused' ? attempts.next : undefined,
   });
   const own = attempts.kind === 'answered' ? undefined : workerResponse(attempts, table.config.health.interval);
   const status = own?.status ?? (attempts as Extract<Attempts, { kind: 'answered' }>).response.status;
@@ -99,6 +102,7 @@ function placementBound(
 /** Sends the request along the plan's candidates; follows the answering origin's replay, once. */
 async function attempt(exchange: Exchange): Promise<Attempts> {
   const { incoming, table, isolate, plan, route } = exchange;
+  isolate.retryBudget.countRequest(exchange.startedAt);
   const { request } = incoming;
   const { proxy } = table.config;
   const prepared = await prepareBody(request, proxy.bodyTimeout * 1000);
@@ -111,27 +115,36 @@ async function attempt(exchange: Exchange): Promise<Attempts> {
     body: prepared.body,
     timeoutMs: (prepared.body.replayable ? proxy.timeout : proxy.uploadTimeout) * 1000,
     origins: table.origins,
+    replay: { policy: proxy.replay, keyed: carriesIdempotencyKey(request.headers.get(IDEMPOTENCY_KEY_HEADER)) },
+    budget: isolate.retryBudget,
     inFlight: table.balanceFactor === undefined ? undefined : isolate.load.counter(table),
   });
   const replayable = prepared.body.replayable;
   const first = await forwarder.forward(plan.candidates);
-  // Failed connections are recorded before the answer is heard: a directive naming an origin that
-  // just failed here, or a replay's spares, must see it ejected.
-  recordFailures(exchange, first);
+  // Failed attempts are recorded before the answer is heard: a directive naming an origin that just
+  // failed here, or a replay's spares, must see it ejected.
+  recordFailure(exchange, first.failures);
   const heard = hear(exchange, first, { replayed: false, replayable });
   if (!first.ok || heard?.action?.kind !== 'replay') return attempted(exchange, first, first.failures, heard);
   await first.response.body?.cancel().catch(() => {});
   const second = await forwarder.forward(planReplay(route, heard.action.target, first.answeredBy));
-  recordFailures(exchange, second);
+  // Counted only when it is the request's first failure (the first leg may have had its own).
+  if (first.failures.length === 0) recordFailure(exchange, second.failures);
   const heardAgain = hear(exchange, second, { replayed: true, replayable });
   const control = { action: heardAgain?.action, followed: [...heard.followed, ...(heardAgain?.followed ?? [])] };
   const failures = [...first.failures, ...second.failures];
   return attempted(exchange, second, failures, control, { from: first.answeredBy });
 }
 
-/** Only failures of origins' connections are recorded: what the client broke is no origin's doing. */
-function recordFailures(exchange: Exchange, outcome: ForwardOutcome): void {
-  exchange.isolate.recordFailures(outcome.failures, exchange.table.config.health, Date.now());
+/**
+ * Only the request's first failed attempt counts against an origin, and only when that origin is gone
+ * or its connection broke: a request that breaks every origin it reaches (a "query of death") must not
+ * eject them all and move everybody else's sessions; a slow answer says little (failed-attempt.ts).
+ */
+function recordFailure(exchange: Exchange, failures: readonly AttemptFailure[]): void {
+  const [first] = failures;
+  if (!first || !originFailed(first)) return;
+  exchange.isolate.recordFailure(first, exchange.table.config.health, Date.now());
 }
 
 /** The client's headers, edited in place for the origins (forward-headers.ts), learned values restored. */
@@ -185,6 +198,8 @@ function attempted(
   return {
     kind: 'refused',
     reason: unavailableReason(exchange, last, replay !== undefined),
+    stopped: last.stopped,
+    next: last.next,
     failures,
     control,
     replay,
@@ -197,12 +212,19 @@ function unavailableReason(
   last: Extract<ForwardOutcome, { ok: false }>,
   replayed: boolean,
 ): UnavailableReason {
-  // A strict pin whose own origin cannot serve (no connection, or no answer in time): 503 rather than
-  // a move. After a replay the session's origin answered; only the origin it named (and its spares)
-  // failed.
+  // A strict pin whose own origin cannot serve: 503 rather than a move. After a replay the session's
+  // origin answered; only the origin it named (and its spares) failed.
   if (!replayed && exchange.plan.decision === 'pinned' && exchange.route.failover === 'none') return 'strict-pin-down';
-  // Origins that accept connections and never answer: said as such.
-  const { failures } = last;
-  if (failures.length > 0 && failures.every((f) => f.kind === 'timeout')) return 'timeout';
-  return last.stopped === 'not-replayable' ? 'not-replayable' : 'all-failed';
+  // The last origin tried accepted the request and did not answer in time: 504, said as such.
+  const failure = last.failures.at(-1);
+  if (failure && isTimeout(failure.reason)) return 'timeout';
+  switch (last.stopped) {
+    case 'not-replayable':
+    case 'not-idempotent':
+    case 'budget':
+    case 'resent-once':
+      return last.stopped;
+    default:
+      return 'all-failed';
+  }
 }

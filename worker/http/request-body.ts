@@ -27,8 +27,13 @@ export interface OutgoingBody {
   /** No body at all: the request goes out without one (and without `Content-Length`). */
   readonly none: boolean;
   readonly replayable: boolean;
-  /** The body of one attempt; a streamed one can be taken once and aborts `attempt` if the client fails. */
-  take(attempt: AbortController): BodyInit | null;
+  /**
+   * The body of one attempt; a streamed one can be taken once and aborts `attempt` if the client fails.
+   * `sent` runs once the whole body is on its way to the origin: at once for none or a buffered one,
+   * when the client's stream ends for a streamed one (a slow upload is the client's time, not load on
+   * the origin).
+   */
+  take(attempt: AbortController, sent: () => void): BodyInit | null;
   /** Set once the client's side failed while streaming: then the attempt's failure is the client's. */
   readonly clientFailure: ClientFailure | undefined;
 }
@@ -37,7 +42,12 @@ export type BodyPreparation = { ok: true; body: OutgoingBody } | { ok: false; fa
 
 const NO_BODY: BodyPreparation = {
   ok: true,
-  body: { none: true, replayable: true, take: () => null, clientFailure: undefined },
+  body: {
+    none: true,
+    replayable: true,
+    take: (_attempt, sent) => (sent(), null),
+    clientFailure: undefined,
+  },
 };
 
 /** Methods whose requests the runtime will not send with a body. */
@@ -91,7 +101,7 @@ function timedOut(read: Extract<ChunkRead, { status: 'late' }>): BodyPreparation
 
 /** The runtime copies a buffer it sends (fetch's body extraction), so one buffer serves every attempt. */
 function buffered(bytes: Uint8Array): OutgoingBody {
-  return { none: false, replayable: true, take: () => bytes, clientFailure: undefined };
+  return { none: false, replayable: true, take: (_attempt, sent) => (sent(), bytes), clientFailure: undefined };
 }
 
 function streamed(
@@ -104,11 +114,14 @@ function streamed(
     none: false,
     replayable: false,
     clientFailure: undefined,
-    take(attempt) {
+    take(attempt, sent) {
       const reader = rest instanceof ReadableStream ? rest.getReader() : rest;
-      const stream = guardedStream(head, reader, pending, (error) => {
-        body.clientFailure = { kind: 'body-incomplete', error: errorMessage(error) };
-        attempt.abort(body.clientFailure);
+      const stream = guardedStream(head, reader, pending, {
+        onEnd: sent,
+        onClientFailure: (error) => {
+          body.clientFailure = { kind: 'body-incomplete', error: errorMessage(error) };
+          attempt.abort(body.clientFailure);
+        },
       });
       // A declared length keeps its framing: the origin gets Content-Length, not a chunked body.
       return declared === undefined ? stream : stream.pipeThrough(new FixedLengthStream(declared));

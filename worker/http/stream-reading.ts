@@ -60,6 +60,13 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
   return bytes;
 }
 
+export interface StreamWatch {
+  /** The client's body ended: all of it is on its way. */
+  onEnd(): void;
+  /** The client's side failed. */
+  onClientFailure(error: unknown): void;
+}
+
 /**
  * The chunks already read, then the read under way (if any), then the rest of the reader. When the
  * client's side fails, `onClientFailure` runs and the stream neither ends nor errors: the caller
@@ -69,7 +76,7 @@ export function guardedStream(
   head: Uint8Array[],
   rest: ReadableStreamDefaultReader<Uint8Array>,
   pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined,
-  onClientFailure: (error: unknown) => void,
+  { onEnd, onClientFailure }: StreamWatch,
 ): ReadableStream<Uint8Array> {
   const chunks = [...head];
   let inFlight = pending;
@@ -81,8 +88,10 @@ export function guardedStream(
       inFlight = undefined;
       try {
         const { done, value } = await read;
-        if (done) controller.close();
-        else controller.enqueue(value);
+        if (done) {
+          controller.close();
+          onEnd();
+        } else controller.enqueue(value);
       } catch (error) {
         onClientFailure(error);
         await new Promise<never>(() => {}); // settled by the abort, which cancels this stream

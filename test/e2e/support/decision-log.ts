@@ -1,6 +1,6 @@
 /**
  * The worker's decision log (README, "Decision logs") read as the JSON it is, so that tests assert
- * on its fields (`origin`, `decision`, `failures`) instead of on substrings of a line.
+ * on its fields (`origin`, `decision`, `attempts`) instead of on substrings of a line.
  */
 
 /** One proxied request as the worker logs it. */
@@ -16,9 +16,19 @@ export interface LoggedDecision {
   envelope?: string;
   learned?: string;
   status: number;
-  attempts: number;
+  /** Origins tried, the one that answered included. */
+  tried: number;
   failOpen: boolean;
-  failures?: { origin: string; kind: string }[];
+  /** The failed attempts, in order. */
+  attempts: {
+    origin: string;
+    kind: 'not-reached' | 'may-have-reached';
+    reason: string;
+    status?: number;
+    error?: string;
+  }[];
+  /** Why no further origin was tried, when none answered. */
+  stopped?: string;
   /** The `Affinity-Control` directives followed, and where a replay came from. */
   control?: string[];
   replayedFrom?: string;
