@@ -19,8 +19,13 @@ const NOTES = {
 };
 const COLOURS = ['#2563eb', '#16a34a', '#db2777', '#ea580c', '#7c3aed'];
 
+/** A cart: its lines by the id the browser gave each, in the order they were added. */
+type Cart = Map<string, string>;
+
 export class CartOrigin {
-  readonly #carts = new Map<string, string[]>();
+  readonly #carts = new Map<string, Cart>();
+  /** Sessions that arrived here with a shop cookie another origin issued: their next page says they moved. */
+  readonly #arrivals = new Set<string>();
   readonly #sockets = new Set<Socket>();
   readonly #mcp: McpEndpoint;
   #server?: Server;
@@ -57,6 +62,7 @@ export class CartOrigin {
     if (!server) return;
     this.#server = undefined;
     this.#carts.clear();
+    this.#arrivals.clear();
     const closed = new Promise((resolve) => server.close(resolve));
     for (const socket of this.#sockets) socket.destroy();
     await this.#mcp.forget();
@@ -71,21 +77,39 @@ export class CartOrigin {
     if (url.pathname === '/mcp') return this.#mcp.handle(request, response);
     const { sessionId, isNew, known } = this.#session(request);
     if (isNew) response.setHeader('set-cookie', `shop_session=${sessionId}; Path=/; HttpOnly; SameSite=Lax`);
-    const cart = this.#carts.get(sessionId) ?? [];
+    if (!isNew && !known) this.#arrivals.add(sessionId);
+    const cart = this.#carts.get(sessionId) ?? new Map<string, string>();
     this.#carts.set(sessionId, cart);
+    const line = /^\/cart\/lines\/([A-Za-z0-9-]{1,64})$/.exec(url.pathname)?.[1];
+    // Adding a line is an idempotent PUT (the browser names the line): sent twice, it is in the cart
+    // once, so the worker may send it to another origin when this one's connection breaks.
+    if (request.method === 'PUT' && line) {
+      const item = (await readBody(request)).trim();
+      cart.set(line, PRODUCTS.find((product) => product === item) ?? PRODUCTS[0]!);
+      return this.#cartJson(response, cart);
+    }
+    if (request.method === 'DELETE' && url.pathname === '/cart') {
+      cart.clear();
+      return this.#cartJson(response, cart);
+    }
+    // Without the page's script: a plain form POST, which is not idempotent (sent twice, the item is
+    // added twice), so the worker never sends it again after a broken connection.
     if (request.method === 'POST' && url.pathname === '/cart') {
       const form = new URLSearchParams(await readBody(request));
-      if (form.get('clear')) cart.length = 0;
-      else cart.push(form.get('item') ?? PRODUCTS[cart.length % PRODUCTS.length]!);
+      if (form.get('clear')) cart.clear();
+      else cart.set(randomBytes(9).toString('base64url'), form.get('item') ?? PRODUCTS[cart.size % PRODUCTS.length]!);
       response.writeHead(303, { location: '/' });
       return void response.end();
     }
-    if (url.pathname === '/cart.json') {
-      response.setHeader('content-type', 'application/json');
-      return void response.end(JSON.stringify({ origin: this.id, items: cart }));
-    }
+    if (url.pathname === '/cart.json') return this.#cartJson(response, cart);
+    const visitor = isNew ? 'new' : this.#arrivals.delete(sessionId) ? 'moved' : 'known';
     response.setHeader('content-type', 'text/html; charset=utf-8');
-    response.end(this.#page(cart, isNew ? 'new' : known ? 'known' : 'moved'));
+    response.end(this.#page([...cart.values()], visitor));
+  }
+
+  #cartJson(response: ServerResponse, cart: Cart): void {
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify({ origin: this.id, items: [...cart.values()] }));
   }
 
   #session(request: IncomingMessage): { sessionId: string; isNew: boolean; known: boolean } {
@@ -94,7 +118,7 @@ export class CartOrigin {
     return { sessionId: existing, isNew: false, known: this.#carts.has(existing) };
   }
 
-  #page(cart: string[], visitor: 'new' | 'known' | 'moved'): string {
+  #page(cart: string[], visitor: keyof typeof NOTES): string {
     const items =
       cart.map((item) => `<li>${escapeHtml(item)}</li>`).join('') || '<li class="empty">Your cart is empty.</li>';
     const options = PRODUCTS.map((p) => `<option>${p}</option>`).join('');
@@ -107,12 +131,31 @@ export class CartOrigin {
 <h1>Demo shop</h1>
 <p>Served by <span class="badge" id="served-by">${this.id}</span></p>
 <h2>Cart (${cart.length})</h2><ul id="cart">${items}</ul>
-<form method="post" action="/cart"><select name="item">${options}</select> <button>Add to cart</button></form>
-<form method="post" action="/cart"><input type="hidden" name="clear" value="1"><button>Empty cart</button></form>
+<form method="post" action="/cart" id="add"><select name="item">${options}</select> <button>Add to cart</button></form>
+<form method="post" action="/cart" id="empty"><input type="hidden" name="clear" value="1"><button>Empty cart</button></form>
 <p class="note" id="note">${NOTES[visitor](this.id)}</p>
+<script>${CART_SCRIPT}</script>
 </body></html>`;
   }
 }
+
+/**
+ * The page's script: adding a line and emptying the cart as idempotent requests (PUT of a line the
+ * browser names, DELETE of the cart), which the worker may send to another origin if this one dies
+ * with the request on its way. Without script, the forms post as usual.
+ */
+const CART_SCRIPT = `
+const lineId = () => (crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
+async function send(event, method, path, body) {
+  event.preventDefault();
+  const response = await fetch(path, { method, body, headers: { 'content-type': 'text/plain' } });
+  if (response.ok) location.reload();
+  else document.getElementById('note').textContent = 'The shop could not take that (' + response.status + '): please try again.';
+}
+document.getElementById('add').addEventListener('submit', (event) =>
+  send(event, 'PUT', '/cart/lines/' + lineId(), new FormData(event.target).get('item')));
+document.getElementById('empty').addEventListener('submit', (event) => send(event, 'DELETE', '/cart'));
+`;
 
 function readBody(request: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

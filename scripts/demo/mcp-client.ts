@@ -5,7 +5,10 @@
  *
  * Stop the origin that holds the session (its number key in the demo's terminal) while it runs: that
  * origin's sessions are gone with it, the next call gets the server's own "Session not found", and
- * the client opens a new session on a survivor, as MCP clients do.
+ * the client opens a new session on a survivor, as MCP clients do. A call that was on its way when the
+ * origin died may get the worker's 502 instead: a tool call is a POST, and one whose connection broke
+ * may have run, so the worker does not send it to another server (README, "Replays and side
+ * effects"); this client says so and calls again.
  *
  *   npm run demo:mcp -- [url, default http://127.0.0.1:8787/mcp] [calls, default 10]
  */
@@ -45,10 +48,14 @@ async function main(): Promise<void> {
       const answer = await whoami(connection);
       console.log(`  whoami → ${answer.server}, call ${answer.call} of this session`);
     } catch (error) {
-      if (!(error instanceof StreamableHTTPError && error.code === 404)) throw error;
-      console.log('  the server answered "Session not found": its origin went away; starting a new session');
-      await connection.client.close();
-      connection = await connect();
+      if (!(error instanceof StreamableHTTPError)) throw error;
+      if (error.code === 502) {
+        console.log('  502: the connection broke while the call was on its way (it may have run): calling again');
+      } else if (error.code === 404) {
+        console.log('  the server answered "Session not found": its origin went away; starting a new session');
+        await connection.client.close();
+        connection = await connect();
+      } else throw error;
     }
     await sleep(1000);
   }

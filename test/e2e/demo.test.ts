@@ -86,12 +86,12 @@ describe.skipIf(!CHROMIUM_AVAILABLE)('npm start', () => {
     expect(output).toMatch(new RegExp(`DELETE /mcp → ${server}  pinned \\(envelope valid, header:mcp-session-id\\)`));
   }, 30_000);
 
-  it('keeps the cart across reloads, and moves on without an error page when its origin stops', async () => {
+  it('keeps the cart across reloads, and adds to it without an error page when its origin stops', async () => {
     const page = await browser.newPage();
     await page.goto(shopUrl);
     const holder = (await page.locator('#served-by').textContent())!;
-    // Each add is a POST answered 303 → GET /: wait until that page is in before the next step,
-    // or a reload races the redirect and the browser drops the page under it.
+    // Each add is the page script's PUT of a new cart line, then a reload: wait until that page is in
+    // before the next step, or a reload races it and the browser drops the page under it.
     const cart = () => page.locator('#cart li').allTextContents();
     await page.selectOption('select[name="item"]', 'Hand grinder');
     await page.click('text=Add to cart');
@@ -106,10 +106,22 @@ describe.skipIf(!CHROMIUM_AVAILABLE)('npm start', () => {
     }
     demo.stdin!.write(`${holder.replace('app-', '')}\n`); // the key that stops this origin
     await expect.poll(() => output, { timeout: 5_000 }).toContain(`${holder} stopped`);
+    // The add goes to the dead origin first: its PUT is idempotent, so the worker sends it on to the
+    // session's next origin inside the same request, and the page shows where it landed.
+    const puts: number[] = [];
+    page.on('response', (r) => void (r.request().method() === 'PUT' && puts.push(r.status())));
+    await page.selectOption('select[name="item"]', 'Paper filters');
+    await page.click('text=Add to cart');
+    await expect.poll(() => page.locator('#served-by').textContent(), { timeout: 5_000 }).not.toBe(holder);
+    expect(puts).toEqual([200]);
+    await expect
+      .poll(() => output, { timeout: 5_000 })
+      .toMatch(/PUT \/cart\/lines\/\S+ → app-\d  repinned, connect-failed \(cookie valid\)  200/);
+    expect(await cart()).toContain('Paper filters');
+    expect(await page.locator('#note').textContent()).toMatch(/moved you here without an error page/);
     const response = await page.reload();
     expect(response?.status()).toBe(200);
     expect(await page.locator('#served-by').textContent()).not.toBe(holder);
-    expect(await page.locator('#note').textContent()).toMatch(/moved you here without an error page/);
   }, 30_000);
 
   it('stops everything it started on q', async () => {
