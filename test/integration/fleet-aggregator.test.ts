@@ -61,6 +61,48 @@ describe('the totals', () => {
   });
 });
 
+describe('the recent window', () => {
+  it('outlives an eviction: active sessions, the chart and watchingSince read the same after the object restarts', async () => {
+    await report('one', 21);
+    await runDurableObjectAlarm(fleet());
+    const before = await fleet().fleetStatus(['one']);
+    expect(before.origins.one!.activeSessions).toBe(21);
+    await abortAllDurableObjects();
+    const after = await fleet().fleetStatus(['one']);
+    expect(after.watchingSince).toBe(before.watchingSince);
+    expect(after.activeSessionsTotal).toBe(21);
+    expect(after.origins.one!.activeSessions).toBe(21);
+    expect(after.origins.one!.series).toEqual(before.origins.one!.series);
+    expect(after.origins.one!.lastRequestAt).toBe(before.origins.one!.lastRequestAt);
+    expect((await fleet().fleetMetrics()).totals.origins.one!.requests).toBe(21);
+  });
+
+  it('keeps in storage only the buckets inside the window, and never loses a stored one to a later write', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const start = Date.now();
+    await report('one', 4);
+    await runDurableObjectAlarm(fleet());
+    vi.setSystemTime(start + 40_000); // a later bucket of each kind
+    await report('one', 3);
+    await runDurableObjectAlarm(fleet());
+    const stored = () =>
+      runInDurableObject(fleet(), async (_, state) => [
+        ...(await state.storage.list({ prefix: 'fleetBucket:' })).keys(),
+      ]);
+    const both = await stored();
+    expect(both.filter((k) => k.startsWith('fleetBucket:counts:'))).toHaveLength(2);
+    expect(both.filter((k) => k.startsWith('fleetBucket:sketches:'))).toHaveLength(2);
+    await abortAllDurableObjects();
+    expect((await fleet().fleetStatus(['one'])).origins.one!.activeSessions).toBe(4); // s0..s3 in both buckets
+    vi.setSystemTime(start + 16 * 60_000); // everything stored has left the window
+    await report('one', 1);
+    await runDurableObjectAlarm(fleet());
+    const left = await stored();
+    expect(left).toHaveLength(2); // the new bucket of each kind only
+    expect((await fleet().fleetMetrics()).totals.origins.one!.requests).toBe(8);
+  });
+});
+
 describe('origins gone from the configuration', () => {
   it('keep their totals for the retention period, then leave storage and the metrics', async () => {
     vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });

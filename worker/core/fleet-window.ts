@@ -11,8 +11,21 @@
  *   retention period (fleet-retention.ts).
  * A batch counts in the buckets of its arrival: isolates report every 10 s, so a request lands in a
  * bucket at most one flush interval after it happened, and no isolate's clock is trusted.
+ *
+ * The buckets are stored with the totals (`storedBuckets`, `restoreFleetWindow`): an object evicted
+ * after a quiet minute, or restarted by a deploy, keeps its recent figures and the time it has been
+ * watching since, so active sessions do not drop to 0 while sessions that made requests in the last 5
+ * minutes are live.
  */
-import { decodeSketch, emptySketch, estimateDistinct, mergeSketch, type HllRegisters } from './hyperloglog';
+import {
+  decodeSketch,
+  emptySketch,
+  encodeSketch,
+  estimateDistinct,
+  mergeSketch,
+  type HllRegisters,
+  type HllWire,
+} from './hyperloglog';
 import { addEach, emptyCounts, mergeCounts, type OriginCounts, type TrafficBatch } from './traffic-counts';
 
 export const COUNT_BUCKET_MS = 10_000;
@@ -66,6 +79,58 @@ export function newFleetWindow(now: number, totals?: FleetTotals): FleetWindow {
   return { watchingSince: now, counts: [], sketches: [], totals: totals ?? { since: now, origins: {}, unserved: {} } };
 }
 
+/** A bucket as storage keeps it: counts as they are, sketches in their wire form. */
+export type StoredBucket =
+  | { kind: 'counts'; start: number; origins: Record<string, OriginCounts> }
+  | { kind: 'sketches'; start: number; origins: Record<string, HllWire> };
+
+/** A stored bucket's name: one storage key per bucket, so a write carries only the buckets that changed. */
+export function bucketName(bucket: Pick<StoredBucket, 'kind' | 'start'>): string {
+  return `${bucket.kind}:${bucket.start}`;
+}
+
+/** The window's buckets that end after `since` (those a batch merged since then changed), as storage keeps them. */
+export function bucketsChangedSince(window: FleetWindow, since: number): StoredBucket[] {
+  const stored: StoredBucket[] = [];
+  for (const counts of window.counts) {
+    if (counts.start + COUNT_BUCKET_MS > since)
+      stored.push({ kind: 'counts', start: counts.start, origins: structuredClone(counts.origins) });
+  }
+  for (const sketches of window.sketches) {
+    if (sketches.start + SKETCH_BUCKET_MS <= since) continue;
+    const origins = Object.fromEntries([...sketches.origins].map(([id, sketch]) => [id, encodeSketch(sketch)]));
+    stored.push({ kind: 'sketches', start: sketches.start, origins });
+  }
+  return stored;
+}
+
+/** Whether a stored bucket is still inside the window at `now` (pruneWindow's rule). */
+export function isCurrent(bucket: Pick<StoredBucket, 'kind' | 'start'>, now: number): boolean {
+  return bucket.kind === 'counts'
+    ? bucket.start > now - CHART_WINDOW_MS
+    : bucket.start > now - ACTIVE_SESSION_WINDOW_MS - SKETCH_BUCKET_MS;
+}
+
+/**
+ * The window as storage left it: the totals, the buckets still inside the window at `now`, and the
+ * time it has watched since (`now` when nothing was stored: a question about earlier is not answered).
+ */
+export function restoreFleetWindow(
+  now: number,
+  stored: { totals?: FleetTotals; watchingSince?: number; buckets: readonly StoredBucket[] },
+): FleetWindow {
+  const window = newFleetWindow(stored.watchingSince ?? now, stored.totals);
+  const current = [...stored.buckets].filter((b) => isCurrent(b, now)).sort((a, b) => a.start - b.start);
+  for (const bucket of current) {
+    if (bucket.kind === 'counts') window.counts.push({ start: bucket.start, origins: bucket.origins });
+    else {
+      const origins = new Map(Object.entries(bucket.origins).map(([id, wire]) => [id, decodeSketch(wire)]));
+      window.sketches.push({ start: bucket.start, origins });
+    }
+  }
+  return window;
+}
+
 export function mergeBatch(window: FleetWindow, batch: TrafficBatch, now: number): void {
   pruneWindow(window, now);
   const counts = bucketAt(window.counts, now, COUNT_BUCKET_MS, () => ({ origins: {} }));
@@ -84,8 +149,8 @@ export function mergeBatch(window: FleetWindow, batch: TrafficBatch, now: number
 
 /** Drops buckets past their window. */
 export function pruneWindow(window: FleetWindow, now: number): void {
-  window.counts = window.counts.filter((b) => b.start > now - CHART_WINDOW_MS);
-  window.sketches = window.sketches.filter((b) => b.start > now - ACTIVE_SESSION_WINDOW_MS - SKETCH_BUCKET_MS);
+  window.counts = window.counts.filter((b) => isCurrent({ kind: 'counts', start: b.start }, now));
+  window.sketches = window.sketches.filter((b) => isCurrent({ kind: 'sketches', start: b.start }, now));
 }
 
 /** Distinct sessions per origin, and over all, in the sketch buckets that started in the last 5 minutes. */

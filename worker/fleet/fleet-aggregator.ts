@@ -11,8 +11,11 @@
  * crash) loses is what was counted since the last write, and an exported value was always written
  * first, so a counter never goes back. The cost: counters are up to PERSIST_INTERVAL_MS behind.
  *
- * A restarted object keeps counting from its stored totals, and its recent buckets start empty:
- * `watchingSince` says so, and "drained" waits for a full idle period of its own watching.
+ * The same alarm stores the recent buckets that changed since the last write, and the time the window
+ * has watched since: an object evicted after a quiet minute (or restarted by a deploy) answers with
+ * the same active sessions, chart and `watchingSince` as before, losing at most the last
+ * PERSIST_INTERVAL_MS of reports. An object that never stored a window starts watching anew, and
+ * "drained" waits for a full idle period of its own watching.
  */
 import { readConfig } from '../config/config-source';
 import {
@@ -25,7 +28,17 @@ import {
 } from '../core/fleet-answers';
 import { fleetLoad, type FleetLoad } from '../core/fleet-figures';
 import { retireRemovedOrigins } from '../core/fleet-retention';
-import { fleetView, mergeBatch, newFleetWindow, type FleetTotals, type FleetWindow } from '../core/fleet-window';
+import {
+  bucketsChangedSince,
+  fleetView,
+  isCurrent,
+  mergeBatch,
+  newFleetWindow,
+  restoreFleetWindow,
+  type FleetTotals,
+  type FleetWindow,
+  type StoredBucket,
+} from '../core/fleet-window';
 import type { TrafficBatch } from '../core/traffic-counts';
 import type { MonitorStorage } from '../health/monitor-storage';
 import { logEvent } from '../log';
@@ -42,6 +55,10 @@ export class FleetAggregator {
   #stored?: FleetTotals;
   /** Whether the alarm is set to store the totals. */
   #storeDue = false;
+  /** When the first report not yet stored arrived: the buckets from then on have changed. */
+  #unstoredSince?: number;
+  /** The buckets storage holds, to remove each once it has left the window. */
+  #storedBuckets: Pick<StoredBucket, 'kind' | 'start'>[] = [];
   #retirementCheckedAt = -Infinity;
   #load?: FleetLoad;
 
@@ -51,10 +68,12 @@ export class FleetAggregator {
     private readonly kv: KVNamespace,
   ) {}
 
-  /** Takes the stored totals back; called once when the object starts. */
-  restore(totals: FleetTotals | undefined, now: number): void {
+  /** Takes the stored totals and window back; called once when the object starts. */
+  async restore(totals: FleetTotals | undefined, watchingSince: number | undefined, now: number): Promise<void> {
     if (!totals) return;
-    this.#window = newFleetWindow(now, totals);
+    const buckets = await this.storage.readFleetBuckets();
+    this.#window = restoreFleetWindow(now, { totals, watchingSince, buckets });
+    this.#storedBuckets = buckets.map(({ kind, start }) => ({ kind, start }));
     this.#stored = structuredClone(totals);
   }
 
@@ -63,6 +82,7 @@ export class FleetAggregator {
     const now = Date.now();
     const window = this.#windowAt(now);
     mergeBatch(window, batch, now);
+    this.#unstoredSince ??= now;
     if (!this.#storeDue) {
       await this.storage.setAlarm(now + PERSIST_INTERVAL_MS);
       this.#storeDue = true;
@@ -72,7 +92,8 @@ export class FleetAggregator {
   }
 
   /**
-   * The alarm: stores the totals (after retiring origins long gone from the configuration). Nothing
+   * The alarm: stores the totals (after retiring origins long gone from the configuration) and the
+   * buckets changed since the last write, and removes the stored buckets past the window. Nothing
    * to do in an object that counts no traffic: the probing objects share this class and its alarm.
    */
   async storeTotals(): Promise<void> {
@@ -82,7 +103,16 @@ export class FleetAggregator {
     const now = Date.now();
     if (now - this.#retirementCheckedAt >= RETIREMENT_CHECK_MS) await this.#retireRemovedOrigins(window, now);
     const totals = structuredClone(window.totals);
-    await this.storage.write({ fleet: totals });
+    const changed = bucketsChangedSince(window, this.#unstoredSince ?? now);
+    this.#unstoredSince = undefined;
+    const expired = this.#storedBuckets.filter((b) => !isCurrent(b, now));
+    await this.storage.writeFleet({ fleet: totals, fleetWatchingSince: window.watchingSince }, changed, expired);
+    this.#storedBuckets = [
+      ...this.#storedBuckets.filter(
+        (b) => isCurrent(b, now) && !changed.some((c) => c.kind === b.kind && c.start === b.start),
+      ),
+      ...changed.map(({ kind, start }) => ({ kind, start })),
+    ];
     this.#stored = totals;
   }
 

@@ -7,7 +7,7 @@
  * Storage is the source of truth: a value is written before anything relies on it, and every object
  * reads its keys back when it starts, so an eviction or a restart loses nothing.
  */
-import type { FleetTotals } from '../core/fleet-window';
+import { bucketName, type FleetTotals, type StoredBucket } from '../core/fleet-window';
 import type { HealthPlan } from '../core/health-plan';
 import type { OriginHealth } from '../core/health-transition';
 import type { OriginControls } from '../core/origin-control';
@@ -49,7 +49,15 @@ export interface MonitorStorageSchema {
    * alarm; origins gone from the configuration leave them after a retention period.
    */
   fleet: FleetTotals;
+  /**
+   * Fleet aggregator: since when its recent buckets have watched (stored with `fleet`). The buckets
+   * themselves are one key each, `fleetBucket:<kind>:<start>` (`writeFleet`), so that a write every
+   * second carries only the buckets that changed.
+   */
+  fleetWatchingSince: number;
 }
+
+const FLEET_BUCKET_PREFIX = 'fleetBucket:';
 
 export type StoredKey = keyof MonitorStorageSchema;
 
@@ -65,6 +73,29 @@ export class MonitorStorage {
   /** One write of several keys: they never disagree after a crash. */
   write(entries: Partial<MonitorStorageSchema>): Promise<void> {
     return this.storage.put(entries);
+  }
+
+  /** The fleet aggregator's stored recent buckets, in no order. */
+  async readFleetBuckets(): Promise<StoredBucket[]> {
+    const stored = await this.storage.list<StoredBucket>({ prefix: FLEET_BUCKET_PREFIX });
+    return [...stored.values()];
+  }
+
+  /**
+   * One write of the fleet's totals, the buckets that changed and the removal of the buckets past the
+   * window: issued together, the platform commits them as one, so storage never holds totals without
+   * the buckets they came with.
+   */
+  async writeFleet(
+    entries: Pick<MonitorStorageSchema, 'fleet' | 'fleetWatchingSince'>,
+    changed: readonly StoredBucket[],
+    expired: readonly Pick<StoredBucket, 'kind' | 'start'>[],
+  ): Promise<void> {
+    const buckets = Object.fromEntries(changed.map((b) => [FLEET_BUCKET_PREFIX + bucketName(b), b]));
+    const writes = [this.storage.put({ ...entries, ...buckets })];
+    if (expired.length > 0)
+      writes.push(this.storage.delete(expired.map((b) => FLEET_BUCKET_PREFIX + bucketName(b))).then(() => {}));
+    await Promise.all(writes);
   }
 
   /** Drops everything this object stores, and its alarm. */

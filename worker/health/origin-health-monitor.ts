@@ -53,6 +53,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
         'plan',
         'heardFrom',
         'fleet',
+        'fleetWatchingSince',
       ]);
       Object.assign(this.#shardMemory, { orders: stored.orders, records: stored.records ?? {} });
       Object.assign(this.#coordinatorMemory, {
@@ -62,7 +63,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
         plan: stored.plan,
         heardFrom: stored.heardFrom ?? {},
       });
-      this.#fleet.restore(stored.fleet, Date.now());
+      await this.#fleet.restore(stored.fleet, stored.fleetWatchingSince, Date.now());
     });
   }
 
