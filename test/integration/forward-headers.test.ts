@@ -17,6 +17,8 @@ function validConfig(overrides: object): Config {
 }
 
 const facts = { strippedCookies: ['__affinity'], clientIp: '198.51.100.7' };
+/** The worker's own cookies under `affinity.cookie: "pin"`. */
+const OWN = compileRoutingTable(validConfig({ affinity: { cookie: 'pin' } })).ownCookies;
 
 /** The headers an origin gets for `request`: the client's, edited in place as the forwarder does. */
 function forOrigin(request: Request, overrides: Partial<ForwardingFacts> = {}): Headers {
@@ -106,12 +108,36 @@ describe('the headers an origin gets', () => {
     ).toBe(false);
   });
 
-  it('lose the worker’s own cookies: the affinity cookie and the admin session’s, under either name', () => {
+  it('lose the worker’s own cookies: the affinity cookie, its state and the admin session’s, under either name', () => {
     const request = new Request('https://shop.example/', {
-      headers: { cookie: '__Secure-edge-affinity-admin=s; a=1; edge-affinity-admin=s; pin=1.x; b=2' },
+      headers: { cookie: '__Secure-edge-affinity-admin=s; a=1; edge-affinity-admin=s; pin=1.x; pin_state=s; b=2' },
     });
     const { ownCookies } = compileRoutingTable(validConfig({ affinity: { cookie: 'pin' } }));
     expect(forOrigin(request, { strippedCookies: ownCookies }).get('cookie')).toBe('a=1; b=2');
+  });
+
+  it('lose every header of the worker’s and every other proxy’s claim, whatever case the client used', () => {
+    const claims = {
+      'Affinity-Control': 'repin=b',
+      'Affinity-State': 'cart=1',
+      'Affinity-Handoff-State': 'forged',
+      'Affinity-Handoff-From': 'a',
+      'X-Affinity-Decision': 'pinned',
+      'X-Forwarded-Client-Cert': 'By=spiffe://admin;Hash=0',
+      'X-Forwarded-Uri': '/admin',
+      'X-Forwarded-Path': '/admin',
+      'X-Envoy-Original-Path': '/admin',
+      'X-Envoy-Original-Url': 'https://shop.example/admin',
+      'X-Envoy-External-Address': '10.0.0.1',
+      'X-Envoy-Internal': 'true',
+      'X-Original-Method': 'DELETE',
+      'X-HTTP-Method-Override': 'DELETE',
+      'X-HTTP-Method': 'DELETE',
+      'X-Method-Override': 'DELETE',
+    };
+    const headers = forOrigin(new Request('https://shop.example/cart', { headers: { ...claims, 'x-kept': '1' } }));
+    for (const name of Object.keys(claims)) expect(headers.has(name), name).toBe(false);
+    expect(headers.get('x-kept')).toBe('1');
   });
 });
 
@@ -137,10 +163,10 @@ describe('withoutCookies', () => {
 
 describe('the origin’s response headers', () => {
   it('pass on as they are when workerd would drop every hop-by-hop header among them itself', () => {
-    expect(passesAsIs(new Headers({ connection: 'keep-alive', 'keep-alive': 'timeout=5', 'set-cookie': 'a=1' }))).toBe(
-      true,
-    );
-    expect(passesAsIs(new Headers({ 'content-type': 'text/html' }))).toBe(true);
+    expect(
+      passesAsIs(new Headers({ connection: 'keep-alive', 'keep-alive': 'timeout=5', 'set-cookie': 'a=1' }), OWN),
+    ).toBe(true);
+    expect(passesAsIs(new Headers({ 'content-type': 'text/html' }), OWN)).toBe(true);
   });
 
   it('are copied without the hop-by-hop headers workerd would pass on, every Set-Cookie kept', () => {
@@ -152,14 +178,29 @@ describe('the origin’s response headers', () => {
       ['proxy-authenticate', 'Basic'],
       ['content-type', 'text/html'],
     ]);
-    expect(passesAsIs(headers)).toBe(false);
-    const out = clientResponseHeaders(new Response('x', { headers }));
+    expect(passesAsIs(headers, OWN)).toBe(false);
+    const out = clientResponseHeaders(new Response('x', { headers }), OWN);
     expect(out.getSetCookie()).toEqual(['a=1', 'b=2']);
     expect([out.has('x-hop'), out.has('proxy-authenticate'), out.get('content-type')]).toEqual([
       false,
       false,
       'text/html',
     ]);
-    expect(passesAsIs(new Headers({ 'proxy-authenticate': 'Basic' }))).toBe(false);
+    expect(passesAsIs(new Headers({ 'proxy-authenticate': 'Basic' }), OWN)).toBe(false);
+  });
+
+  it('never set one of the worker’s cookies: an origin’s Set-Cookie for them is dropped and named, the others kept', () => {
+    const headers = new Headers([
+      ['set-cookie', 'a=1; Path=/'],
+      ['set-cookie', 'pin=1.forged; Path=/; HttpOnly'],
+      ['set-cookie', ' pin_state =x'],
+      ['set-cookie', 'edge-affinity-admin=s; Path=/_affinity'],
+      ['set-cookie', 'pin2=kept'],
+    ]);
+    expect(passesAsIs(headers, OWN)).toBe(false);
+    const dropped: string[] = [];
+    const out = clientResponseHeaders(new Response('x', { headers }), OWN, dropped);
+    expect(out.getSetCookie()).toEqual(['a=1; Path=/', 'pin2=kept']);
+    expect(dropped).toEqual(['pin', 'pin_state', 'edge-affinity-admin']);
   });
 });

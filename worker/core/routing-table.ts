@@ -29,7 +29,10 @@ export interface RoutingTable {
   readonly learned: readonly LearnedName[];
   /** What the health monitor should probe for this configuration. */
   readonly healthPlan: HealthPlan;
-  /** The worker's own cookies, which never reach an origin: the affinity cookie and the admin session's. */
+  /**
+   * The worker's own cookies, which never reach an origin and which no origin may set: the affinity
+   * cookie, its sealed state (`<cookie>_state`) and the admin session's.
+   */
   readonly ownCookies: readonly string[];
   /** `affinity.balanceFactor`: the load bound of placements; undefined when placement ignores load. */
   readonly balanceFactor: number | undefined;
@@ -50,7 +53,7 @@ export function compileRoutingTable(config: Config): RoutingTable {
     sessionKey: parseSessionKeySource(config.affinity.key),
     learned: parseLearnedNames(config.affinity.learn),
     healthPlan: healthPlan(config),
-    ownCookies: [config.affinity.cookie, ...ADMIN_SESSION_COOKIE_NAMES],
+    ownCookies: [config.affinity.cookie, `${config.affinity.cookie}_state`, ...ADMIN_SESSION_COOKIE_NAMES],
     balanceFactor: config.affinity.balanceFactor,
   };
 }

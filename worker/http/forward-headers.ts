@@ -41,8 +41,41 @@ const CLIENT_IDENTITY = [
   'front-end-https',
 ];
 
-/** What no origin gets from the client: hop-by-hop headers workerd passes on, and claims about the client. */
-const DROPPED = [...HOP_BY_HOP_PASSED_ON, ...CLIENT_IDENTITY];
+/**
+ * Headers another proxy in front of an origin sets, which origins and their frameworks act on: a
+ * client certificate vouched for (Envoy's XFCC), the path or URL before a rewrite, and the method an
+ * origin should use instead of the request's (so a client could turn a GET the worker replays as
+ * idempotent into a DELETE at the origin). No proxy in front of this worker set them for the origin.
+ */
+const PROXY_CLAIMS = [
+  'x-forwarded-client-cert',
+  'x-forwarded-uri',
+  'x-forwarded-path',
+  'x-envoy-original-path',
+  'x-envoy-original-url',
+  'x-envoy-external-address',
+  'x-envoy-internal',
+  'x-original-method',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+];
+
+/**
+ * The worker's own headers: the words an origin says to the worker (`Affinity-Control`, `Affinity-State`)
+ * and what the worker alone tells an origin (`Affinity-Handoff-*`, set after this, and the debugging
+ * header). A client sending them to an origin would speak in the worker's name.
+ */
+export const WORKER_HEADERS = [
+  'affinity-control',
+  'affinity-state',
+  'affinity-handoff-state',
+  'affinity-handoff-from',
+  'x-affinity-decision',
+];
+
+/** What no origin gets from the client: hop-by-hop headers workerd passes on, claims about the client, ours. */
+const DROPPED = [...HOP_BY_HOP_PASSED_ON, ...CLIENT_IDENTITY, ...PROXY_CLAIMS, ...WORKER_HEADERS];
 
 export interface ForwardingFacts {
   /**
@@ -83,18 +116,51 @@ function setForwarding(headers: Headers, { url, clientIp }: ForwardingFacts): vo
 
 /**
  * Whether the origin's response headers can go to the client as they are: nothing hop-by-hop that
- * workerd would pass on. Then the response itself is passed on, without a copy of its headers.
+ * workerd would pass on, and no cookie of the worker's set by the origin. Then the response itself is
+ * passed on, without a copy of its headers.
  */
-export function passesAsIs(headers: Headers): boolean {
-  return namedByConnection(headers).length === 0 && !headers.has('proxy-authenticate');
+export function passesAsIs(headers: Headers, ownCookies: readonly string[]): boolean {
+  return (
+    namedByConnection(headers).length === 0 && !headers.has('proxy-authenticate') && !setsOwnCookie(headers, ownCookies)
+  );
 }
 
-/** The origin's response headers for the client, every `Set-Cookie` included, hop-by-hop ones excluded. */
-export function clientResponseHeaders(response: Response): Headers {
+/**
+ * Whether the origin sets one of the worker's cookies (the affinity cookie, its state, the admin
+ * session): an origin, or whoever controls one, must not pin, unpin or sign in a client in the
+ * worker's name.
+ */
+function setsOwnCookie(headers: Headers, ownCookies: readonly string[]): boolean {
+  return headers.has('set-cookie') && headers.getSetCookie().some((line) => ownCookies.includes(cookieNameOf(line)));
+}
+
+/**
+ * The origin's response headers for the client: every `Set-Cookie` included but those of the worker's
+ * own cookies (named in `dropped`, which it fills), hop-by-hop ones excluded.
+ */
+export function clientResponseHeaders(
+  response: Response,
+  ownCookies: readonly string[],
+  dropped: string[] = [],
+): Headers {
   const headers = new Headers(response.headers);
   for (const name of namedByConnection(headers)) headers.delete(name);
   if (headers.has('proxy-authenticate')) headers.delete('proxy-authenticate');
+  if (setsOwnCookie(headers, ownCookies)) {
+    const lines = headers.getSetCookie();
+    headers.delete('set-cookie');
+    for (const line of lines) {
+      const name = cookieNameOf(line);
+      if (ownCookies.includes(name)) dropped.push(name);
+      else headers.append('set-cookie', line);
+    }
+  }
   return headers;
+}
+
+/** The name a `Set-Cookie` line sets (RFC 6265 §5.2: up to the first `=`, trimmed). */
+function cookieNameOf(line: string): string {
+  return line.split(';', 1)[0]!.split('=', 1)[0]!.trim();
 }
 
 /** The headers a `Connection` header names, other than its options; none when there is no such header. */
