@@ -79,6 +79,29 @@ describe('when the envelope’s origin is down', () => {
     expect(seen[0]!.headers.get('mcp-session-id')).toMatch(new RegExp(`^${value}`));
   });
 
+  it('seals a value for the origin that sent it, even when that origin hands the session to another', async () => {
+    const worker = freshWorker();
+    stubOrigins({
+      ...everyServer(),
+      one: (request) => {
+        const id = request.headers.get('mcp-session-id') ?? `one:${crypto.randomUUID()}`;
+        return new Response('served by one', {
+          headers: { 'x-served-by': 'one', 'mcp-session-id': id, 'affinity-control': 'repin=two' },
+        });
+      },
+    });
+    // Sessions opened until one of them lands on "one", which names "two" while issuing its value.
+    let envelope: string | null = null;
+    while (!envelope) {
+      const response = await worker.fetch('http://proxy.test/mcp', { method: 'POST', body: '{}' });
+      if (response.headers.get('x-served-by') === 'one') envelope = response.headers.get('mcp-session-id');
+    }
+    const seen = stubOrigins(everyServer());
+    const next = await sendWith(envelope, worker);
+    expect(next.headers.get('x-served-by')).toBe('one');
+    expect(seen[0]!.headers.get('mcp-session-id')).toMatch(/^one:/);
+  });
+
   it('spreads the sessions of a dead origin over the survivors, each along its own preference list', async () => {
     const sessions = await sessionsOnOneOrigin(12);
     stubOrigins(everyServer());

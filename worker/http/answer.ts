@@ -50,11 +50,16 @@ export async function respond(
   const cookie = await sessionCookie(exchange, answered, settlement);
   const { response } = answered;
   const sealing = carriesLearnedValues(response.headers, exchange.table.learned);
-  const untouched = !cookie && !sealing && !answered.control && !withHeader && passesAsIs(response.headers);
+  const { ownCookies } = exchange.table;
+  const untouched = !cookie && !sealing && !answered.control && !withHeader && passesAsIs(response.headers, ownCookies);
   if (untouched) return response;
-  const headers = clientResponseHeaders(response);
+  const dropped: string[] = [];
+  const headers = clientResponseHeaders(response, ownCookies, dropped);
+  if (dropped.length > 0) warnOwnCookieSet(exchange, answered, dropped);
   if (answered.control) headers.delete(AFFINITY_CONTROL_HEADER);
-  if (sealing) await sealLearned(exchange, headers, issuerOriginId(exchange, answered));
+  // Sealed for the origin that sent the value, whatever it says of the session: an origin cannot have
+  // a value sealed in another origin's name.
+  if (sealing) await sealLearned(exchange, headers, exchange.table.origins[answered.answeredBy]!.id);
   if (cookie) {
     headers.append('set-cookie', cookie);
     keepOutOfSharedCaches(headers);
@@ -71,13 +76,10 @@ function pinnedOriginId(exchange: Exchange, answered: Answered, settlement: Sett
   return exchange.table.origins[index]!.id;
 }
 
-/**
- * The origin an envelope names: the one that issued the value and holds its state, which is the one
- * that answered, or the one it handed its state over to.
- */
-function issuerOriginId(exchange: Exchange, answered: Answered): string {
-  const action = answered.control?.action;
-  return exchange.table.origins[action?.kind === 'repin' ? action.target : answered.answeredBy]!.id;
+/** An origin tried to set one of the worker's cookies: dropped, and said so, since it is a misconfiguration or worse. */
+function warnOwnCookieSet(exchange: Exchange, answered: Answered, cookies: string[]): void {
+  const origin = exchange.table.origins[answered.answeredBy]!.id;
+  logEvent('warn', 'origin.own-cookie-dropped', { origin, cookies });
 }
 
 /** The `Set-Cookie` of the session's cookie this answer carries, if any: deleted on `release`, fresh when due. */
