@@ -8,7 +8,7 @@
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { ADMIN_PREFIX } from './admin/admin-paths';
+import { ADMIN_PREFIX, adminPathOf } from './admin/admin-paths';
 import { createAdminApp } from './admin/admin-routes';
 import type { AppEnv, Bindings } from './bindings';
 import { plainText } from './http/error-responses';
@@ -29,7 +29,8 @@ export function createApp(isolate = new IsolateState()): App {
   });
   return {
     async fetch(request, env, ctx) {
-      if (isAdminPath(request.url)) return admin.fetch(request, env, ctx);
+      const adminRequest = toAdmin(request);
+      if (adminRequest) return admin.fetch(adminRequest, env, ctx);
       try {
         return await proxyRequest({ request, env, ctx }, isolate);
       } catch (error) {
@@ -39,12 +40,17 @@ export function createApp(isolate = new IsolateState()): App {
   };
 }
 
-/** `/_affinity` and everything under it, and nothing else (not `/_affinityx`): what Hono's mount matches. */
-function isAdminPath(url: string): boolean {
-  const path = url.slice(url.indexOf('/', url.indexOf('//') + 2));
-  return (
-    path.startsWith(ADMIN_PREFIX) && (path.length === ADMIN_PREFIX.length || '/?#'.includes(path[ADMIN_PREFIX.length]!))
-  );
+/**
+ * The request for the admin app when its path names the admin API in any spelling (admin-paths.ts),
+ * at the canonical path Hono's mount matches; undefined for every request to proxy.
+ */
+function toAdmin(request: Request): Request | undefined {
+  const { url } = request;
+  const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+  const path = url.slice(pathStart);
+  const adminPath = adminPathOf(path);
+  if (adminPath === null) return undefined;
+  return adminPath === path ? request : new Request(url.slice(0, pathStart) + adminPath, request);
 }
 
 /** The client learns that something broke, not what: details go to the logs only. */

@@ -29,6 +29,19 @@ describe('admin authentication', () => {
     expect(seen).toEqual([]);
   });
 
+  it('answers every other spelling of the admin prefix as the admin API does, and proxies none of them', async () => {
+    const seen = stubOrigins(Object.fromEntries(ORIGINS.map((o) => [o.id, answersWith(o.id)])));
+    const worker = freshWorker();
+    for (const path of ['/_AFFINITY/config', '/%5Faffinity/config', '/_affinity;/config', '//_affinity/config']) {
+      expect((await worker.fetch(`http://proxy.test${path}`)).status, path).toBe(401);
+      const read = await worker.fetch(`http://proxy.test${path}`, { headers: auth });
+      expect(read.status, path).toBe(200);
+      expect(((await read.json()) as { origins: unknown[] }).origins, path).toHaveLength(3);
+    }
+    expect((await worker.fetch('http://proxy.test/_Affinity/nothing-here', { headers: auth })).status).toBe(404);
+    expect(seen).toEqual([]);
+  });
+
   it.each([
     ['no Authorization header', {}],
     ['a wrong token', { authorization: 'Bearer not-the-token' }],

@@ -3,6 +3,42 @@
  * the prefix, and the pages link to its routes. Nothing under the prefix is ever proxied.
  */
 export const ADMIN_PREFIX = '/_affinity';
+const PREFIX_SEGMENT = ADMIN_PREFIX.slice(1);
+
+/** How often a segment is percent-decoded at most: an origin's stack may decode twice (`%255F`). */
+const DECODE_ROUNDS = 3;
+
+/**
+ * The admin path that a request path (with its query) names, canonical, or null when it names none.
+ * Not only `/_affinity/…`: every spelling an origin's server or framework could read as it — another
+ * case, percent-encoded, with path parameters (`/_affinity;x/…`), after empty segments
+ * (`//_affinity`) or with an encoded slash — is the admin API too. So none of them is ever proxied:
+ * each is answered by the admin app, under its auth, as the canonical path it spells.
+ */
+export function adminPathOf(path: string): string | null {
+  let start = 0;
+  while (path[start] === '/') start++;
+  if (path[start] !== '_' && path[start] !== '%') return null; // almost every request stops here
+  let end = start;
+  while (end < path.length && !'/?'.includes(path[end]!)) end++;
+  let segment = path.slice(start, end);
+  for (let round = 0; round < DECODE_ROUNDS && segment.includes('%'); round++) segment = decoded(segment);
+  segment = segment.toLowerCase();
+  if (!segment.startsWith(PREFIX_SEGMENT) || !['', '/', ';'].includes(segment[PREFIX_SEGMENT.length] ?? '')) {
+    return null;
+  }
+  let tail = segment.slice(PREFIX_SEGMENT.length);
+  if (tail.startsWith(';')) tail = tail.includes('/') ? tail.slice(tail.indexOf('/')) : '';
+  return ADMIN_PREFIX + tail + path.slice(end);
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text; // a malformed escape is left as it is: no server reads it as the prefix either
+  }
+}
 
 /** Routes of the admin app, relative to the prefix. */
 export const ADMIN_ROUTES = {
