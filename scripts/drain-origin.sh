@@ -8,7 +8,7 @@
 #
 # IDLE: seconds without a request of the origin's sessions that count as drained (default 300).
 # POLL: seconds between two looks (default 5). MAX_WAIT: give up, exit 1, after so many seconds
-# (default 3600). The token goes to curl on its standard input, never on a command line (ps shows those).
+# (default 3600); exit 3 at once when the worker cannot know (its counting is off). The token goes to curl on its standard input, never on a command line (ps shows those).
 set -eu
 
 action=${1:-}
@@ -31,7 +31,12 @@ case $action in
   drain)
     set_state draining
     deadline=$(($(date +%s) + ${MAX_WAIT:-3600}))
-    until admin "$api?idle=${IDLE:-300}" | jq -e '.drained == true' >/dev/null; do
+    until answer=$(admin "$api?idle=${IDLE:-300}") && printf '%s' "$answer" | jq -e '.drained == true' >/dev/null; do
+      # Counting off: the worker cannot know, and waiting would not change that.
+      if unknown=$(printf '%s' "${answer:-}" | jq -er '.drainedUnknown // empty' 2>/dev/null); then
+        echo "edge-affinity: cannot tell when $origin is drained: $unknown" >&2
+        exit 3
+      fi
       if [ "$(date +%s)" -ge "$deadline" ]; then
         echo "edge-affinity: $origin not drained after ${MAX_WAIT:-3600} s" >&2
         exit 1

@@ -220,6 +220,25 @@ describe('GET /_affinity/origins/<id>', () => {
   });
 });
 
+describe('a drain with counting off (AFFINITY_COUNTING = "off")', () => {
+  it('is never called drained: drained is null and says why, while a pinned client keeps making requests or not', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    const worker = freshWorker({ HEALTH_MONITOR: testEnv.HEALTH_MONITOR, AFFINITY_COUNTING: 'off' });
+    const [cookie] = await cookiesPinnedTo('two', 1);
+    await browse(worker, cookie);
+    expect((await patch(worker, 'two', { state: 'draining' })).status).toBe(200);
+    for (let i = 0; i < 4; i++) {
+      expect((await browse(worker, cookie)).servedBy).toBe('two');
+      vi.advanceTimersByTime(500);
+      const body = (await (await originOf(worker, 'two', '?idle=0')).json()) as Record<string, unknown>;
+      expect(body.drained).toBeNull();
+      expect(body.drainedUnknown).toMatch(/AFFINITY_COUNTING/);
+    }
+    vi.advanceTimersByTime(600_000);
+    expect(await drained(worker, 1)).toBeNull();
+  });
+});
+
 describe('an origin that steers itself (Affinity-Control), through the admin API', () => {
   const saying = (words: Record<string, string>) =>
     stubOrigins(

@@ -29,6 +29,13 @@ export const DEFAULT_IDLE_SECONDS = 300;
  */
 const DRAINED_REPORT_LAG_MS = DRAINING_TRAFFIC_REPORT_INTERVAL_MS + 1_000;
 
+/**
+ * Why `drained` is null for a draining origin when counting is off: nothing counts the requests of its
+ * sessions, so no one can say they stopped, and a guess of "true" would stop a pod that still serves.
+ */
+const COUNTING_OFF =
+  'AFFINITY_COUNTING is "off": requests are not counted, so whether this origin\'s sessions still make requests cannot be known';
+
 const IdleQuerySchema = v.object({
   idle: v.optional(
     v.pipe(
@@ -69,12 +76,14 @@ async function describeOrigin(c: Context<AppEnv>, isolate: IsolateState): Promis
   const row = originStatus(config, healthRecords(monitor, isolate, config.origins), controls).find((o) => o.id === id)!;
   const figures = fleet.ok ? fleet.value.figures : null;
   const drainingSince = row.state === 'draining' ? drainingSinceOf(monitor, row) : null;
+  const counting = c.env.AFFINITY_COUNTING !== 'off';
   return c.json(
     {
       ...row,
       activeSessions: figures?.activeSessions ?? null,
       lastRequestAt: figures?.lastRequestAt ?? null,
-      drained: row.state === 'draining' ? drainedNow(fleet, drainingSince, idleSeconds) : null,
+      drained: row.state === 'draining' && counting ? drainedNow(fleet, drainingSince, idleSeconds) : null,
+      ...(row.state === 'draining' && !counting && { drainedUnknown: COUNTING_OFF }),
       drainingSince,
       idle: idleSeconds,
       live: figures,
