@@ -32,8 +32,11 @@ export interface IsolateStateOptions {
 
 /** What a proxied request contributes to the fleet's figures besides its decision record. */
 export interface CountedSession {
-  /** Goes into the distinct-session sketch only: never logged, never sent as it is. */
-  sessionId: string;
+  /**
+   * Goes into the distinct-session sketch only: never logged, never sent as it is. Undefined for a
+   * request that names no session (session-reading.ts, `countedKey`): a request, not a session.
+   */
+  sessionId: string | undefined;
   /**
    * The Cloudflare location (colo) that served the request, for Analytics Engine: asked only when that
    * is bound, because reading `request.cf` makes the runtime build it, an object of some dozens of

@@ -29,6 +29,7 @@ type Worker = ReturnType<typeof isolate>;
 async function browse(worker: Worker, cookie?: string): Promise<{ cookie: string; servedBy: string }> {
   const response = await worker.fetch(`${HTTP}/`, { headers: cookie ? { cookie } : {} });
   expect(response.status).toBe(200);
+  await response.arrayBuffer(); // as a client does: a draining origin's request ends with its body
   return { cookie: affinityCookie(response) ?? cookie!, servedBy: response.headers.get('x-served-by')! };
 }
 
@@ -220,6 +221,72 @@ describe('GET /_affinity/origins/<id>', () => {
   });
 });
 
+describe('a request to a draining origin that takes its time', () => {
+  /** Real time for the isolate's marks of an open request to fire, while Date stays where the test put it. */
+  const marksFire = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+  /** A stream the test feeds and ends. */
+  function heldStream() {
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+    return { stream, end: () => (controller.enqueue(new TextEncoder().encode('x')), controller.close()) };
+  }
+
+  it('keeps it from being drained while its upload is sent, and counts the request when it ends', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    const worker = isolate();
+    const [cookie] = await cookiesPinnedTo('two', 1);
+    await browse(worker, cookie);
+    expect((await patch(worker, 'two', { state: 'draining' })).status).toBe(200);
+    vi.advanceTimersByTime(3_100);
+    expect(await drained(worker, 1)).toBe(true);
+    stubOrigins({ two: async (request) => new Response(await request.text(), { headers: { 'x-served-by': 'two' } }) });
+    const upload = heldStream();
+    const answer = worker.respond(`${HTTP}/upload`, {
+      method: 'PUT',
+      headers: { cookie },
+      body: upload.stream,
+      duplex: 'half',
+    } as RequestInit);
+    for (let second = 0; second < 14; second++) {
+      vi.advanceTimersByTime(1_000);
+      await marksFire();
+      expect(await drained(worker, 1), `upload at ${second + 1} s`).toBe(false);
+    }
+    upload.end();
+    const { response, behind } = await answer;
+    expect(await response.text()).toBe('x');
+    await behind;
+    await marksFire();
+    vi.advanceTimersByTime(2_900); // 1 s idle after it ended, and the reports' lag: not yet
+    expect(await drained(worker, 1)).toBe(false);
+    vi.advanceTimersByTime(300);
+    expect(await drained(worker, 1)).toBe(true);
+  });
+
+  it('keeps it from being drained while its response streams to the client', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    const worker = isolate();
+    const [cookie] = await cookiesPinnedTo('two', 1);
+    await browse(worker, cookie);
+    expect((await patch(worker, 'two', { state: 'draining' })).status).toBe(200);
+    const download = heldStream();
+    stubOrigins({ two: () => new Response(download.stream, { headers: { 'x-served-by': 'two' } }) });
+    const { response } = await worker.respond(`${HTTP}/download`, { headers: { cookie } });
+    expect(response.headers.get('x-served-by')).toBe('two');
+    for (let second = 0; second < 10; second++) {
+      vi.advanceTimersByTime(1_000);
+      await marksFire();
+      expect(await drained(worker, 1), `download at ${second + 1} s`).toBe(false);
+    }
+    download.end();
+    expect(await response.text()).toBe('x');
+    await marksFire();
+    vi.advanceTimersByTime(3_100);
+    expect(await drained(worker, 1)).toBe(true);
+  });
+});
+
 describe('a drain with counting off (AFFINITY_COUNTING = "off")', () => {
   it('is never called drained: drained is null and says why, while a pinned client keeps making requests or not', async () => {
     vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
@@ -376,6 +443,25 @@ describe('the status report', () => {
     expect(report.fleet).toMatchObject({ aggregator: 'ok', activeSessions: 6 });
     expect(report.origins.reduce((sum, o) => sum + o.live!.activeSessions, 0)).toBe(6);
     expect(report.origins.every((o) => o.live!.series.length === 90)).toBe(true);
+  });
+
+  it('counts sessions, not requests without a session: 200 cookieless requests are 200 requests and no session', async () => {
+    const worker = isolate();
+    for (let i = 0; i < 200; i++) await worker.fetch(`${HTTP}/`);
+    const [cookie] = await cookiesPinnedTo('two', 1);
+    await browse(worker, cookie);
+    await browse(worker, cookie);
+    await storeFleetTotals();
+    const families = await metricsOf(worker);
+    const requests = ORIGINS.reduce(
+      (sum, o) => sum + (sampleValue(families, 'edge_affinity_origin_requests_total', { origin: o.id }) ?? 0),
+      0,
+    );
+    expect(requests).toBe(202);
+    const report = (await (await worker.fetch(`${HTTP}/_affinity/status`, { headers: auth })).json()) as {
+      fleet: { activeSessions: number };
+    };
+    expect(report.fleet.activeSessions).toBe(1);
   });
 });
 

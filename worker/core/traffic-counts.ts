@@ -115,8 +115,11 @@ export class TrafficTally {
     return this.#origins.size === 0 && this.#unserved.size === 0;
   }
 
-  /** Counts one proxied request; `sessionId` goes into the served origin's sketch, and nowhere else. */
-  count(request: CountedRequest, sessionId: string, at: number): void {
+  /**
+   * Counts one proxied request; `sessionId` goes into the served origin's sketch, and nowhere else
+   * (none for a request that names no session).
+   */
+  count(request: CountedRequest, sessionId: string | undefined, at: number): void {
     for (const { originId, reason } of request.failures) {
       const counts = this.#countsOf(originId);
       counts.failures[reason] = (counts.failures[reason] ?? 0) + 1;
@@ -142,9 +145,16 @@ export class TrafficTally {
     observeLatency(counts.latency, request.durationMs);
     counts.latencySumMs += request.durationMs;
     counts.lastRequestAt = Math.max(counts.lastRequestAt, at);
+    if (sessionId === undefined) return;
     let sketch = this.#sessions.get(request.origin);
     if (!sketch) this.#sessions.set(request.origin, (sketch = emptySketch()));
     addToSketch(sketch, sessionId);
+  }
+
+  /** An origin in use at `at` by a request still open: its last request is dated then, nothing counted. */
+  touch(originId: string, at: number): void {
+    const counts = this.#countsOf(originId);
+    counts.lastRequestAt = Math.max(counts.lastRequestAt, at);
   }
 
   drain(): TrafficBatch {

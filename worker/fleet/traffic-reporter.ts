@@ -66,12 +66,31 @@ export class TrafficReporter {
     this.#drainIntervalMs = Math.min(drainReportIntervalMs, reportIntervalMs);
   }
 
+  /** How often, at most, this isolate reports while a draining origin's requests are counted or open. */
+  get drainIntervalMs(): number {
+    return this.#drainIntervalMs;
+  }
+
+  /**
+   * Marks a draining origin in use at `now` by a request still open (http/open-request.ts): its last
+   * request is dated then, and the next report is due within the drain interval.
+   */
+  touch(originId: string, now: number): void {
+    this.#tally.touch(originId, now);
+    this.#draining = true;
+  }
+
   /** The fleet's recent load per origin, as the aggregator last answered; undefined before its first answer. */
   get fleetLoad(): FleetLoad | undefined {
     return this.#load;
   }
 
-  count(request: CountedRequest, sessionId: string, now: number, { draining = false }: CountOptions = {}): void {
+  count(
+    request: CountedRequest,
+    sessionId: string | undefined,
+    now: number,
+    { draining = false }: CountOptions = {},
+  ): void {
     this.#tally.count(request, sessionId, now);
     if (draining) this.#draining = true;
   }

@@ -6,20 +6,22 @@
 import { isRoutine, logDecision, type DecisionRecord } from './decision-log';
 import type { Exchange } from './exchange';
 
-export function reportDecision(exchange: Exchange, record: DecisionRecord): void {
-  const { incoming, isolate, table, session, startedAt } = exchange;
+/**
+ * `at`: when the request ended for the client (http/open-request.ts): when its response headers came,
+ * or when a draining origin's response was delivered. The last request of an origin is dated then.
+ */
+export function reportDecision(exchange: Exchange, record: DecisionRecord, at: number): void {
+  const { incoming, isolate, table, session } = exchange;
   const index = record.origin === null ? undefined : table.indexOf.get(record.origin);
   isolate.countRequest(
     incoming.env,
     record,
     {
-      // The session as the consistent hash knows it: a learned value's or the cookie's, never a
-      // fresh id drawn for a client that keeps no cookie (each of its requests would count as a session).
-      sessionId: session.sessionKey,
+      sessionId: session.countedKey,
       location: () => incoming.request.cf?.colo as string | undefined,
       draining: index !== undefined && table.origins[index]!.state === 'draining',
     },
-    startedAt,
+    at,
   );
   if (table.config.affinity.decisionLog === 'all' || !isRoutine(record)) logDecision(record);
 }

@@ -18,6 +18,7 @@ import type { IsolateState } from '../isolate-state';
 import { respond, workerResponse } from './answer';
 import { decisionRecord } from './decision-record';
 import { reportDecision } from './decision-report';
+import { openRequest } from './open-request';
 import { configUnavailable, missingSecret, type UnavailableReason } from './error-responses';
 import type { Attempts, Exchange, Incoming } from './exchange';
 import { prepareOriginHeaders } from './forward-headers';
@@ -32,6 +33,7 @@ export async function proxyRequest(incoming: Incoming, isolate: IsolateState): P
   const exchange = await prepareExchange(incoming, isolate, startedAt);
   if (exchange instanceof Response) return exchange;
   const { plan, table } = exchange;
+  const open = openRequest(exchange, plan.candidates.first);
   const attempts: Attempts =
     plan.candidates.first === undefined
       ? // Only strict mode keeps a pin it cannot serve; anything else had no origin to go to.
@@ -47,9 +49,10 @@ export async function proxyRequest(incoming: Incoming, isolate: IsolateState): P
   const status = own?.status ?? (attempts as Extract<Attempts, { kind: 'answered' }>).response.status;
   const record = decisionRecord(exchange, attempts, settlement, status);
   const response = await respond(exchange, attempts, settlement, record, own);
-  reportDecision(exchange, record);
+  const answeredBy = attempts.kind === 'answered' ? attempts.answeredBy : undefined;
+  const delivered = open.deliver(response, answeredBy, (at) => reportDecision(exchange, record, at));
   isolate.upkeep(incoming.env, table, Date.now(), exchange.background);
-  return response;
+  return delivered;
 }
 
 /** Configuration, health, the session and its route; or the worker's own answer when it cannot proxy. */

@@ -23,8 +23,16 @@ export interface Session {
   pin: SessionPin;
   /** The affinity session's id: the cookie's, or a new one. */
   sessionId: string;
-  /** What the consistent hash ranks origins by (and the fleet view counts distinct sessions by). */
+  /** What the consistent hash ranks origins by. */
   sessionKey: string;
+  /**
+   * What the fleet view counts this session by: the session key of a request that names its session
+   * (an authentic envelope or cookie, or the request key `affinity.key` reads), else nothing. A fresh
+   * id is drawn for every request without a cookie, so a client that keeps none (curl, a probe, a
+   * crawler) would count as a new session each time; a new browser session counts from its second
+   * request, the first to carry its cookie.
+   */
+  countedKey: string | undefined;
 }
 
 export interface SessionSources {
@@ -52,7 +60,10 @@ export async function readSession({ request, table, keys, envelopeKeys, now }: S
     cookie: (name) => cookies?.[name],
   });
   const sessionKey = sessionKeyOf(envelope, requestKey, sessionId);
-  return { keys, envelopeKeys, reading, envelope, pin: choosePin(reading, envelope), sessionId, sessionKey };
+  const countedKey =
+    reading.claims || envelope.sessionKey !== undefined || requestKey !== undefined ? sessionKey : undefined;
+  const pin = choosePin(reading, envelope);
+  return { keys, envelopeKeys, reading, envelope, pin, sessionId, sessionKey, countedKey };
 }
 
 /** The request's cookies by name (RFC 6265 §5.4, Hono's parser), or undefined without a `Cookie` header. */
