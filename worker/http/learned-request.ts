@@ -47,7 +47,11 @@ const memories = new WeakMap<SigningKeys, VerifiedTokens<Opened>>();
  */
 async function openRemembered(text: string, learned: string, keys: SigningKeys): Promise<EnvelopeOpening> {
   let memory = memories.get(keys);
-  if (!memory) memories.set(keys, (memory = new VerifiedTokens()));
+  if (!memory)
+    memories.set(
+      keys,
+      (memory = new VerifiedTokens({ bytesOf: (opened) => opened.value.length + opened.originId.length })),
+    );
   const key = `${learned}\n${text}`;
   const remembered = memory.get(key);
   if (remembered) return remembered;

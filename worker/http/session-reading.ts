@@ -82,7 +82,11 @@ const memories = new WeakMap<SigningKeys, VerifiedTokens<Proved>>();
 
 async function verifyCookie(token: string, keys: SigningKeys, nowSeconds: number): Promise<TokenVerdict> {
   let memory = memories.get(keys);
-  if (!memory) memories.set(keys, (memory = new VerifiedTokens()));
+  if (!memory)
+    memories.set(
+      keys,
+      (memory = new VerifiedTokens({ bytesOf: ({ claims }) => claims.originId.length + claims.sessionId.length })),
+    );
   const proved = memory.get(token);
   if (proved) {
     const { claims, signedWith } = proved;
