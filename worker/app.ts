@@ -7,6 +7,7 @@
  * to a bare pass-through. Errors that escape either are answered alike, without details.
  */
 import { Hono } from 'hono';
+import { loggedPath } from './core/logged-path';
 import { HTTPException } from 'hono/http-exception';
 import { ADMIN_PREFIX, adminPathOf } from './admin/admin-paths';
 import { createAdminApp } from './admin/admin-routes';
@@ -25,7 +26,7 @@ export function createApp(isolate = new IsolateState()): App {
   admin.route(ADMIN_PREFIX, createAdminApp(isolate));
   admin.onError((error, c) => {
     if (error instanceof HTTPException) return error.getResponse();
-    return internalError(c.req.method, c.req.path, error);
+    return internalError(c.req.method, loggedPath(c.req.path), error);
   });
   return {
     async fetch(request, env, ctx) {
@@ -34,7 +35,7 @@ export function createApp(isolate = new IsolateState()): App {
       try {
         return await proxyRequest({ request, env, ctx }, isolate);
       } catch (error) {
-        return internalError(request.method, new URL(request.url).pathname, error);
+        return internalError(request.method, loggedPath(new URL(request.url).pathname), error);
       }
     },
   };

@@ -422,6 +422,17 @@ describe('decision log reasons', () => {
     return { line: lines.at(-1), origin };
   }
 
+  it('never logs a path parameter’s value (a session id in ;jsessionid=), nor the query', async () => {
+    stubOrigins(everyoneAnswers());
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    await freshWorker().fetch('http://proxy.test/cart;jsessionid=SECRET1/pay;SECRET2?token=SECRET3');
+    const lines = log.mock.calls.map(([line]) => String(line));
+    log.mockRestore();
+    const request = lines.map((l) => JSON.parse(l)).find((l) => l.event === 'request');
+    expect(request.path).toBe('/cart;jsessionid=…/pay;…');
+    expect(lines.join('\n')).not.toMatch(/SECRET/);
+  });
+
   it('says "pinned" with a valid cookie', async () => {
     const { line, origin } = await decisionAfter(async () => {});
     expect(line).toMatchObject({ decision: 'pinned', cookie: 'valid', origin });

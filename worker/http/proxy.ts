@@ -9,6 +9,7 @@
  * (configuration and health come from this isolate's caches), verifies no signature this isolate has
  * verified before, and passes the origin's response on as it is when nothing needs adding to it.
  */
+import { loggedPath } from '../core/logged-path';
 import { isTimeout, originFailed, type AttemptFailure } from '../core/failed-attempt';
 import { carriesIdempotencyKey, IDEMPOTENCY_KEY_HEADER } from '../core/replay-rule';
 import { planReplay, planRoute, type Availability, type RouteRequest } from '../core/route-plan';
@@ -178,7 +179,7 @@ function hear(
     served: outcome.answeredBy,
     ...leg,
     upgraded: outcome.response.status === 101,
-    request: { method: incoming.request.method, path: exchange.url.pathname },
+    request: { method: incoming.request.method, path: loggedPath(exchange.url.pathname) },
     // When the answer arrived: an origin's later word must win over an earlier one (drain, ready).
     now: Date.now(),
   });
