@@ -106,3 +106,38 @@ describe('affinity token', () => {
     expect(current.id).toMatch(/^[A-Za-z0-9_-]{6}$/);
   });
 });
+
+describe('affinity token, version 2 (session start and state tag)', () => {
+  const extended = { ...claims, originId: 'app.eu-1', startedAt: NOW - 3600, stateTag: 'q1w2e3r4t5y6u7i8o9p0aZ' };
+
+  it('round-trips the session start and the state tag, an origin id with dots included', async () => {
+    const token = await signAffinityToken(extended, current);
+    expect(token.startsWith('2.')).toBe(true);
+    expect(token.length).toBeLessThanOrEqual(MAX_TOKEN_LENGTH);
+    expect(await verifyAffinityToken(token, { current }, NOW)).toEqual({
+      status: 'valid',
+      claims: extended,
+      signedWith: 'current',
+    });
+    const startOnly = { ...claims, startedAt: NOW };
+    const verdict = await verifyAffinityToken(await signAffinityToken(startOnly, current), { current }, NOW);
+    expect(verdict).toEqual({ status: 'valid', claims: startOnly, signedWith: 'current' });
+  });
+
+  it('is written as version 1, as before, when neither is used', async () => {
+    expect((await signAffinityToken(claims, current)).startsWith('1.')).toBe(true);
+  });
+
+  it('refuses any change to the session start or the state tag, and a version 1 token given extra fields', async () => {
+    const token = await signAffinityToken(extended, current);
+    const parts = token.split('.');
+    const forged = [
+      [...parts.slice(0, 6), NOW.toString(36), ...parts.slice(7)].join('.'),
+      [...parts.slice(0, 7), 'Q1w2e3r4t5y6u7i8o9p0aZ', ...parts.slice(8)].join('.'),
+      [...parts.slice(0, 7), '', ...parts.slice(8)].join('.'),
+      ['1', ...parts.slice(1)].join('.'),
+    ];
+    for (const text of forged)
+      expect(await verifyAffinityToken(text, { current }, NOW), text).toEqual({ status: 'invalid' });
+  });
+});

@@ -27,6 +27,8 @@ const DEFAULTS = {
     decisionHeader: false,
     decisionLog: 'changes',
     learn: [],
+    handoff: false,
+    lifetime: 'persistent',
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
   proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300, replay: 'safe' },
@@ -40,6 +42,7 @@ const FAILOVER_MODES = ['sticky', 'none'];
 const SAME_SITE_VALUES = ['Lax', 'Strict', 'None'];
 const DECISION_LOG_MODES = ['all', 'changes'];
 const REPLAY_POLICIES = ['safe', 'keyed', 'always'];
+const COOKIE_LIFETIMES = ['persistent', 'browser'];
 const MAX_LEARNED_NAMES = 4;
 
 const ORIGIN_KEYS = ['id', 'url', 'weight', 'state'];
@@ -54,7 +57,12 @@ const AFFINITY_KEYS = [
   'decisionLog',
   'learn',
   'balanceFactor',
+  'handoff',
+  'rebalance',
+  'maxAge',
+  'lifetime',
 ];
+const REBALANCE_KEYS = ['rate'];
 const HEALTH_KEYS = ['path', 'interval', 'timeout', 'rise', 'fall'];
 const PROXY_KEYS = ['timeout', 'attempts', 'bodyTimeout', 'uploadTimeout', 'replay'];
 const ROOT_KEYS = ['origins', 'affinity', 'health', 'proxy'];
@@ -150,12 +158,19 @@ const MESSAGES = {
   bodyTimeout: 'must be a number from 0.1 to 300',
   uploadTimeout: 'must be a number from 1 to 3600',
   replay: 'must be one of "safe", "keyed", "always"',
+  handoff: 'must be true or false',
+  rebalanceRate: 'must be a number from 0.01 to 1000',
+  rebalanceWithoutHandoff: 'needs "handoff": true: only sessions that carry their sealed state are moved',
+  maxAge: 'must be an integer from 1 to 34560000',
+  lifetime: 'must be one of "persistent", "browser"',
 } as const;
 const unknownKeyMessage = (key: string) => `is not a known setting (unknown key ${JSON.stringify(key)})`;
 const duplicateIdMessage = (id: string) => `duplicates the id "${id}" of an earlier origin`;
 const learnedTwiceMessage = (label: string) => `names "${label}" a second time`;
 const learnedAffinityCookieMessage = (cookie: string) =>
   `must not name the affinity cookie "${cookie}": the worker keeps that cookie from origins`;
+const learnedStateCookieMessage = (cookie: string) =>
+  `must not name the state cookie "${cookie}_state": the worker keeps that cookie from origins`;
 
 /** Whether `message` is one of the messages above, or an unknown key's or a duplicate id's. */
 function isDocumentedMessage(message: string): boolean {
@@ -164,7 +179,7 @@ function isDocumentedMessage(message: string): boolean {
     /^is not a known setting \(unknown key "(?:[^"\\]|\\.)*"\)$/s.test(message) ||
     /^duplicates the id "[A-Za-z0-9._-]{1,64}" of an earlier origin$/.test(message) ||
     /^names "(header|cookie):[!#$%&'*+\-.^_`|~0-9A-Za-z]+" a second time$/.test(message) ||
-    /^must not name the affinity cookie "[!#$%&'*+\-.^_`|~0-9A-Za-z]+": the worker keeps that cookie from origins$/.test(
+    /^must not name the (affinity|state) cookie "[!#$%&'*+\-.^_`|~0-9A-Za-z]+": the worker keeps that cookie from origins$/.test(
       message,
     )
   );
@@ -193,7 +208,9 @@ function isLearnList(learn: unknown, affinityCookie: unknown): boolean {
   if (!entries.every(isLearnedName)) return false;
   const labels = entries.map((entry) => learnedLabel(entry as string));
   const cookieHeaders = labels.some((label) => label === 'header:cookie' || label === 'header:set-cookie');
-  const namesCookie = typeof affinityCookie === 'string' && labels.includes(`cookie:${affinityCookie}`);
+  const namesCookie =
+    typeof affinityCookie === 'string' &&
+    (labels.includes(`cookie:${affinityCookie}`) || labels.includes(`cookie:${affinityCookie}_state`));
   return !cookieHeaders && !namesCookie && new Set(labels).size === labels.length;
 }
 
@@ -237,6 +254,14 @@ function followsTheRules(input: unknown): boolean {
         decisionLog: (mode) => DECISION_LOG_MODES.includes(mode as string),
         // Documented: an optional number ≥ 1, no upper limit; being a number in JSON, a finite one.
         balanceFactor: (factor) => typeof factor === 'number' && Number.isFinite(factor) && factor >= 1,
+        handoff: (flag) => typeof flag === 'boolean',
+        // Documented: an object with a rate from 0.01 to 1000, and only with handoff on.
+        rebalance: (rebalance) =>
+          isSection(rebalance, { rate: (rate) => isNumberIn(rate, 0.01, 1000) }) &&
+          has(rebalance as Plain, 'rate') &&
+          (affinity as Plain).handoff === true,
+        maxAge: (maxAge) => isIntegerIn(maxAge, 1, MAX_COOKIE_AGE),
+        lifetime: (lifetime) => COOKIE_LIFETIMES.includes(lifetime as string),
       }),
     health: (health) =>
       isSection(health, {
@@ -292,7 +317,7 @@ function pathsIn(input: unknown, at: (string | number)[] = [], paths = new Set<s
 }
 
 /** Where a required key's problem points: the object that lacks it (`origins[0].id` → `origins[0]`). */
-const holderOf = (path: string) => path.replace(/\.?(?:origins|id|url)$/, '') || '(root)';
+const holderOf = (path: string) => path.replace(/\.?(?:origins|id|url|rate)$/, '') || '(root)';
 
 // ---------------------------------------------------------------------------------------------------
 // Valid configurations
@@ -408,9 +433,12 @@ const learnedNameArb = fc
   .filter((entry) => !['header:cookie', 'header:set-cookie'].includes(entry.toLowerCase()));
 const learnArb = fc.uniqueArray(learnedNameArb, { maxLength: MAX_LEARNED_NAMES, selector: learnedLabel });
 /** A learn list without the affinity cookie's own name, which would break a rule. */
-const withoutCookie = (learn: string[], cookie: unknown) =>
-  learn.filter((entry) => entry !== `cookie:${String(cookie ?? DEFAULTS.affinity.cookie)}`);
+const withoutCookie = (learn: string[], cookie: unknown) => {
+  const name = String(cookie ?? DEFAULTS.affinity.cookie);
+  return learn.filter((entry) => entry !== `cookie:${name}` && entry !== `cookie:${name}_state`);
+};
 
+const between = (min: number, max: number) => fc.oneof(fc.constantFrom(min, max), fc.double({ min, max, noNaN: true }));
 /** Any number from 1 up: the typical values, and very large ones (no upper limit is documented). */
 const balanceFactorArb = fc.oneof(
   fc.constantFrom(1, 1.25, 1.5, 2),
@@ -433,6 +461,10 @@ const AFFINITY_VALUES = {
   decisionLog: fc.constantFrom(...DECISION_LOG_MODES),
   learn: learnArb,
   balanceFactor: balanceFactorArb,
+  handoff: fc.boolean(),
+  rebalance: fc.record({ rate: between(0.01, 1000) }),
+  maxAge: fc.oneof(fc.constantFrom(1, MAX_COOKIE_AGE), fc.integer({ min: 1, max: MAX_COOKIE_AGE })),
+  lifetime: fc.constantFrom(...COOKIE_LIFETIMES),
 };
 const affinityArb = fc
   .record(
@@ -442,7 +474,9 @@ const affinityArb = fc
   )
   .map((affinity) =>
     affinity.learn ? { ...affinity, learn: withoutCookie(affinity.learn, affinity.cookie) } : affinity,
-  );
+  )
+  // Rebalancing moves only sessions that carry a state: it comes with handoff.
+  .map((affinity) => (affinity.rebalance ? { ...affinity, handoff: true } : affinity));
 const healthPathArb = fc
   .tuple(
     fc.array(segmentArb, { maxLength: 3 }),
@@ -453,7 +487,6 @@ const healthPathArb = fc
     ([segments, trailingSlash, query]) =>
       `/${segments.join('/')}${trailingSlash && segments.length ? '/' : ''}${query}`,
   );
-const between = (min: number, max: number) => fc.oneof(fc.constantFrom(min, max), fc.double({ min, max, noNaN: true }));
 /** A valid value for each `health` field. */
 const HEALTH_VALUES = {
   path: healthPathArb,
@@ -814,6 +847,31 @@ function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
     learnWith(config, 'the affinity cookie learned', fc.constant(`cookie:${affinityCookieOf(config)}`), () =>
       learnedAffinityCookieMessage(affinityCookieOf(config)),
     ),
+    learnWith(config, 'the state cookie learned', fc.constant(`cookie:${affinityCookieOf(config)}_state`), () =>
+      learnedStateCookieMessage(affinityCookieOf(config)),
+    ),
+    // Without rebalance, which would add its own problem (it needs handoff on).
+    set('a handoff that is not a boolean', ['affinity', 'handoff'], notABooleanArb, MESSAGES.handoff).map((m) => ({
+      ...m,
+      input: withField(m.input as ConfigInput, ['affinity', 'rebalance'], REMOVE),
+    })),
+    set(
+      'a rebalance rate out of range',
+      ['affinity', 'rebalance', 'rate'],
+      badNumberArb(0.01, 1000, false),
+      MESSAGES.rebalanceRate,
+    ).map((m) => ({ ...m, input: withField(m.input as ConfigInput, ['affinity', 'handoff'], true) })),
+    fc.constantFrom(false, REMOVE).map((handoff): Mutation => ({
+      rule: 'rebalance without handoff',
+      input: withField(
+        withField(config, ['affinity', 'rebalance'], { rate: 1 }) as ConfigInput,
+        ['affinity', 'handoff'],
+        handoff,
+      ),
+      problems: [{ path: 'affinity.rebalance', message: MESSAGES.rebalanceWithoutHandoff }],
+    })),
+    set('a maxAge out of range', ['affinity', 'maxAge'], badNumberArb(1, MAX_COOKIE_AGE, true), MESSAGES.maxAge),
+    set('an unknown lifetime', ['affinity', 'lifetime'], badChoiceArb(COOKIE_LIFETIMES), MESSAGES.lifetime),
     unknownKeyIn('an unknown affinity setting', ['affinity'], AFFINITY_KEYS),
     set('affinity that is not an object', ['affinity'], notAnObjectArb, MESSAGES.notAnObject),
     // health

@@ -2,6 +2,13 @@
  * The affinity cookie's value: a compact, URL-safe token signed with HMAC-SHA256.
  *
  *   1.<key id>.<expiry, base36 seconds>.<session id>.<origin id>.<signature>
+ *   2.<key id>.<expiry>.<session id>.<origin id>.<session start, base36 seconds>.<state tag>.<signature>
+ *
+ * Version 2 carries what only some deployments use, each field empty when unused: when the session
+ * was first pinned (`affinity.maxAge` judges its absolute lifetime by it) and the tag of the session's
+ * sealed state (core/sealed-state.ts: a state cookie is only opened with the token that names it, so an
+ * older state cannot be replayed next to a newer pin). A token with neither is written as version 1,
+ * byte for byte what it always was.
  *
  * The origin id is the operator's opaque label, never the origin's URL or address. The expiry is
  * signed, so a client cannot keep a pin alive past its idle lifetime by holding on to the cookie.
@@ -16,6 +23,10 @@ export interface AffinityClaims {
   sessionId: string;
   /** Unix time, seconds, after which the pin no longer holds. */
   expiresAt: number;
+  /** Unix time, seconds, of the session's first pin (written when `affinity.maxAge` is set). */
+  startedAt?: number;
+  /** The tag of the session's sealed state (core/sealed-state.ts), when it has one. */
+  stateTag?: string;
 }
 
 export interface SigningKey {
@@ -36,9 +47,11 @@ export type TokenVerdict =
 
 /** Tokens longer than this are refused before any parsing or cryptography. */
 export const MAX_TOKEN_LENGTH = 200;
-const VERSION = '1';
 const TOKEN_PATTERN =
   /^1\.([A-Za-z0-9_-]{6})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{16,32})\.([A-Za-z0-9._-]{1,64})\.([A-Za-z0-9_-]{43})$/;
+/** Version 2: the origin id may hold dots, but the three fields after it hold none, so the parse is one. */
+const TOKEN_V2_PATTERN =
+  /^2\.([A-Za-z0-9_-]{6})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{16,32})\.([A-Za-z0-9._-]{1,64})\.([0-9a-z]{0,10})\.([A-Za-z0-9_-]{0,22})\.([A-Za-z0-9_-]{43})$/;
 const HMAC = { name: 'HMAC', hash: 'SHA-256' } as const;
 const KEY_ID_LABEL = 'edge-affinity key id';
 const encoder = new TextEncoder();
@@ -56,7 +69,11 @@ export async function withKeyId(key: CryptoKey): Promise<SigningKey> {
 }
 
 export async function signAffinityToken(claims: AffinityClaims, signer: SigningKey): Promise<string> {
-  const payload = [VERSION, signer.id, claims.expiresAt.toString(36), claims.sessionId, claims.originId].join('.');
+  const fields = [signer.id, claims.expiresAt.toString(36), claims.sessionId, claims.originId];
+  const extended = claims.startedAt !== undefined || claims.stateTag !== undefined;
+  const payload = extended
+    ? ['2', ...fields, claims.startedAt?.toString(36) ?? '', claims.stateTag ?? ''].join('.')
+    : ['1', ...fields].join('.');
   const mac = new Uint8Array(await crypto.subtle.sign(HMAC.name, signer.key, encoder.encode(payload)));
   return `${payload}.${encodeBase64Url(mac)}`;
 }
@@ -68,17 +85,32 @@ export async function signAffinityToken(claims: AffinityClaims, signer: SigningK
  */
 export async function verifyAffinityToken(token: string, keys: SigningKeys, nowSeconds: number): Promise<TokenVerdict> {
   if (token.length > MAX_TOKEN_LENGTH) return { status: 'invalid' };
-  const match = TOKEN_PATTERN.exec(token);
-  if (!match) return { status: 'invalid' };
-  const [, keyId = '', expiry = '', sessionId = '', originId = '', signature = ''] = match;
+  const parsed = parseToken(token);
+  if (!parsed) return { status: 'invalid' };
+  const { keyId, signature, claims } = parsed;
   const signer = keys.current.id === keyId ? 'current' : keys.previous?.id === keyId ? 'previous' : undefined;
   const mac = decodeBase64Url(signature);
   if (!signer || !mac) return { status: 'invalid' };
   const payload = encoder.encode(token.slice(0, token.length - signature.length - 1));
   const authentic = await crypto.subtle.verify(HMAC.name, keys[signer]!.key, mac, payload);
   if (!authentic) return { status: 'invalid' };
-  const claims = { originId, sessionId, expiresAt: parseInt(expiry, 36) };
   return claims.expiresAt > nowSeconds
     ? { status: 'valid', claims, signedWith: signer }
     : { status: 'expired', claims };
+}
+
+/** The fields of a token of either version, unverified; undefined when it has neither form. */
+function parseToken(token: string): { keyId: string; signature: string; claims: AffinityClaims } | undefined {
+  const v1 = TOKEN_PATTERN.exec(token);
+  if (v1) {
+    const [, keyId = '', expiry = '', sessionId = '', originId = '', signature = ''] = v1;
+    return { keyId, signature, claims: { originId, sessionId, expiresAt: parseInt(expiry, 36) } };
+  }
+  const v2 = TOKEN_V2_PATTERN.exec(token);
+  if (!v2) return undefined;
+  const [, keyId = '', expiry = '', sessionId = '', originId = '', started = '', stateTag = '', signature = ''] = v2;
+  const claims: AffinityClaims = { originId, sessionId, expiresAt: parseInt(expiry, 36) };
+  if (started) claims.startedAt = parseInt(started, 36);
+  if (stateTag) claims.stateTag = stateTag;
+  return { keyId, signature, claims };
 }

@@ -25,6 +25,11 @@ export const ALGORITHMS = ['rendezvous', 'ring'] as const;
 export const FAILOVER_MODES = ['sticky', 'none'] as const;
 export const SAME_SITE_VALUES = ['Lax', 'Strict', 'None'] as const;
 export const DECISION_LOG_MODES = ['all', 'changes'] as const;
+/** `persistent`: the cookies carry `Max-Age`; `browser`: none, they end with the browser session. */
+export const COOKIE_LIFETIMES = ['persistent', 'browser'] as const;
+
+/** The name of the cookie that carries a session's sealed state (core/sealed-state.ts). */
+export const stateCookieName = (affinityCookie: string) => `${affinityCookie}_state`;
 
 /** Defaults applied to every optional setting. */
 export const CONFIG_DEFAULTS = {
@@ -41,6 +46,8 @@ export const CONFIG_DEFAULTS = {
     // the line was the largest share of the request path's added CPU (BENCHMARKS.md, README Performance).
     decisionLog: 'changes',
     learn: [],
+    handoff: false,
+    lifetime: 'persistent',
   },
   health: { path: '/', interval: 10, timeout: 2, rise: 2, fall: 2 },
   proxy: { timeout: 30, attempts: 3, bodyTimeout: 10, uploadTimeout: 300, replay: 'safe' },
@@ -167,25 +174,43 @@ const AffinitySchema = v.pipe(
      * load is above this many times the weighted mean. No default: absent, placement ignores load.
      */
     balanceFactor: v.optional(atLeast(1, 'must be a number of at least 1 (1.25 is typical)')),
+    /** Origins' `Affinity-State` sealed into `<cookie>_state` and handed to a moved session's next origin. */
+    handoff: v.optional(v.boolean('must be true or false'), d.affinity.handoff),
+    /**
+     * Moves sessions that carry a sealed state to their first choice when it changed (an origin added,
+     * readmitted, heavier), at most `rate` a second per isolate (core/rebalance.ts). Absent: never.
+     */
+    rebalance: v.optional(strict({ rate: bounded(0.01, 1000) })),
+    /** Seconds from a session's first pin after which it is re-hashed, whatever its activity; signed. */
+    maxAge: v.optional(boundedInteger(1, MAX_COOKIE_AGE)),
+    lifetime: v.optional(oneOf(COOKIE_LIFETIMES), d.affinity.lifetime),
   }),
   // Runs even when other settings have problems, so that every problem is reported at once.
   v.rawCheck(({ dataset, addIssue }) => {
-    const affinity = dataset.value as { cookie?: unknown; learn?: unknown };
+    const affinity = dataset.value as { cookie?: unknown; learn?: unknown; handoff?: unknown; rebalance?: unknown };
     const cookie = affinity.cookie ?? d.affinity.cookie;
-    const index = typeof cookie === 'string' ? entryNamingCookie(affinity.learn, cookie) : -1;
-    if (index < 0) return;
+    if (typeof cookie !== 'string') return;
+    for (const [name, what] of [
+      [cookie, 'affinity cookie'],
+      [stateCookieName(cookie), 'state cookie'],
+    ] as const) {
+      const index = entryNamingCookie(affinity.learn, name);
+      if (index < 0) continue;
+      addIssue({
+        message: `must not name the ${what} "${name}": the worker keeps that cookie from origins`,
+        path: [
+          { type: 'object', origin: 'value', input: affinity, key: 'learn', value: affinity.learn },
+          { type: 'array', origin: 'value', input: affinity.learn as unknown[], key: index, value: `cookie:${name}` },
+        ],
+      });
+    }
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const affinity = dataset.value as { handoff?: unknown; rebalance?: unknown };
+    if (affinity.rebalance === undefined || affinity.handoff === true) return;
     addIssue({
-      message: `must not name the affinity cookie "${String(cookie)}": the worker keeps that cookie from origins`,
-      path: [
-        { type: 'object', origin: 'value', input: affinity, key: 'learn', value: affinity.learn },
-        {
-          type: 'array',
-          origin: 'value',
-          input: affinity.learn as unknown[],
-          key: index,
-          value: `cookie:${String(cookie)}`,
-        },
-      ],
+      message: 'needs "handoff": true: only sessions that carry their sealed state are moved',
+      path: [{ type: 'object', origin: 'value', input: affinity, key: 'rebalance', value: affinity.rebalance }],
     });
   }),
 );
