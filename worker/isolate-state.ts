@@ -3,6 +3,8 @@
  * it knows of origin health and of what origins said of themselves, and the load it places by. One
  * instance per worker instance, so tests can start clean.
  */
+import { RebalanceRate } from './core/rebalance-rate';
+import { importStateKey } from './core/sealed-state';
 import type { Bindings } from './bindings';
 import { ConfigStore } from './config/config-store';
 import { importSigningKey } from './core/affinity-token';
@@ -52,6 +54,9 @@ export class IsolateState {
   readonly keys = new SigningKeyCache(importSigningKey);
   /** Derived only once a request or a response has a learned value to open or seal. */
   readonly envelopeKeys = new SigningKeyCache(importEnvelopeKey);
+  #rebalance?: RebalanceRate;
+  /** The sealed states' keys (`affinity.handoff`), derived on first use. */
+  readonly stateKeys = new SigningKeyCache(importStateKey);
   readonly ejections = new LocalEjections();
   readonly health = new HealthView();
   readonly reporter = new PassiveReporter();
@@ -76,6 +81,12 @@ export class IsolateState {
     const routed = this.#routed;
     if (routed?.base === base && routed.controls === controls) return routed.table;
     return (this.#routed = { base, controls, table: withOriginControls(base, controls) }).table;
+  }
+
+  /** This isolate's rate of rebalancing moves (`affinity.rebalance.rate`); a new rate starts a new bucket. */
+  rebalanceRate(rate: number): RebalanceRate {
+    if (this.#rebalance?.rate !== rate) this.#rebalance = new RebalanceRate(rate);
+    return this.#rebalance;
   }
 
   /** A failed connection here outranks the snapshot: it is newer. */

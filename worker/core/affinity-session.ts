@@ -2,6 +2,7 @@
  * What an affinity cookie means for its session, and when the session needs a fresh cookie.
  */
 import type { AffinityClaims, TokenVerdict } from './affinity-token';
+import type { AffinityConfig } from './config-schema';
 
 /** The cookie's outcome as the decision log reports it. */
 export type CookieOutcome = 'valid' | 'absent' | 'tampered' | 'expired' | 'unknown-origin' | 'previous-key';
@@ -48,4 +49,19 @@ export function needsFreshCookie(reading: CookieReading, servedOriginId: string,
   if (reading.claims.originId !== servedOriginId) return true;
   const remainingMs = reading.claims.expiresAt * 1000 - now;
   return remainingMs <= (ttl * 1000) / 2 || remainingMs > ttl * 1000;
+}
+
+/**
+ * Whether a session has outlived `affinity.maxAge` (its absolute lifetime, the Gateway API's
+ * `absoluteTimeout`), counted from its first pin. A token written before `maxAge` was set carries no
+ * start: it counts from when that token was issued (`expiresAt - ttl`), the earliest moment known.
+ */
+export function outlivedMaxAge(
+  claims: AffinityClaims,
+  { maxAge, ttl }: Pick<AffinityConfig, 'maxAge' | 'ttl'>,
+  nowSeconds: number,
+): boolean {
+  if (maxAge === undefined) return false;
+  const startedAt = claims.startedAt ?? claims.expiresAt - ttl;
+  return nowSeconds - startedAt >= maxAge;
 }

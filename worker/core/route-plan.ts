@@ -20,7 +20,7 @@ import type { OriginSelector } from './selector';
 /** What health says of an origin right now: up, down by the probes, or down by a failed connection here. */
 export type Availability = 'up' | 'unhealthy' | 'connect-failed';
 /** Why a session left its origin; `replay`: the origin answered with `Affinity-Control: replay=<id>`. */
-export type RepinReason = 'unhealthy' | 'connect-failed' | 'removed' | 'disabled' | 'expired' | 'replay';
+export type RepinReason = 'unhealthy' | 'connect-failed' | 'removed' | 'disabled' | 'expired' | 'replay' | 'rebalance';
 export type Decision = 'new' | 'pinned' | 'repinned';
 
 export interface RoutableOrigin {
@@ -47,6 +47,12 @@ export interface RouteRequest {
    * for a kept pin. Absent: placement ignores load.
    */
   placement?: () => (index: number) => boolean;
+  /**
+   * Rebalancing (`affinity.rebalance`): asked, only for a kept pin to an active origin that is no longer
+   * the session's first choice, whether the session may move to it now (the rate allows it). Absent:
+   * the session is not one to move (it carries no sealed state, or rebalancing is off).
+   */
+  rebalance?: () => boolean;
 }
 
 export interface RoutePlan {
@@ -60,6 +66,8 @@ export interface RoutePlan {
   reason?: RepinReason;
   /** Health called every candidate down, and the candidates were chosen ignoring it. */
   failOpen: boolean;
+  /** A rebalancing move: the pin it leaves, which stays the session's should its first choice fail. */
+  rebalancedFrom?: number;
 }
 
 /** Candidates in order; `first` is known without ranking any spare (undefined: nothing may serve). */
@@ -88,6 +96,8 @@ export function planRoute(request: RouteRequest): RoutePlan {
   const origin = origins[pinned]!;
   const availability = request.availability(pinned);
   if (origin.state !== 'disabled' && availability === 'up') {
+    const rebalanced = request.rebalance && origin.state === 'active' ? planRebalance(request, pinned) : undefined;
+    if (rebalanced) return rebalanced;
     if (request.failover === 'none') return { candidates: candidates([pinned]), decision: 'pinned', failOpen: false };
     const spares = () => pickNew(request, { count: request.attempts - 1, except: [pinned] });
     return { candidates: candidates([pinned], spares), decision: 'pinned', failOpen: false };
@@ -105,6 +115,24 @@ export function planRoute(request: RouteRequest): RoutePlan {
   if (moved.length > 0) return { candidates: candidates(moved), decision: 'repinned', reason, failOpen: false };
   const rest = pickNew(request, { ignoringHealth: true, count: request.attempts - 1, except: [pinned] });
   return { candidates: candidates([pinned, ...rest]), decision: 'pinned', failOpen: true };
+}
+
+/**
+ * A kept pin whose session would now be placed elsewhere (an origin was added, readmitted or made
+ * heavier, and ranks first for it) moves there when the rate allows: the first choice first, the old
+ * pin right behind it, so a first choice that fails leaves the session where it was.
+ */
+function planRebalance(request: RouteRequest, pinned: number): RoutePlan | undefined {
+  const [first] = pickNew(request, { count: 1 });
+  if (first === undefined || first === pinned || !request.rebalance!()) return undefined;
+  const spares = () => pickNew(request, { count: request.attempts - 2, except: [first, pinned] });
+  return {
+    candidates: candidates([first, pinned], spares),
+    decision: 'repinned',
+    reason: 'rebalance',
+    failOpen: false,
+    rebalancedFrom: pinned,
+  };
 }
 
 function planNewPin(request: RouteRequest, reason: RepinReason | undefined): RoutePlan {

@@ -48,6 +48,8 @@ export function settleRoute(plan: RoutePlan, attempted: Attempted): Settlement {
     return { decision: moved ? 'repinned' : 'new', reason: moved ? 'replay' : undefined, pinnedTo: answeredBy };
   }
   const first = plan.candidates.first;
+  // A rebalancing move whose first choice failed: the session stays on its pin, which answered.
+  if (plan.rebalancedFrom === answeredBy) return { decision: 'pinned', pinnedTo: answeredBy };
   if (plan.decision !== 'pinned' || answeredBy === first) {
     return { decision: plan.decision, reason: plan.reason, pinnedTo: answeredBy };
   }

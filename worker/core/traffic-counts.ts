@@ -22,6 +22,7 @@ export const MOVE_REASONS = [
   'disabled',
   'expired',
   'replay',
+  'rebalance',
   'repin',
   ...FAILURE_REASONS,
 ] as const satisfies readonly MoveReason[];

@@ -3,7 +3,7 @@
  * handle the RFC 6265 grammar (reading is `getCookie`); the token itself is ours (see core/affinity-token).
  */
 import { generateCookie } from 'hono/cookie';
-import type { AffinityConfig } from '../core/config-schema';
+import { stateCookieName, type AffinityConfig } from '../core/config-schema';
 import { encodeBase64Url } from '../core/base64url';
 
 /** A new session id: 96 random bits, 16 base64url characters. */
@@ -13,11 +13,27 @@ export function newSessionId(): string {
 
 /**
  * `Set-Cookie` for a token: host-only, `Path=/`, `HttpOnly` (scripts have no use for it), `SameSite`
- * and `Max-Age` from the configuration, `Secure` on https and whenever the name's prefix demands it
- * (RFC 6265bis §4.1.3).
+ * from the configuration, `Max-Age` (`ttl`) unless `lifetime: "browser"` makes it a session cookie,
+ * `Secure` on https and whenever the name's prefix demands it (RFC 6265bis §4.1.3).
  */
 export function affinityCookieHeader(token: string, affinity: AffinityConfig, requestUrl: string): string {
-  return generateCookie(affinity.cookie, token, { ...attributes(affinity, requestUrl), maxAge: affinity.ttl });
+  return generateCookie(affinity.cookie, token, lasting(affinity, requestUrl));
+}
+
+/** `Set-Cookie` for the session's sealed state (`<cookie>_state`): the affinity cookie's attributes. */
+export function stateCookieHeader(sealed: string, affinity: AffinityConfig, requestUrl: string): string {
+  return generateCookie(stateCookieName(affinity.cookie), sealed, lasting(affinity, requestUrl));
+}
+
+/** `Set-Cookie` that removes the session's sealed state. */
+export function clearedStateCookieHeader(affinity: AffinityConfig, requestUrl: string): string {
+  return generateCookie(stateCookieName(affinity.cookie), '', { ...attributes(affinity, requestUrl), maxAge: 0 });
+}
+
+/** The attributes of a cookie that lasts as the session does: `Max-Age` only with a persistent lifetime. */
+function lasting(affinity: AffinityConfig, requestUrl: string) {
+  const base = attributes(affinity, requestUrl);
+  return affinity.lifetime === 'browser' ? base : { ...base, maxAge: affinity.ttl };
 }
 
 /**

@@ -5,7 +5,7 @@
  * for — or the worker's own answer when no origin answered. When there is nothing to add, the origin's
  * response is passed on as it is, headers uncopied: the steady state's response costs nothing here.
  */
-import { signAffinityToken } from '../core/affinity-token';
+import { signAffinityToken, type AffinityClaims } from '../core/affinity-token';
 import { MAX_LEARNED_VALUE_BYTES } from '../core/learned-envelope';
 import type { Settlement } from '../core/route-settlement';
 import { issuesAffinityCookie } from '../core/session-pin';
@@ -18,6 +18,7 @@ import { clientResponseHeaders, passesAsIs } from './forward-headers';
 import { carriesLearnedValues, sealLearnedValues } from './learned-response';
 import { AFFINITY_CONTROL_HEADER } from './origin-control';
 import { keepOutOfSharedCaches } from './private-response';
+import { settleState, STATE_HEADER } from './session-state';
 
 type Answered = Extract<Attempts, { kind: 'answered' }>;
 
@@ -39,32 +40,62 @@ export async function respond(
   if (own) {
     if (withHeader) own.headers.set(DECISION_HEADER, decisionHeader(record));
     // The session's origin is gone or broke, and this request could not be sent on: its cookie names
-    // the next origin, so that the client's retry goes there.
+    // the next origin, so that the client's retry goes there (its state unchanged, handed over then).
     if (settlement.pinnedTo !== undefined) {
-      const cookie = await signedCookie(exchange, exchange.table.origins[settlement.pinnedTo]!.id);
+      const tag = exchange.session.state?.sources.tag;
+      const cookie = await signedCookie(exchange, exchange.table.origins[settlement.pinnedTo]!.id, tag);
       own.headers.append('set-cookie', cookie);
     }
     return own;
   }
   const answered = attempts as Answered;
-  const cookie = await sessionCookie(exchange, answered, settlement);
   const { response } = answered;
+  const { state } = exchange.session;
+  // Taken out of the answer whether handoff is on or not: a state never reaches the client in clear.
+  const stating = response.headers.has(STATE_HEADER);
   const sealing = carriesLearnedValues(response.headers, exchange.table.learned);
   const { ownCookies } = exchange.table;
-  const untouched = !cookie && !sealing && !answered.control && !withHeader && passesAsIs(response.headers, ownCookies);
-  if (untouched) return response;
+  const released = answered.control?.action?.kind === 'release';
+  if (state === undefined || (!stating && !state.unsettled && !(released && state.sources.present))) {
+    const cookie = await sessionCookie(exchange, answered, settlement, state?.sources.tag);
+    const untouched =
+      !cookie && !stating && !sealing && !answered.control && !withHeader && passesAsIs(response.headers, ownCookies);
+    if (untouched) return response;
+    return rebuilt(exchange, answered, record, { cookies: cookie ? [cookie] : [], sealing });
+  }
   const dropped: string[] = [];
   const headers = clientResponseHeaders(response, ownCookies, dropped);
   if (dropped.length > 0) warnOwnCookieSet(exchange, answered, dropped);
+  const outcome = await settleState(state, {
+    originId: exchange.table.origins[answered.answeredBy]!.id,
+    headers,
+    released,
+    requestUrl: exchange.incoming.request.url,
+  });
+  const cookie = await sessionCookie(exchange, answered, settlement, outcome.tag, outcome.tagChanged);
+  const cookies = [cookie, outcome.setCookie].filter((c): c is string => c !== undefined);
+  return rebuilt(exchange, answered, record, { cookies, sealing, headers });
+}
+
+/** The origin's response with what the worker adds: its cookies, sealed values, the debugging header. */
+async function rebuilt(
+  exchange: Exchange,
+  answered: Answered,
+  record: DecisionRecord,
+  adding: { cookies: string[]; sealing: boolean; headers?: Headers },
+): Promise<Response> {
+  const { response } = answered;
+  const dropped: string[] = [];
+  const headers = adding.headers ?? clientResponseHeaders(response, exchange.table.ownCookies, dropped);
+  if (dropped.length > 0) warnOwnCookieSet(exchange, answered, dropped);
+  if (headers.has(STATE_HEADER)) headers.delete(STATE_HEADER);
   if (answered.control) headers.delete(AFFINITY_CONTROL_HEADER);
   // Sealed for the origin that sent the value, whatever it says of the session: an origin cannot have
   // a value sealed in another origin's name.
-  if (sealing) await sealLearned(exchange, headers, exchange.table.origins[answered.answeredBy]!.id);
-  if (cookie) {
-    headers.append('set-cookie', cookie);
-    keepOutOfSharedCaches(headers);
-  }
-  if (withHeader) headers.set(DECISION_HEADER, decisionHeader(record));
+  if (adding.sealing) await sealLearned(exchange, headers, exchange.table.origins[answered.answeredBy]!.id);
+  for (const cookie of adding.cookies) headers.append('set-cookie', cookie);
+  if (adding.cookies.length > 0) keepOutOfSharedCaches(headers);
+  if (exchange.table.config.affinity.decisionHeader) headers.set(DECISION_HEADER, decisionHeader(record));
   const { status, statusText, body, webSocket } = response;
   return new Response(body, { status, statusText, headers, webSocket });
 }
@@ -82,21 +113,37 @@ function warnOwnCookieSet(exchange: Exchange, answered: Answered, cookies: strin
   logEvent('warn', 'origin.own-cookie-dropped', { origin, cookies });
 }
 
-/** The `Set-Cookie` of the session's cookie this answer carries, if any: deleted on `release`, fresh when due. */
-async function sessionCookie(exchange: Exchange, answered: Answered, settlement: Settlement) {
+/**
+ * The `Set-Cookie` of the session's cookie this answer carries, if any: deleted on `release`, fresh
+ * when due or when the session's state tag changed.
+ */
+async function sessionCookie(
+  exchange: Exchange,
+  answered: Answered,
+  settlement: Settlement,
+  stateTag: string | undefined,
+  stateTagChanged = false,
+) {
   const { incoming, table, session, startedAt } = exchange;
   const { affinity } = table.config;
   if (answered.control?.action?.kind === 'release') return clearedAffinityCookieHeader(affinity, incoming.request.url);
   const originId = pinnedOriginId(exchange, answered, settlement);
-  if (!issuesAffinityCookie(session.reading, session.envelope, { originId, now: startedAt, ttl: affinity.ttl })) return;
-  return signedCookie(exchange, originId);
+  const due = issuesAffinityCookie(session.reading, session.envelope, { originId, now: startedAt, ttl: affinity.ttl });
+  if (!due && !stateTagChanged) return;
+  return signedCookie(exchange, originId, stateTag);
 }
 
-/** The `Set-Cookie` of a fresh token pinning the session to `originId`. */
-async function signedCookie(exchange: Exchange, originId: string): Promise<string> {
+/** The `Set-Cookie` of a fresh token pinning the session to `originId`, naming its state by `stateTag`. */
+async function signedCookie(exchange: Exchange, originId: string, stateTag: string | undefined): Promise<string> {
   const { incoming, table, session, startedAt } = exchange;
   const { affinity } = table.config;
-  const claims = { originId, sessionId: session.sessionId, expiresAt: Math.floor(startedAt / 1000) + affinity.ttl };
+  const claims: AffinityClaims = {
+    originId,
+    sessionId: session.sessionId,
+    expiresAt: Math.floor(startedAt / 1000) + affinity.ttl,
+  };
+  if (affinity.maxAge !== undefined) claims.startedAt = session.startedAt;
+  if (stateTag !== undefined) claims.stateTag = stateTag;
   const token = await signAffinityToken(claims, session.keys.current);
   return affinityCookieHeader(token, affinity, incoming.request.url);
 }

@@ -46,6 +46,8 @@ export interface DecisionRecord {
   replayedFrom?: string;
   /** The origin the session was handed over to (`repin=<id>`): its cookie names it from now on. */
   handedOverTo?: string;
+  /** With `affinity.handoff`: the answering origin got the session's sealed state, sealed by this origin. */
+  stateFrom?: string;
 }
 
 /**

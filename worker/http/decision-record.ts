@@ -39,6 +39,7 @@ export function decisionRecord(
     ...(action?.kind === 'repin' && attempts.kind === 'answered' && action.target !== attempts.answeredBy
       ? { handedOverTo: idOf(action.target) }
       : {}),
+    ...(origin && session.state?.handedTo === origin ? { stateFrom: session.state.originId } : {}),
   };
   return record;
 }

@@ -66,6 +66,11 @@ export interface ForwardRequest {
   budget: RetryBudget;
   /** Counts each attempt in flight from when its body is sent until its response headers (load-aware placement only). */
   inFlight?: InFlightCounter;
+  /**
+   * Headers for the attempt to one origin only: a moved session's state for its new origin
+   * (http/session-state.ts). Absent, or undefined for an origin: the headers every attempt shares.
+   */
+  headersFor?: (index: number) => Promise<readonly [string, string][] | undefined>;
 }
 
 /** The abort reason of an attempt that ran out of time. */
@@ -122,7 +127,8 @@ export class Forwarder {
       counted = true;
       request.inFlight.start(index);
     };
-    const built = this.#build(origin, attempt, sent);
+    const extra = request.headersFor ? await request.headersFor(index) : undefined;
+    const built = this.#build(origin, attempt, sent, extra);
     if (!built.ok) return built.failure;
     // A timer, not AbortSignal.timeout(): the limit covers the wait for headers only, and must not
     // cut a long download or event stream once the origin has answered.
@@ -149,6 +155,7 @@ export class Forwarder {
     origin: RoutedOrigin,
     attempt: AbortController,
     sent: () => void,
+    extra: readonly [string, string][] | undefined,
   ): { ok: true; request: Request } | { ok: false; failure: ClientFailure } {
     const { request } = this;
     try {
@@ -161,8 +168,10 @@ export class Forwarder {
       });
       if (!this.#prepared) {
         request.prepareHeaders(built.headers);
-        this.#prepared = built.headers;
+        // The shared headers stay without this attempt's own: a copy only when there are some.
+        this.#prepared = extra ? new Headers(built.headers) : built.headers;
       }
+      for (const [name, value] of extra ?? []) built.headers.set(name, value);
       return { ok: true, request: built };
     } catch (error) {
       return { ok: false, failure: { kind: 'unforwardable', error: errorMessage(error) } };

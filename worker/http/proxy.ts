@@ -27,7 +27,7 @@ import { Forwarder, type ForwardOutcome } from './forwarder';
 import { restoreLearnedValues } from './learned-request';
 import { hearAnswer, type HeardControl } from './origin-control';
 import { prepareBody } from './request-body';
-import { readSession } from './session-reading';
+import { readSession, type Session } from './session-reading';
 
 export async function proxyRequest(incoming: Incoming, isolate: IsolateState): Promise<Response> {
   const startedAt = Date.now();
@@ -74,7 +74,8 @@ async function prepareExchange(
   const table = isolate.routingTable(lookup.table);
   const keys = await isolate.keys.get(secret, previousSecret);
   const envelopeKeys = () => isolate.envelopeKeys.get(secret, previousSecret);
-  const session = await readSession({ request, table, keys, envelopeKeys, now: startedAt });
+  const stateKeys = () => isolate.stateKeys.get(secret, previousSecret);
+  const session = await readSession({ request, table, keys, envelopeKeys, stateKeys, now: startedAt });
   const availability = (index: number) => isolate.availability(table.origins[index]!.id, startedAt);
   const route: RouteRequest = {
     origins: table.origins,
@@ -86,9 +87,22 @@ async function prepareExchange(
     lapsedPin: session.pin.lapsedPin,
     availability,
     placement: placementBound(isolate, table, availability, startedAt),
+    rebalance: rebalancing(isolate, table, session, startedAt),
   };
   const plan = planRoute(route);
   return { incoming, url: new URL(request.url), isolate, table, session, route, plan, startedAt, background };
+}
+
+/** With `affinity.rebalance`, whether this session may move to its new first choice: only one that carries its state. */
+function rebalancing(
+  isolate: IsolateState,
+  table: RoutingTable,
+  session: Session,
+  now: number,
+): RouteRequest['rebalance'] {
+  const { rebalance } = table.config.affinity;
+  if (!rebalance || !session.state?.carried) return undefined;
+  return () => isolate.rebalanceRate(rebalance.rate).take(now);
 }
 
 /** With a balance factor, the load bound of this request's placements, made only if it places a session. */
@@ -122,6 +136,9 @@ async function attempt(exchange: Exchange): Promise<Attempts> {
     replay: { policy: proxy.replay, keyed: carriesIdempotencyKey(request.headers.get(IDEMPOTENCY_KEY_HEADER)) },
     budget: isolate.retryBudget,
     inFlight: table.balanceFactor === undefined ? undefined : isolate.load.counter(table),
+    headersFor: exchange.session.state?.carried
+      ? (index) => exchange.session.state!.handoffFor(table.origins[index]!.id)
+      : undefined,
   });
   const replayable = prepared.body.replayable;
   const first = await forwarder.forward(plan.candidates);

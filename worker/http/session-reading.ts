@@ -4,7 +4,9 @@
  * before is not verified again (verified-tokens.ts): its expiry is still judged on every request.
  */
 import { parse } from 'hono/utils/cookie';
-import { interpretCookie, type CookieReading } from '../core/affinity-session';
+import { interpretCookie, outlivedMaxAge, type CookieReading } from '../core/affinity-session';
+import { stateCookieName } from '../core/config-schema';
+import { readStateCookie, type StateKey } from '../core/sealed-state';
 import { verifyAffinityToken, type AffinityClaims, type SigningKeys, type TokenVerdict } from '../core/affinity-token';
 import { NO_ENVELOPE, type EnvelopeReading } from '../core/envelope-reading';
 import type { RoutingTable } from '../core/routing-table';
@@ -13,6 +15,8 @@ import { choosePin, sessionKeyOf, type SessionPin } from '../core/session-pin';
 import { VerifiedTokens } from '../core/verified-tokens';
 import { newSessionId } from './affinity-cookie';
 import { readEnvelopes } from './learned-request';
+import { SessionState } from './session-state';
+import type { KeyPair } from './signing-keys';
 
 export interface Session {
   keys: SigningKeys;
@@ -33,6 +37,10 @@ export interface Session {
    * request, the first to carry its cookie.
    */
   countedKey: string | undefined;
+  /** When the session was first pinned (Unix seconds): what `affinity.maxAge` counts from. */
+  startedAt: number;
+  /** The session's sealed state, with `affinity.handoff` on. */
+  state?: SessionState;
 }
 
 export interface SessionSources {
@@ -40,15 +48,23 @@ export interface SessionSources {
   table: RoutingTable;
   keys: SigningKeys;
   envelopeKeys: () => Promise<SigningKeys>;
+  stateKeys: () => Promise<KeyPair<StateKey>>;
   now: number;
 }
 
-export async function readSession({ request, table, keys, envelopeKeys, now }: SessionSources): Promise<Session> {
+export async function readSession(sources: SessionSources): Promise<Session> {
+  const { request, table, keys, envelopeKeys, now } = sources;
+  const { affinity } = table.config;
   const { headers } = request;
+  const nowSeconds = Math.floor(now / 1000);
   const cookies = cookiesOf(headers);
-  const token = cookies?.[table.config.affinity.cookie];
-  const verdict = token === undefined ? undefined : await verifyCookie(token, keys, Math.floor(now / 1000));
-  const reading = interpretCookie(verdict, table.indexOf);
+  const token = cookies?.[affinity.cookie];
+  const verdict = token === undefined ? undefined : await verifyCookie(token, keys, nowSeconds);
+  // A session past its absolute lifetime starts over: a new id, hashed anew, its state left behind.
+  const aged = verdict?.status === 'valid' && outlivedMaxAge(verdict.claims, affinity, nowSeconds);
+  const reading: CookieReading = aged
+    ? { outcome: 'expired', lapsedPin: 'expired' }
+    : interpretCookie(verdict, table.indexOf);
   const envelope =
     table.learned.length === 0
       ? NO_ENVELOPE
@@ -63,7 +79,21 @@ export async function readSession({ request, table, keys, envelopeKeys, now }: S
   const countedKey =
     reading.claims || envelope.sessionKey !== undefined || requestKey !== undefined ? sessionKey : undefined;
   const pin = choosePin(reading, envelope);
-  return { keys, envelopeKeys, reading, envelope, pin, sessionId, sessionKey, countedKey };
+  const claims = reading.claims;
+  const startedAt = claims ? (claims.startedAt ?? claims.expiresAt - affinity.ttl) : nowSeconds;
+  const stateText = affinity.handoff ? cookies?.[stateCookieName(affinity.cookie)] : undefined;
+  const state = affinity.handoff
+    ? new SessionState({
+        cookie: stateText === undefined ? undefined : readStateCookie(stateText),
+        present: stateText !== undefined,
+        sessionId,
+        tag: reading.outcome === 'valid' || reading.outcome === 'previous-key' ? claims?.stateTag : undefined,
+        affinity,
+        nowSeconds,
+        keys: sources.stateKeys,
+      })
+    : undefined;
+  return { keys, envelopeKeys, reading, envelope, pin, sessionId, sessionKey, countedKey, startedAt, state };
 }
 
 /** The request's cookies by name (RFC 6265 §5.4, Hono's parser), or undefined without a `Cookie` header. */
