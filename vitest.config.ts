@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
  * Three tiers, one `npm test`:
  * - unit: the pure core, in Node;
  * - integration: the worker inside the Workers runtime (@cloudflare/vitest-plugin), bindings seeded per test;
- * - e2e: the bundled worker under Miniflare in front of real node:http origins on 127.0.0.1.
+ * - e2e: the bundled worker under Miniflare in front of real node:http origins on 127.0.0.1;
+ * - docs: the README and docs/ against the code they describe (links, the configuration reference).
  */
 export default defineConfig({
   test: {
@@ -17,6 +18,13 @@ export default defineConfig({
         },
       },
       './test/integration/vitest.config.ts',
+      {
+        test: {
+          name: 'docs',
+          include: ['test/docs/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
       {
         test: {
           name: 'e2e',
