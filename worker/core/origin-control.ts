@@ -15,14 +15,14 @@
  */
 import type { Config } from './config-schema';
 
-export interface DrainWord {
+export interface DrainControl {
   draining: boolean;
   /** When the origin began draining (or became ready again). */
   since: number;
   saidAt: number;
 }
 
-export interface WeightWord {
+export interface WeightControl {
   /** Percentage of the configured weight, 0 to 100. */
   percent: number;
   since: number;
@@ -30,8 +30,8 @@ export interface WeightWord {
 }
 
 export interface OriginControl {
-  drain?: DrainWord;
-  weight?: WeightWord;
+  drain?: DrainControl;
+  weight?: WeightControl;
 }
 
 /** Per origin id. */

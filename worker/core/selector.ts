@@ -5,7 +5,9 @@ import { createRendezvousSelector } from './rendezvous';
 
 export type { OriginSelector, WeightedOrigin } from './origin-selector';
 
-export type SelectionAlgorithm = 'rendezvous' | 'ring';
+import type { SelectionAlgorithm } from './config-schema';
+
+export type { SelectionAlgorithm };
 
 /** Builds the selector once per configuration; picking is then allocation-light and build-free. */
 export function createSelector(algorithm: SelectionAlgorithm, origins: readonly WeightedOrigin[]): OriginSelector {

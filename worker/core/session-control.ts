@@ -42,8 +42,8 @@ export function resolveSessionDirective(
   if (directive.kind === 'release') return { ok: true, action: { kind: 'release' } };
   const target = context.indexOf.get(directive.originId);
   if (target === undefined) return { ok: false, reason: `no origin "${directive.originId}" in the configuration` };
-  const unfit = unfitness(target, context);
-  if (unfit) return { ok: false, reason: `origin "${directive.originId}" ${unfit}` };
+  const cannot = whyCannotTakeSessions(target, context);
+  if (cannot) return { ok: false, reason: `origin "${directive.originId}" ${cannot}` };
   if (directive.kind === 'replay') {
     const refusal = replayRefusal(target, context);
     if (refusal) return { ok: false, reason: refusal };
@@ -52,7 +52,7 @@ export function resolveSessionDirective(
 }
 
 /** Why an origin cannot take a session over now, if it cannot. */
-function unfitness(index: number, context: SessionControlContext): string | undefined {
+function whyCannotTakeSessions(index: number, context: SessionControlContext): string | undefined {
   const { state } = context.origins[index]!;
   if (state !== 'active') return `takes no sessions: it is ${state}`;
   const availability = context.availability(index);

@@ -49,7 +49,7 @@ export interface Hearing {
  * What an answer's `Affinity-Control` makes the proxy do; undefined when it has none, which costs one
  * header lookup.
  */
-export function hearAnswer(response: Response, hearing: Hearing): HeardControl | undefined {
+export function readOriginControl(response: Response, hearing: Hearing): HeardControl | undefined {
   const text = response.headers.get(AFFINITY_CONTROL_HEADER);
   return text === null ? undefined : hearControl(text, hearing);
 }

@@ -25,7 +25,7 @@ import type { Attempts, Exchange, Incoming } from './exchange';
 import { prepareOriginHeaders } from './forward-headers';
 import { Forwarder, type ForwardOutcome } from './forwarder';
 import { restoreLearnedValues } from './learned-request';
-import { hearAnswer, type HeardControl } from './origin-control';
+import { readOriginControl, type HeardControl } from './origin-control';
 import { prepareBody } from './request-body';
 import { readSession, type Session } from './session-reading';
 
@@ -189,7 +189,7 @@ function hear(
 ): HeardControl | undefined {
   if (!outcome.ok) return undefined;
   const { table, isolate, incoming, route } = exchange;
-  return hearAnswer(outcome.response, {
+  return readOriginControl(outcome.response, {
     table,
     availability: route.availability,
     reporter: isolate.controlReporter,
