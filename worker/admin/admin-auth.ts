@@ -38,6 +38,12 @@ export const adminEnabled: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/**
+ * Not `hono/bearer-auth`: on a missing or wrong token it answers its own 401 at once, where this one
+ * must first try the admin session cookie (on a reading navigation) and then answer a browser with the
+ * sign-in page; its `verifyToken` hook would leave only the comparison to it, which is Hono's
+ * `timingSafeEqual` here as well.
+ */
 export function adminAuth({ acceptSession = false }: AdminAuthOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const expected = configuredToken(c);
