@@ -111,3 +111,53 @@ describe('what a request’s outcome makes of its session', () => {
     }
   });
 });
+
+describe('what the answering origin said of the session, settled last', () => {
+  it('release ends the pin; repin hands it over to the origin named, which the cookie then names', () => {
+    const kept = plan({ pinned: first });
+    expect(settleRoute(kept, { answeredBy: first, failures: [], control: { kind: 'release' } })).toEqual({
+      decision: 'pinned',
+      released: true,
+    });
+    expect(settleRoute(kept, { answeredBy: first, failures: [], control: { kind: 'repin', target: second } })).toEqual({
+      decision: 'pinned',
+      pinnedTo: second,
+      handedOverTo: second,
+    });
+    // Naming itself changes nothing.
+    expect(settleRoute(kept, { answeredBy: first, failures: [], control: { kind: 'repin', target: first } })).toEqual({
+      decision: 'pinned',
+      pinnedTo: first,
+    });
+  });
+
+  it('says nothing when no origin answered, whatever the control', () => {
+    expect(settleRoute(plan({ pinned: first }), { failures: [], control: { kind: 'release' } })).toEqual({
+      decision: 'pinned',
+    });
+  });
+});
+
+describe('a rebalancing move', () => {
+  it('moves the session to its new first choice; if that fails and the old pin answers, the session stays', () => {
+    const moving = plan({ pinned: second, rebalance: () => true });
+    expect(moving).toMatchObject({ decision: 'repinned', reason: 'rebalance', rebalancedFrom: second });
+    expect(moving.candidates.first).toBe(first);
+    expect(settleRoute(moving, { answeredBy: first, failures: [] })).toEqual({
+      decision: 'repinned',
+      reason: 'rebalance',
+      pinnedTo: first,
+    });
+    const failures = [{ index: first, kind: 'not-reached' as const, reason: 'cf-521' as const }];
+    expect(settleRoute(moving, { answeredBy: second, failures })).toEqual({ decision: 'pinned', pinnedTo: second });
+  });
+
+  it('is not asked for a session already on its first choice, nor for one whose origin is draining', () => {
+    let asked = 0;
+    const rebalance = () => (asked++, true);
+    expect(plan({ pinned: first, rebalance }).decision).toBe('pinned');
+    const draining = ORIGINS.map((o, i) => (i === second ? { ...o, state: 'draining' as const } : o));
+    expect(plan({ pinned: second, rebalance, origins: draining }).decision).toBe('pinned');
+    expect(asked).toBe(0);
+  });
+});

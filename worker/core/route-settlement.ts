@@ -15,9 +15,13 @@
  *   moves to the candidate that was next in line, so that the client's retry goes there; when it was
  *   only slow, the pin stays (its state is still there).
  * - Nobody answered, and no candidate was left: the plan's decision, and the pin stays as it was.
+ * - What the answering origin said of the session (`Affinity-Control`) comes last: `release` ends the
+ *   pin, `repin=<id>` hands it over to that origin. So this is the one place that says where a session
+ *   is pinned after a request: the cookie, the log and the counts all read it from here.
  */
 import { originFailed, type FailureClass, type FailureReason } from './failed-attempt';
 import type { Decision, RepinReason, RoutePlan } from './route-plan';
+import type { SessionAction } from './session-control';
 
 /** Why the answer came from elsewhere than the session's pin, when it did. */
 export type SettledReason = RepinReason | FailureReason;
@@ -31,6 +35,8 @@ export interface Attempted {
   replayOf?: number;
   /** When nobody answered and the forwarder stopped short of a candidate: that candidate. */
   next?: number;
+  /** What the answering origin's `Affinity-Control` asked of the session, once followed. */
+  control?: SessionAction;
 }
 
 export interface Settlement {
@@ -38,9 +44,24 @@ export interface Settlement {
   reason?: SettledReason;
   /** The origin the session is pinned to from now on (its cookie names it); undefined: the pin stays as it was. */
   pinnedTo?: number;
+  /** The answering origin ended the session's pin (`release`): its cookie is deleted. */
+  released?: true;
+  /** The answering origin handed the session over to this other origin (`repin=<id>`): `pinnedTo` is it. */
+  handedOverTo?: number;
 }
 
 export function settleRoute(plan: RoutePlan, attempted: Attempted): Settlement {
+  const routed = settleRouting(plan, attempted);
+  const { control, answeredBy } = attempted;
+  if (answeredBy === undefined || !control) return routed;
+  if (control.kind === 'release') return { ...routed, pinnedTo: undefined, released: true };
+  if (control.kind === 'repin' && control.target !== answeredBy) {
+    return { ...routed, pinnedTo: control.target, handedOverTo: control.target };
+  }
+  return routed;
+}
+
+function settleRouting(plan: RoutePlan, attempted: Attempted): Settlement {
   const { answeredBy } = attempted;
   if (answeredBy === undefined) return unanswered(plan, attempted);
   if (attempted.replayOf !== undefined) {

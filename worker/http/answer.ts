@@ -34,10 +34,12 @@ export async function respond(
   attempts: Attempts,
   settlement: Settlement,
   record: DecisionRecord,
+  /** The worker's own answer (`workerResponse`), when no origin answered. */
   own: Response | undefined,
 ): Promise<Response> {
   const withHeader = exchange.table.config.affinity.decisionHeader;
-  if (own) {
+  if (attempts.kind !== 'answered') {
+    if (!own) throw new Error('an unanswered request needs the worker’s own answer');
     if (withHeader) own.headers.set(DECISION_HEADER, decisionHeader(record));
     // The session's origin is gone or broke, and this request could not be sent on: its cookie names
     // the next origin, so that the client's retry goes there (its state unchanged, handed over then).
@@ -48,14 +50,14 @@ export async function respond(
     }
     return own;
   }
-  const answered = attempts as Answered;
+  const answered = attempts;
   const { response } = answered;
   const { state } = exchange.session;
   // Taken out of the answer whether handoff is on or not: a state never reaches the client in clear.
   const stating = response.headers.has(STATE_HEADER);
   const sealing = carriesLearnedValues(response.headers, exchange.table.learned);
   const { ownCookies } = exchange.table;
-  const released = answered.control?.action?.kind === 'release';
+  const released = settlement.released === true;
   if (state === undefined || (!stating && !state.unsettled && !(released && state.sources.present))) {
     const cookie = await sessionCookie(exchange, answered, settlement, state?.sources.tag);
     const untouched =
@@ -100,11 +102,9 @@ async function rebuilt(
   return new Response(body, { status, statusText, headers, webSocket });
 }
 
-/** The origin the session is pinned to after this answer: the one an origin handed it over to, else the settled pin. */
+/** The origin the session is pinned to after this answer (route-settlement.ts says which). */
 function pinnedOriginId(exchange: Exchange, answered: Answered, settlement: Settlement): string {
-  const action = answered.control?.action;
-  const index = action?.kind === 'repin' ? action.target : (settlement.pinnedTo ?? answered.answeredBy);
-  return exchange.table.origins[index]!.id;
+  return exchange.table.origins[settlement.pinnedTo ?? answered.answeredBy]!.id;
 }
 
 /** An origin tried to set one of the worker's cookies: dropped, and said so, since it is a misconfiguration or worse. */
@@ -126,7 +126,7 @@ async function sessionCookie(
 ) {
   const { incoming, table, session, startedAt } = exchange;
   const { affinity } = table.config;
-  if (answered.control?.action?.kind === 'release') return clearedAffinityCookieHeader(affinity, incoming.request.url);
+  if (settlement.released) return clearedAffinityCookieHeader(affinity, incoming.request.url);
   const originId = pinnedOriginId(exchange, answered, settlement);
   const due = issuesAffinityCookie(session.reading, session.envelope, { originId, now: startedAt, ttl: affinity.ttl });
   if (!due && !stateTagChanged) return;

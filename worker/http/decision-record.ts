@@ -17,7 +17,6 @@ export function decisionRecord(
   const { incoming, url, plan, session, table, startedAt } = exchange;
   const idOf = (index: number) => table.origins[index]!.id;
   const origin = attempts.kind === 'answered' ? idOf(attempts.answeredBy) : null;
-  const action = attempts.control?.action;
   const record: DecisionRecord = {
     method: incoming.request.method,
     path: loggedPath(url.pathname),
@@ -36,9 +35,7 @@ export function decisionRecord(
     ...(attempts.kind === 'client' ? { clientFailure: attempts.failure.kind } : {}),
     ...(attempts.control && attempts.control.followed.length > 0 ? { control: attempts.control.followed } : {}),
     ...(attempts.replay ? { replayedFrom: idOf(attempts.replay.from) } : {}),
-    ...(action?.kind === 'repin' && attempts.kind === 'answered' && action.target !== attempts.answeredBy
-      ? { handedOverTo: idOf(action.target) }
-      : {}),
+    ...(settlement.handedOverTo !== undefined ? { handedOverTo: idOf(settlement.handedOverTo) } : {}),
     ...(origin && session.state?.handedTo === origin ? { stateFrom: session.state.originId } : {}),
   };
   return record;

@@ -45,6 +45,7 @@ export async function proxyRequest(incoming: Incoming, isolate: IsolateState): P
     failures: attempts.failures,
     replayOf: attempts.replay?.from,
     next: attempts.kind === 'refused' ? attempts.next : undefined,
+    control: attempts.control?.action?.kind === 'replay' ? undefined : attempts.control?.action,
   });
   const own = attempts.kind === 'answered' ? undefined : workerResponse(attempts, table.config.health.interval);
   const status = own?.status ?? (attempts as Extract<Attempts, { kind: 'answered' }>).response.status;
