@@ -5,6 +5,8 @@
  * local KV namespace with a configuration pointing at them, runs the worker with `wrangler dev`, and
  * prints where to look.
  * Keys 1, 2 and 3 stop and restart an origin; q or Ctrl-C stops everything this script started.
+ * `PORT` picks the worker's port (0: any); `DEMO_DIR` the directory of the demo's local KV and
+ * secrets (default `.demo`), so that two demos (the end-to-end tests) can run side by side.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,18 +17,16 @@ import { CartOrigin } from './demo/cart-origin';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WRANGLER = resolve(ROOT, 'node_modules/wrangler/bin/wrangler.js');
-const STATE = resolve(ROOT, '.demo/state');
-const SECRETS_FILE = resolve(ROOT, '.demo/secrets.env');
+const DEMO_DIR = resolve(ROOT, process.env.DEMO_DIR ?? '.demo');
+const STATE = resolve(DEMO_DIR, 'state');
+const SECRETS_FILE = resolve(DEMO_DIR, 'secrets.env');
 // Demo-only values, printed below; a real deployment sets its own with `wrangler secret put`.
 const DEMO_SECRET = 'demo-only-affinity-secret-do-not-deploy';
 const DEMO_ADMIN_TOKEN = 'demo-admin-token';
 
 async function main(): Promise<void> {
   const workerPort = await freePort(Number(process.env.PORT ?? 8787));
-  const origins = await Promise.all(
-    ['app-1', 'app-2', 'app-3'].map(async (id, i) => new CartOrigin(id, await freePort(8101 + i))),
-  );
-  await Promise.all(origins.map((origin) => origin.start()));
+  const origins = await Promise.all(['app-1', 'app-2', 'app-3'].map((id, i) => startOrigin(id, 8101 + i)));
   mkdirSync(STATE, { recursive: true });
   seedConfig(origins);
   const { wrangler, ready } = startWrangler(workerPort);
@@ -52,7 +52,8 @@ function seedConfig(origins: CartOrigin[]): void {
     origins: origins.map((origin) => ({ id: origin.id, url: `http://127.0.0.1:${origin.port}` })),
     // MCP clients keep no cookies: the session id each MCP server issues routes its session instead.
     // Every decision in the terminal, routine ones included: the demo is there to watch the routing.
-    affinity: { learn: ['header:mcp-session-id'], decisionLog: 'all' },
+    // Handoff: the shop checkpoints each cart at the edge, so a cart outlives the origin that held it.
+    affinity: { learn: ['header:mcp-session-id'], decisionLog: 'all', handoff: true },
     health: { path: '/health', interval: 2, timeout: 1, rise: 2, fall: 2 },
   };
   const args = [
@@ -98,7 +99,8 @@ const OFFLINE_NOISE = /getaddrinfo ENOTFOUND workers\.cloudflare\.com|at GetAddr
 
 /**
  * Decision logs, made readable: `GET / → app-2  pinned (cookie valid)  200 in 3 ms`, or for a request
- * an envelope routed, `POST /mcp → app-2  pinned (envelope valid, header:mcp-session-id)  200 in 3 ms`.
+ * an envelope routed, `POST /mcp → app-2  pinned (envelope valid, header:mcp-session-id)  200 in 3 ms`;
+ * a request that handed a session's state over ends with `cart handed over from app-1`.
  */
 function describeLogLine(line: string): string {
   const json = line.indexOf('{"level"');
@@ -111,7 +113,8 @@ function describeLogLine(line: string): string {
     const credential = byEnvelope
       ? `envelope ${String(entry.envelope)}, ${String(entry.learned)}`
       : `cookie ${String(entry.cookie)}`;
-    return `  ${String(entry.method)} ${String(entry.path)} → ${String(entry.origin ?? 'none')}  ${String(entry.decision)}${reason} (${credential})  ${String(entry.status)} in ${String(entry.durationMs)} ms`;
+    const handedOver = entry.stateFrom ? `  cart handed over from ${String(entry.stateFrom)}` : '';
+    return `  ${String(entry.method)} ${String(entry.path)} → ${String(entry.origin ?? 'none')}  ${String(entry.decision)}${reason} (${credential})  ${String(entry.status)} in ${String(entry.durationMs)} ms${handedOver}`;
   } catch {
     return `  [worker] ${line}`;
   }
@@ -132,7 +135,8 @@ function printBanner(port: number, origins: CartOrigin[]): void {
 
   Add items to the cart and reload: you stay on one origin, so the cart stays.
   Press 1, 2 or 3 to stop (and again to restart) that origin: the shop moves you to another origin
-  without an error page and says which one served you; the status page shows the origin go down.
+  without an error page, and your cart with you (checkpointed at the edge); the page says which
+  origin served you and where the cart came from; the status page shows the origin go down.
   Press q or Ctrl-C to stop everything.
 `);
 }
@@ -169,6 +173,20 @@ function stopProcessGroup(child: ChildProcess): void {
   } catch {
     child.kill('SIGTERM');
   }
+}
+
+/** A demo origin on its preferred port if that is free, else on one the system picks. */
+async function startOrigin(id: string, preferred: number): Promise<CartOrigin> {
+  const origin = new CartOrigin(id, preferred);
+  try {
+    await origin.start();
+    return origin;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+  }
+  const anywhere = new CartOrigin(id, 0);
+  await anywhere.start();
+  return anywhere;
 }
 
 /** The preferred port if it is free, else one the system picks. */
