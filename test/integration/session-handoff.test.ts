@@ -339,3 +339,21 @@ describe('rebalancing (affinity.rebalance)', () => {
     }
   });
 });
+
+describe('a state that lives as long as its session', () => {
+  it('is sealed anew whenever the token is re-issued, so an active session keeps it past ttl', async () => {
+    await configure({ ttl: 4 });
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    try {
+      const { client, origin } = await clientWithCart();
+      for (let second = 1; second <= 6; second++) {
+        vi.advanceTimersByTime(1_000);
+        expect((await client.visit('/')).servedBy).toBe(origin);
+      }
+      stubOrigins({ ...shops(), [origin]: 'refuse' });
+      expect((await client.visit('/')).handoff).toBe('tea,milk');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -152,12 +152,21 @@ describe('a rebalancing move', () => {
     expect(settleRoute(moving, { answeredBy: second, failures })).toEqual({ decision: 'pinned', pinnedTo: second });
   });
 
-  it('is not asked for a session already on its first choice, nor for one whose origin is draining', () => {
+  it('tries the first choice and the pin only in strict mode, and never rebalances a request that may try one origin', () => {
+    const strict = plan({ pinned: second, rebalance: () => true, failover: 'none' });
+    expect([...strict.candidates]).toEqual([first, second]);
+    expect(plan({ pinned: second, rebalance: () => true, attempts: 1 }).decision).toBe('pinned');
+    expect([...plan({ pinned: second, rebalance: () => true, attempts: 2 }).candidates]).toEqual([first, second]);
+  });
+
+  it('is not asked for a session already on its first choice, nor for one whose origin is draining or weighs 0', () => {
     let asked = 0;
     const rebalance = () => (asked++, true);
     expect(plan({ pinned: first, rebalance }).decision).toBe('pinned');
     const draining = ORIGINS.map((o, i) => (i === second ? { ...o, state: 'draining' as const } : o));
     expect(plan({ pinned: second, rebalance, origins: draining }).decision).toBe('pinned');
+    const weightless = ORIGINS.map((o, i) => (i === second ? { ...o, weight: 0 } : o));
+    expect(plan({ pinned: second, rebalance, origins: weightless }).decision).toBe('pinned');
     expect(asked).toBe(0);
   });
 });

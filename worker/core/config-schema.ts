@@ -178,7 +178,7 @@ const AffinitySchema = v.pipe(
     handoff: v.optional(v.boolean('must be true or false'), d.affinity.handoff),
     /**
      * Moves sessions that carry a sealed state to their first choice when it changed (an origin added,
-     * readmitted, heavier), at most `rate` a second per isolate (core/rebalance.ts). Absent: never.
+     * readmitted, heavier), at most `rate` a second per isolate (core/rebalance-rate.ts, route-plan.ts). Absent: never.
      */
     rebalance: v.optional(strict({ rate: bounded(0.01, 1000) })),
     /** Seconds from a session's first pin after which it is re-hashed, whatever its activity; signed. */

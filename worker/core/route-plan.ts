@@ -96,7 +96,9 @@ export function planRoute(request: RouteRequest): RoutePlan {
   const origin = origins[pinned]!;
   const availability = request.availability(pinned);
   if (origin.state !== 'disabled' && availability === 'up') {
-    const rebalanced = request.rebalance && origin.state === 'active' ? planRebalance(request, pinned) : undefined;
+    // Only a pin that still takes new sessions rebalances: a draining or weight-0 origin keeps its own.
+    const rebalanced =
+      request.rebalance && takesNewSessions(origin, availability) ? planRebalance(request, pinned) : undefined;
     if (rebalanced) return rebalanced;
     if (request.failover === 'none') return { candidates: candidates([pinned]), decision: 'pinned', failOpen: false };
     const spares = () => pickNew(request, { count: request.attempts - 1, except: [pinned] });
@@ -120,12 +122,18 @@ export function planRoute(request: RouteRequest): RoutePlan {
 /**
  * A kept pin whose session would now be placed elsewhere (an origin was added, readmitted or made
  * heavier, and ranks first for it) moves there when the rate allows: the first choice first, the old
- * pin right behind it, so a first choice that fails leaves the session where it was.
+ * pin right behind it, so a first choice that fails leaves the session where it was. A request that
+ * may try one origin only never rebalances (a failed move would fail a request its pin would have
+ * served), and in strict mode (`failover: "none"`) the two are all it tries.
  */
 function planRebalance(request: RouteRequest, pinned: number): RoutePlan | undefined {
+  if (request.attempts < 2) return undefined;
   const [first] = pickNew(request, { count: 1 });
   if (first === undefined || first === pinned || !request.rebalance!()) return undefined;
-  const spares = () => pickNew(request, { count: request.attempts - 2, except: [first, pinned] });
+  const spares =
+    request.failover === 'none'
+      ? undefined
+      : () => pickNew(request, { count: request.attempts - 2, except: [first, pinned] });
   return {
     candidates: candidates([first, pinned], spares),
     decision: 'repinned',

@@ -58,7 +58,9 @@ export async function respond(
   const sealing = carriesLearnedValues(response.headers, exchange.table.learned);
   const { ownCookies } = exchange.table;
   const released = settlement.released === true;
-  if (state === undefined || (!stating && !state.unsettled && !(released && state.sources.present))) {
+  const due = !released && cookieDue(exchange, answered, settlement);
+  const settles = stating || state?.unsettled || (released && state?.sources.present) || (due && state?.carried);
+  if (state === undefined || !settles) {
     const cookie = await sessionCookie(exchange, answered, settlement, state?.sources.tag);
     const untouched =
       !cookie && !stating && !sealing && !answered.control && !withHeader && passesAsIs(response.headers, ownCookies);
@@ -72,6 +74,7 @@ export async function respond(
     originId: exchange.table.origins[answered.answeredBy]!.id,
     headers,
     released,
+    refresh: due,
     requestUrl: exchange.incoming.request.url,
   });
   const cookie = await sessionCookie(exchange, answered, settlement, outcome.tag, outcome.tagChanged);
@@ -124,13 +127,22 @@ async function sessionCookie(
   stateTag: string | undefined,
   stateTagChanged = false,
 ) {
-  const { incoming, table, session, startedAt } = exchange;
+  const { incoming, table } = exchange;
   const { affinity } = table.config;
   if (settlement.released) return clearedAffinityCookieHeader(affinity, incoming.request.url);
+  if (!cookieDue(exchange, answered, settlement) && !stateTagChanged) return;
+  return signedCookie(exchange, pinnedOriginId(exchange, answered, settlement), stateTag);
+}
+
+/** Whether the session's cookie is due again with this answer (core/session-pin.ts says when). */
+function cookieDue(exchange: Exchange, answered: Answered, settlement: Settlement): boolean {
+  const { table, session, startedAt } = exchange;
   const originId = pinnedOriginId(exchange, answered, settlement);
-  const due = issuesAffinityCookie(session.reading, session.envelope, { originId, now: startedAt, ttl: affinity.ttl });
-  if (!due && !stateTagChanged) return;
-  return signedCookie(exchange, originId, stateTag);
+  return issuesAffinityCookie(session.reading, session.envelope, {
+    originId,
+    now: startedAt,
+    ttl: table.config.affinity.ttl,
+  });
 }
 
 /** The `Set-Cookie` of a fresh token pinning the session to `originId`, naming its state by `stateTag`. */

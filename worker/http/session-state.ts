@@ -52,9 +52,14 @@ export class SessionState {
 
   constructor(readonly sources: SessionStateSources) {}
 
-  /** Whether the session carries a state its token names (the clear fields only: nothing opened). */
+  /**
+   * Whether the session carries a state its token names, young enough to open (the clear fields only:
+   * nothing opened). A state is re-sealed whenever the session's token is, so an active session's
+   * state is never older than `ttl`.
+   */
   get carried(): boolean {
-    return this.sources.cookie !== undefined && this.sources.tag !== undefined;
+    const { cookie, tag, nowSeconds, affinity } = this.sources;
+    return cookie !== undefined && tag !== undefined && nowSeconds - cookie.issuedAt <= affinity.ttl;
   }
 
   /** The origin that sealed the state, if the session carries one. */
@@ -66,7 +71,7 @@ export class SessionState {
   async handoffFor(originId: string): Promise<[string, string][] | undefined> {
     const from = this.originId;
     if (from === undefined || from === originId) return undefined;
-    const opened = await this.#open();
+    const opened = await this.open();
     if (!opened?.ok) return undefined;
     this.handedTo = originId;
     return [
@@ -75,7 +80,8 @@ export class SessionState {
     ];
   }
 
-  #open(): Promise<StateOpening | undefined> {
+  /** Opens the state cookie, once per request. */
+  open(): Promise<StateOpening | undefined> {
     const { cookie, tag, sessionId, affinity, nowSeconds } = this.sources;
     if (!cookie) return Promise.resolve(undefined);
     this.#opening ??= this.sources
@@ -121,6 +127,11 @@ export interface AnswerFacts {
   headers: Headers;
   /** The session's pin is being released (`Affinity-Control: release`). */
   released: boolean;
+  /**
+   * The session's token is re-issued with this answer (sliding expiry): the state it names is sealed
+   * anew with it, so that it lives as long as the session is active, not `ttl` from when it was set.
+   */
+  refresh: boolean;
   requestUrl: string;
 }
 
@@ -141,11 +152,11 @@ export async function settleState(state: SessionState, answer: AnswerFacts): Pro
   if (answer.released) return cleared();
   const said = word === null ? undefined : readStateWord(word);
   if (said?.kind === 'clear') return cleared();
-  const seal = async (value: string): Promise<StateOutcome> => {
+  const seal = async (value: string, originId = answer.originId, force = false): Promise<StateOutcome> => {
     const keys = await state.sources.keys();
     const newTag = await stateTag(sessionId, value, keys.current);
-    if (newTag === tag && state.originId === answer.originId) return unchanged;
-    const contents = { cookie: affinity.cookie, sessionId, originId: answer.originId, issuedAt: nowSeconds, value };
+    if (!force && newTag === tag && state.originId === originId) return unchanged;
+    const contents = { cookie: affinity.cookie, sessionId, originId, issuedAt: nowSeconds, value };
     const sealed = await sealState(contents, keys.current, crypto.getRandomValues(new Uint8Array(IV_BYTES)));
     return {
       setCookie: stateCookieHeader(sealed, affinity, answer.requestUrl),
@@ -166,6 +177,11 @@ export async function settleState(state: SessionState, answer: AnswerFacts): Pro
   // Handed over in this request, and the new origin said nothing of it: sealed for that origin now,
   // so that it is handed over once, and travels on should the session move again.
   if (opened?.ok && state.handedTo === answer.originId) return seal(opened.value);
+  if (answer.refresh && state.carried) {
+    const refreshed = opened ?? (await state.open());
+    if (refreshed?.ok) return seal(refreshed.value, refreshed.originId, true);
+    return cleared();
+  }
   // A state cookie that cannot be this session's (forged, stale, replaced, or with no token naming it).
   if (state.sources.present && (!state.carried || (opened && !opened.ok))) return cleared();
   return unchanged;
