@@ -272,7 +272,7 @@ describe('a request to a draining origin that takes its time', () => {
     expect((await patch(worker, 'two', { state: 'draining' })).status).toBe(200);
     const download = heldStream();
     stubOrigins({ two: () => new Response(download.stream, { headers: { 'x-served-by': 'two' } }) });
-    const { response } = await worker.respond(`${HTTP}/download`, { headers: { cookie } });
+    const { response } = await worker.respond(`${HTTP}/download`, { headers: { cookie: cookie! } });
     expect(response.headers.get('x-served-by')).toBe('two');
     for (let second = 0; second < 10; second++) {
       vi.advanceTimersByTime(1_000);
