@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parsePrometheus, sampleValue } from '../support/prometheus-parser';
 import { answersWith, freshWorker, seedConfig, stubOrigins, testEnv } from './support';
 
 const TOKEN = 'integration-admin-token';
@@ -337,5 +338,15 @@ describe('a fresh isolate while KV holds a bad value, with a last good configura
     );
     for (const id of ['one', 'two']) expect(html).toContain(`data-origin="${id}"`);
     expect(html).not.toContain('data-origin="three"');
+  });
+
+  it('says it in the metrics, for an alerting rule: the KV value is invalid, the last good one serves', async () => {
+    const worker = await freshWorkerOnLastGood();
+    expect((await worker.fetch('http://proxy.test/')).status).toBe(200);
+    const response = await worker.fetch('http://proxy.test/_affinity/metrics', { headers: auth });
+    const families = parsePrometheus(await response.text());
+    const kv = (state: string) => sampleValue(families, 'edge_affinity_config_kv_status', { state });
+    expect([kv('invalid'), kv('ok'), kv('missing'), kv('unreadable')]).toEqual([1, 0, 0, 0]);
+    expect(sampleValue(families, 'edge_affinity_origin_weight', { origin: 'two' })).toBe(1); // the kept one
   });
 });

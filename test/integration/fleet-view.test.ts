@@ -107,6 +107,7 @@ describe('counting across isolates', () => {
       expect(sampleValue(families, 'edge_affinity_origin_requests_total', { origin: o.id }), o.id).toBe(requestsThere);
     }
     expect(sampleValue(families, 'edge_affinity_fleet_aggregator_up')).toBe(1);
+    expect(sampleValue(families, 'edge_affinity_config_kv_status', { state: 'ok' })).toBe(1);
   });
 
   it('counts failures at the origin that failed and the move at the origin that took the session', async () => {
