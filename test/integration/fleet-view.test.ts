@@ -16,6 +16,7 @@ import {
   stubOrigins,
   testEnv,
 } from './support';
+import { sleep } from '../support/wait';
 
 const TOKEN = 'integration-admin-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -224,7 +225,7 @@ describe('GET /_affinity/origins/<id>', () => {
 
 describe('a request to a draining origin that takes its time', () => {
   /** Real time for the isolate's marks of an open request to fire, while Date stays where the test put it. */
-  const marksFire = () => new Promise((resolve) => setTimeout(resolve, 300));
+  const marksFire = () => sleep(300);
 
   /** A stream the test feeds and ends. */
   function heldStream() {

@@ -22,6 +22,7 @@ import {
   testEnv,
   type OriginBehaviour,
 } from './support';
+import { sleep } from '../support/wait';
 
 const coordinator = () => testEnv.HEALTH_MONITOR.getByName(COORDINATOR);
 
@@ -152,7 +153,7 @@ describe('the health monitor', () => {
     const dropped = testEnv.HEALTH_MONITOR.getByName('shard-3');
     expect(await runInDurableObject(dropped, (_, state) => state.storage.getAlarm())).toBeNull();
     expect(Object.keys((await coordinator().status()).origins)).toHaveLength(5);
-    await new Promise((settle) => setTimeout(settle, 500)); // let rounds under way finish before teardown
+    await sleep(500); // let rounds under way finish before teardown
   }, 15_000);
 });
 
@@ -424,7 +425,7 @@ describe('the last good configuration', () => {
       const get = ORIGINS.get.bind(ORIGINS) as (key: string, type: 'text') => Promise<string | null>;
       // A slow read: the admin API's configuration arrives while it is under way.
       vi.spyOn(ORIGINS, 'get').mockImplementationOnce((async (key: string) => {
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await sleep(300);
         return get(key, 'text');
       }) as never);
     });

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { affinityCookie, freshWorker, seedConfig, stubOrigins, type OriginBehaviour } from './support';
+import { sleep } from '../support/wait';
 
 const IDS = ['one', 'two', 'three', 'four'];
 const ORIGINS = IDS.map((id) => ({ id, url: `http://${id}` }));
@@ -344,7 +345,7 @@ describe('drain, ready and weight', () => {
     const { cookie, origin } = await openSession(worker);
     origins({ [origin]: 'drain, weight=40%' });
     for (let i = 0; i < 5; i++) await worker.fetch('http://proxy.test/', { headers: { cookie } });
-    await new Promise((resolve) => setTimeout(resolve, 1_050)); // a report would be due again
+    await sleep(1_050); // a report would be due again
     await worker.fetch('http://proxy.test/', { headers: { cookie } });
     // The first report went out at once; the repeats are what the snapshot it answered with says: no news.
     expect(worker.monitor.controlReports).toEqual([
@@ -362,7 +363,7 @@ describe('drain, ready and weight', () => {
     let answeredAt = 0;
     stubOrigins({
       [origin]: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await sleep(300);
         answeredAt = Date.now();
         return new Response(origin, { headers: { 'affinity-control': 'drain' } });
       },
@@ -388,7 +389,7 @@ describe('drain, ready and weight', () => {
     expect(kept.headers.get('x-served-by')).toBe(origin);
     origins({ [origin]: 'ready' });
     await worker.fetch('http://proxy.test/', { headers: { cookie } });
-    await new Promise((resolve) => setTimeout(resolve, 1_050)); // the next report is due a second after the last
+    await sleep(1_050); // the next report is due a second after the last
     await worker.fetch('http://proxy.test/', { headers: { cookie } });
     origins();
     const after = await Promise.all(Array.from({ length: 40 }, () => worker.fetch('http://proxy.test/new')));

@@ -11,6 +11,7 @@ import {
   testEnv,
   type OriginBehaviour,
 } from './support';
+import { sleep, until } from '../support/wait';
 
 const ORIGINS = ['one', 'two', 'three', 'four'].map((name) => ({ id: name, url: `http://${name}` }));
 const hostOf = (request: Request) => new URL(request.url).hostname;
@@ -20,17 +21,6 @@ afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
-
-/** The timer of the runtime, kept for polling while a test fakes the worker's timers and clock. */
-const realSetTimeout = globalThis.setTimeout;
-
-/** Waits in real time until `condition` holds, for the worker's I/O that fake time does not drive. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > 5000) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((resolve) => realSetTimeout(resolve, 5));
-  }
-}
 
 function everyoneAnswers(): Record<string, OriginBehaviour> {
   return Object.fromEntries(ORIGINS.map((o) => [o.id, answersWith(o.id)]));
@@ -215,7 +205,7 @@ describe('in-request failover', () => {
     await seedConfig({ origins: ORIGINS, proxy: { timeout: 0.1 } });
     const slowly: OriginBehaviour = async (request) => {
       const size = (await request.arrayBuffer()).byteLength;
-      await new Promise((done) => setTimeout(done, 300));
+      await sleep(300);
       return new Response(`received ${size}`);
     };
     stubOrigins(Object.fromEntries(ORIGINS.map((o) => [o.id, slowly])));
@@ -256,7 +246,7 @@ describe('in-request failover', () => {
         duplex: 'half',
       } as RequestInit);
       // The worker has taken "hello", asks for more, and has armed its wait.
-      await until(() => pulls > 0 && vi.getTimerCount() > 0, 'the worker reading the body');
+      await until('the worker reading the body', () => pulls > 0 && vi.getTimerCount() > 0);
       return { started, response, send: (text: string) => rest.enqueue(encoder.encode(text)), end: () => rest.close() };
     }
 
@@ -276,10 +266,10 @@ describe('in-request failover', () => {
       );
       const client = await sendChunkedWithFakeTime();
       await vi.advanceTimersByTimeAsync(HALF_A_SECOND - 1);
-      await new Promise((resolve) => realSetTimeout(resolve, 50));
+      await sleep(50);
       expect(seen, 'sent on before the half second was up').toEqual([]);
       await vi.advanceTimersByTimeAsync(1);
-      await until(() => received.length > 0, 'the origin receiving the first chunk');
+      await until('the origin receiving the first chunk', () => received.length > 0);
       expect(received).toEqual([{ at: client.started + HALF_A_SECOND, text: 'hello' }]);
       // The client sends the rest only now that the origin has the beginning (a duplex stream).
       client.send(' world');
@@ -310,7 +300,7 @@ describe('in-request failover', () => {
       client.send(' world');
       client.end();
       // No more fake time passes: a buffered body goes out as soon as it has ended.
-      await until(() => attempts.length === 2, 'the replay on the next origin');
+      await until('the replay on the next origin', () => attempts.length === 2);
       const response = await client.response;
       const servedBy = response.headers.get('x-served-by')!;
       expect(await response.text()).toBe(`${servedBy} received hello world`);
