@@ -7,10 +7,10 @@ import { Client, openSessions } from './support/client';
 import { awaitDecisions } from './support/decision-log';
 import { EchoOrigin } from './support/echo-origin';
 import { DEFAULT_SECRETS, WorkerUnderTest } from './support/worker-under-test';
+import { until } from '../support/wait';
 
 const IDS = ['app-1', 'app-2', 'app-3'];
 const HEALTH = { path: '/health', interval: 1, timeout: 1, rise: 2, fall: 2 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const auth = { authorization: `Bearer ${DEFAULT_SECRETS.ADMIN_TOKEN}` };
 
 let origins: EchoOrigin[];
@@ -109,15 +109,11 @@ describe('an origin draining itself (a shutdown hook)', () => {
     byId('app-2').says = () => 'drain';
     const saidAt = Date.now();
     await pinned[0]!.client.echo('/');
-    let reacted: number | undefined;
-    while (Date.now() - saidAt < 5_000) {
-      const fresh = await openSessions(worker, 20);
-      if (fresh.every((s) => s.origin !== 'app-2')) {
-        reacted = Date.now() - saidAt;
-        break;
-      }
-    }
-    expect(reacted, 'no new session on the draining origin within 5 s').toBeDefined();
+    const reacted = await until(
+      'no new session on the draining origin',
+      async () => (await openSessions(worker, 20)).every((s) => s.origin !== 'app-2') && Date.now() - saidAt,
+      { timeoutMs: 5_000, everyMs: 0 },
+    );
     console.info(`drain: new sessions stopped going to the origin ${reacted} ms after it said drain`);
     expect((await openSessions(worker, 40)).filter((s) => s.origin === 'app-2')).toEqual([]);
     for (const s of pinned) expect((await s.client.echo('/')).echo.origin).toBe('app-2');
@@ -125,10 +121,15 @@ describe('an origin draining itself (a shutdown hook)', () => {
     expect(described).toMatchObject({ state: 'draining', stateSetBy: 'origin', configured: { state: 'active' } });
 
     byId('app-2').says = () => 'ready';
-    await sleep(1_100); // one report per second at most
-    await pinned[0]!.client.echo('/');
-    await sleep(200);
-    expect((await openSessions(worker, 40)).filter((s) => s.origin === 'app-2').length).toBeGreaterThan(0);
+    // Its pinned session carries the word (reported at most once a second) until new sessions come back.
+    await until(
+      'a new session on app-2 after it said ready',
+      async () => {
+        await pinned[0]!.client.echo('/');
+        return (await openSessions(worker, 20)).some((s) => s.origin === 'app-2');
+      },
+      { timeoutMs: 5_000, everyMs: 100 },
+    );
     const after = await (await worker.fetch('/_affinity/origins/app-2', { headers: auth })).json();
     expect(after).toMatchObject({ state: 'active', stateSetBy: 'operator', control: null });
   });
