@@ -99,9 +99,9 @@ describe('the health monitor', () => {
     expect(await runInDurableObject(coordinator(), (_, state) => state.storage.getAlarm())).not.toBeNull();
   });
 
-  it('re-arms its alarm when a round fails', async () => {
+  it('re-arms its alarm when a round fails, and the next round probes and stores', async () => {
     stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
-    await coordinator().configure(abcConfig());
+    await coordinator().configure(abcConfig({ rise: 1, fall: 1 }));
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     await runInDurableObject(coordinator(), (_, state) => {
       vi.spyOn(state.storage, 'put').mockRejectedValueOnce(new Error('storage unavailable'));
@@ -109,8 +109,16 @@ describe('the health monitor', () => {
     await runRound();
     expect(String(errors.mock.calls[0]?.[0])).toContain('health.round-failed');
     expect(await runInDurableObject(coordinator(), (_, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now());
-    await runRound(); // and the next round works
-    expect((await coordinator().status()).origins.a!.lastProbeAt).toEqual(expect.any(Number));
+    // Only the re-armed alarm can run the next round: b now refuses, and what that round found must be
+    // in storage (read back after an eviction), not just in memory.
+    const seen = stubOrigins({ a: answersWith('a'), b: 'refuse', c: answersWith('c') });
+    expect(await runDurableObjectAlarm(coordinator()), 'an alarm was armed').toBe(true);
+    expect(seen.map((r) => r.url).sort()).toEqual(['http://a/healthz', 'http://b/healthz', 'http://c/healthz']);
+    await evictDurableObject(coordinator());
+    expect((await coordinator().status()).origins.b).toMatchObject({
+      state: 'unhealthy',
+      lastError: expect.any(String),
+    });
   });
 
   it('takes passive reports at once, and only probes bring the origin back', async () => {
