@@ -202,8 +202,12 @@ describe('PUT /_affinity/config', () => {
     const worker = freshWorker();
     const read = await worker.fetch('http://proxy.test/_affinity/config', { headers: auth });
     const etag = read.headers.get('etag')!;
-    await seedConfig({ origins: [{ id: 'someone-else', url: 'http://else' }] });
+    const theirs = JSON.stringify({ origins: [{ id: 'someone-else', url: 'http://else' }] });
+    await seedConfig(theirs);
     expect((await put(worker, { origins: ORIGINS }, { 'if-match': etag })).status).toBe(412);
+    // The other writer's value stands, byte for byte, and nobody was told of the refused one.
+    expect(await testEnv.ORIGINS.get('config')).toBe(theirs);
+    expect(worker.monitor.configured).toEqual([]);
     const fresh = await freshWorker().fetch('http://proxy.test/_affinity/config', { headers: auth });
     expect((await put(worker, { origins: ORIGINS }, { 'if-match': fresh.headers.get('etag')! })).status).toBe(200);
   });

@@ -421,9 +421,12 @@ describe('PATCH /_affinity/origins/<id>', () => {
     expect((await patch(worker, 'nope', { state: 'draining' })).status).toBe(404);
     const etag = (await worker.fetch(`${HTTP}/_affinity/config`, { headers: auth })).headers.get('etag')!;
     expect((await patch(worker, 'one', { state: 'draining' }, { 'if-match': etag })).status).toBe(200);
+    const theirs = await testEnv.ORIGINS.get('config'); // what the first writer stored
     const stale = await patch(worker, 'two', { state: 'draining' }, { 'if-match': etag });
     expect(stale.status).toBe(412);
-    const stored = JSON.parse((await testEnv.ORIGINS.get('config'))!) as { origins: { state: string }[] };
+    expect(await testEnv.ORIGINS.get('config'), 'the first writer’s value stands, byte for byte').toBe(theirs);
+    expect(worker.monitor.configured, 'only the first change reached the monitor').toEqual([theirs]);
+    const stored = JSON.parse(theirs!) as { origins: { state: string }[] };
     expect(stored.origins.map((o) => o.state)).toEqual(['draining', 'active', 'active']);
   });
 
