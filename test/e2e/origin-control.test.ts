@@ -8,10 +8,12 @@ import { awaitDecisions } from './support/decision-log';
 import { EchoOrigin } from './support/echo-origin';
 import { DEFAULT_SECRETS, WorkerUnderTest } from './support/worker-under-test';
 import { until } from '../support/wait';
+import { claimsOf } from '../support/affinity-claims';
 
 const IDS = ['app-1', 'app-2', 'app-3'];
 const HEALTH = { path: '/health', interval: 1, timeout: 1, rise: 2, fall: 2 };
 const auth = { authorization: `Bearer ${DEFAULT_SECRETS.ADMIN_TOKEN}` };
+const SECRET = DEFAULT_SECRETS.AFFINITY_SECRET!;
 
 let origins: EchoOrigin[];
 let worker: WorkerUnderTest;
@@ -43,7 +45,7 @@ describe('an application steering its sessions', () => {
   it('ends the pin from its logout handler: the cookie is deleted, and the next request is a new session', async () => {
     for (const origin of origins) origin.says = (url) => (url.startsWith('/logout') ? 'release' : undefined);
     const { client, origin } = await session();
-    const sessionId = client.affinityToken!.split('.')[3];
+    const { sessionId } = await claimsOf(client.affinityToken!, SECRET);
     const mark = worker.logs.length;
     const logout = await client.echo('/logout');
     expect(logout.echo.origin).toBe(origin);
@@ -54,7 +56,7 @@ describe('an application steering its sessions', () => {
     expect(released).toMatchObject({ decision: 'pinned', origin, control: ['release'] });
     const next = await client.echo('/after-logout');
     expect(next.affinitySetCookie).toBeDefined();
-    expect(client.affinityToken!.split('.')[3], 'a new session').not.toBe(sessionId);
+    expect((await claimsOf(client.affinityToken!, SECRET)).sessionId, 'a new session').not.toBe(sessionId);
     const [fresh] = await awaitDecisions(worker.logs, mark, 1, (d) => d.path === '/after-logout');
     expect(fresh).toMatchObject({ decision: 'new', cookie: 'absent' });
   });
@@ -65,7 +67,7 @@ describe('an application steering its sessions', () => {
     byId(origin).says = (url) => (url.startsWith('/hand-over') ? `repin=${to}` : undefined);
     const handing = await client.echo('/hand-over');
     expect(handing.echo.origin).toBe(origin);
-    expect(client.affinityToken!.split('.')[4]).toBe(to);
+    expect((await claimsOf(client.affinityToken!, SECRET)).originId).toBe(to);
     for (let i = 0; i < 5; i++) expect((await client.echo(`/after/${i}`)).echo.origin).toBe(to);
   });
 
@@ -94,7 +96,7 @@ describe('an application steering its sessions', () => {
         .body.toString(),
     ).toBe(body);
     expect(response.headers.has('affinity-control')).toBe(false);
-    expect(client.affinityToken!.split('.')[4]).toBe(to);
+    expect((await claimsOf(client.affinityToken!, SECRET)).originId).toBe(to);
     const [replayed] = await awaitDecisions(worker.logs, mark, 1, (d) => d.path === '/checkout');
     expect(replayed).toMatchObject({ origin: to, decision: 'repinned', reason: 'replay', replayedFrom: origin });
     expect((await client.echo('/')).echo.origin).toBe(to);

@@ -12,8 +12,10 @@ import {
   type OriginBehaviour,
 } from './support';
 import { sleep, until } from '../support/wait';
+import { claimsOf } from '../support/affinity-claims';
 
 const ORIGINS = ['one', 'two', 'three', 'four'].map((name) => ({ id: name, url: `http://${name}` }));
+const SECRET = testEnv.AFFINITY_SECRET!;
 const hostOf = (request: Request) => new URL(request.url).hostname;
 
 beforeEach(() => seedConfig({ origins: ORIGINS }));
@@ -149,7 +151,10 @@ describe('in-request failover', () => {
       const servedBy = response.headers.get('x-served-by')!;
       expect([method, response.status]).toEqual([method, 200]);
       expect(seen.map(hostOf)).toEqual([origin, servedBy]);
-      expect(affinityCookie(response)!.split('.')[4], 'the session is re-pinned where it was answered').toBe(servedBy);
+      expect(
+        (await claimsOf(affinityCookie(response)!, SECRET)).originId,
+        'the session is re-pinned where it was answered',
+      ).toBe(servedBy);
     }
     expect(received).toEqual(['', 'cart line']);
     const seen = stubOrigins({ ...Object.fromEntries(ORIGINS.map((o) => [o.id, answers])), [origin]: hang });
@@ -177,7 +182,7 @@ describe('in-request failover', () => {
     stubOrigins({ ...everyoneAnswers(), [slow]: hang });
     const report = await worker.fetch('http://proxy.test/report', { headers: { cookie: sessions[0]!.cookie } });
     expect(report.status).toBe(200);
-    expect(affinityCookie(report)!.split('.')[4], 'this session moved').not.toBe(slow);
+    expect((await claimsOf(affinityCookie(report)!, SECRET)).originId, 'this session moved').not.toBe(slow);
     for (const session of sessions.slice(1).filter((s) => s.origin === slow)) {
       const response = await worker.fetch('http://proxy.test/page', { headers: { cookie: session.cookie } });
       expect(response.headers.get('x-served-by')).toBe(slow);
@@ -494,7 +499,7 @@ describe('decision log reasons', () => {
     });
     expect(response.headers.get('x-served-by')).toBe(firstChoice);
     // ...and keeps its id: the fresh cookie pins the same session to where it went.
-    const [, , , keptId, pinnedTo] = affinityCookie(response)!.split('=')[1]!.split('.');
+    const { sessionId: keptId, originId: pinnedTo } = await claimsOf(affinityCookie(response)!, SECRET);
     expect({ keptId, pinnedTo }).toEqual({ keptId: sessionId, pinnedTo: firstChoice });
 
     // The same cookie with its signature altered is no pin at all: a new session, and "tampered".
