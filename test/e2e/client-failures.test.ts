@@ -6,10 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from './support/client';
 import { EchoOrigin, type Echo } from './support/echo-origin';
+import { healthReport, untilProbed } from './support/health-watch';
 import { rawRequest } from './support/raw-http';
-import { DEFAULT_SECRETS, WorkerUnderTest } from './support/worker-under-test';
+import { WorkerUnderTest } from './support/worker-under-test';
+import { until } from '../support/wait';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Sensitive on purpose: one failure report, or one failed probe, would turn an origin unhealthy. */
 const HEALTH = { path: '/health', interval: 1, timeout: 1, rise: 1, fall: 1 };
 const PROXY = { bodyTimeout: 0.5, uploadTimeout: 1.5 };
@@ -29,15 +30,17 @@ afterAll(async () => {
   await Promise.all(origins.map((o) => o.stop()));
 });
 
-async function healthOfEveryOrigin(): Promise<Record<string, string>> {
-  const response = await worker.fetch('/_affinity/status', {
-    headers: { authorization: `Bearer ${DEFAULT_SECRETS.ADMIN_TOKEN}` },
+/**
+ * Every origin's health and since when, once all are healthy. With rise 1 an origin wrongly marked
+ * down is healthy again after one probe, so it is the unchanged `since` that says nothing happened.
+ */
+async function standingOfEveryOrigin(): Promise<Record<string, string>> {
+  return until('every origin healthy', async () => {
+    const { origins: rows } = await healthReport(worker);
+    const healthy = rows.length === origins.length && rows.every((o) => o.health === 'healthy');
+    return healthy && Object.fromEntries(rows.map((o) => [o.id, `healthy since ${o.healthSince}`]));
   });
-  const status = (await response.json()) as { origins: { id: string; health: string }[] };
-  return Object.fromEntries(status.origins.map((o) => [o.id, o.health]));
 }
-
-const everyoneHealthy = () => Object.fromEntries(origins.map((o) => [o.id, 'healthy']));
 
 /** A session and the raw `Cookie` header line that carries its pin. */
 async function session(): Promise<{ client: Client; origin: EchoOrigin; cookie: string }> {
@@ -69,6 +72,7 @@ describe('GET and HEAD with a declared body, as ordinary clients send them', () 
 
   it('refuses a GET with a body with 400, and no number of them costs any origin its health or a session its pin', async () => {
     const victim = await session();
+    const standing = await standingOfEveryOrigin();
     const mark = worker.logs.length;
     const attacks = Array.from(
       { length: 6 },
@@ -84,8 +88,8 @@ describe('GET and HEAD with a declared body, as ordinary clients send them', () 
       expect(body).toMatch(/GET or HEAD request with a body cannot be forwarded/);
     }
     expect(requestLines(mark).map((line) => line.clientFailure)).toEqual(Array(6).fill('body-not-allowed'));
-    await sleep(1000 * (HEALTH.interval * 2 + HEALTH.timeout)); // time for any report or probe to count
-    expect(await healthOfEveryOrigin()).toEqual(everyoneHealthy());
+    await untilProbed(origins, 2); // a whole probe round since, and any failure report long in
+    expect(await standingOfEveryOrigin()).toEqual(standing);
     const next = await victim.client.echo('/');
     expect([next.echo.origin, next.affinitySetCookie]).toEqual([victim.origin.id, undefined]);
   });
@@ -94,19 +98,20 @@ describe('GET and HEAD with a declared body, as ordinary clients send them', () 
 describe('a client that fails while sending its body', () => {
   it('abandons an upload half way: the origin sees a cut request, and nobody’s standing changes', async () => {
     const victim = await session();
+    const standing = await standingOfEveryOrigin();
     const mark = worker.logs.length;
     const upload = rawRequest(
       worker.url,
       `POST /upload HTTP/1.1\r\nContent-Length: 200000\r\nCookie: ${victim.cookie}`,
       'x'.repeat(100_000),
     );
-    await sleep(300); // the first half is on its way to the origin
-    upload.abandon();
+    await until('the upload reaching the origin', () => victim.origin.arrived.some((r) => r.url === '/upload'));
+    upload.abandon(); // half way: the origin is reading the body
     await expect.poll(() => victim.origin.cut.map((c) => c.url), { timeout: 5000 }).toEqual(['/upload']);
     expect(victim.origin.seen.map((r) => r.url)).not.toContain('/upload');
     await expect.poll(() => requestLines(mark).map((line) => line.clientFailure)).toEqual(['body-incomplete']);
-    await sleep(1000 * (HEALTH.interval * 2 + HEALTH.timeout));
-    expect(await healthOfEveryOrigin()).toEqual(everyoneHealthy());
+    await untilProbed(origins, 2);
+    expect(await standingOfEveryOrigin()).toEqual(standing);
     const next = await victim.client.echo('/');
     expect([next.echo.origin, next.affinitySetCookie]).toEqual([victim.origin.id, undefined]);
   });

@@ -6,10 +6,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openSessions, tally, type Client } from './support/client';
 import { EchoOrigin } from './support/echo-origin';
+import { untilRoutedAs } from './support/health-watch';
 import { WorkerUnderTest } from './support/worker-under-test';
+import { sleep } from '../support/wait';
 
 const SESSIONS = 100;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let origins: EchoOrigin[];
 let worker: WorkerUnderTest;
@@ -57,11 +58,12 @@ it('loses no request and moves only the dead origin’s sessions, each exactly o
   let stopped = false;
   const loops = sessions.map((s, i) => drive(s.client, traces[i]!, () => stopped));
 
-  await sleep(1000);
+  await sleep(1000); // a second of load before the kill
   await origins.find((o) => o.id === victim)!.stop(); // mid-run, connections dropped as by a crash
-  await sleep(2500);
+  await untilRoutedAs(worker, victim, 'unhealthy'); // dead long enough for health to know it
   await origins.find((o) => o.id === victim)!.restart();
-  await sleep(3500); // long enough for the restarted origin to pass its rise probes
+  await untilRoutedAs(worker, victim, 'healthy');
+  await sleep(1000); // a second of load with it back: a session moving back would show here
   stopped = true;
   await Promise.all(loops);
 

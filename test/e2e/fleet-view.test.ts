@@ -11,6 +11,7 @@ import { parsePrometheus, sampleValue } from '../support/prometheus-parser';
 import { Client, openSessions } from './support/client';
 import { EchoOrigin } from './support/echo-origin';
 import { DEFAULT_SECRETS, WorkerUnderTest } from './support/worker-under-test';
+import { sleep } from '../support/wait';
 
 const DRAIN_SCRIPT = resolve(import.meta.dirname, '../../scripts/drain-origin.sh');
 const TOKEN = DEFAULT_SECRETS.ADMIN_TOKEN!;
@@ -88,12 +89,12 @@ describe('the fleet view of the bundled worker', () => {
     const drainStartedAt = Date.now();
     const drain = runDrainScript('drain', 'app-2', { IDLE: '2', POLL: '0.25', MAX_WAIT: '40' });
     let lastRequestAt = 0;
-    const until = Date.now() + 3_000;
-    while (Date.now() < until) {
+    const browsingUntil = Date.now() + 3_000; // the session keeps the drain busy for 3 s
+    while (Date.now() < browsingUntil) {
       const { echo } = await pinned.echo('/');
       expect(echo.origin).toBe('app-2'); // draining keeps the sessions it has
       lastRequestAt = Date.now();
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250); // a person's pace
     }
     const fresh = await openSessions(worker, 6);
     expect(fresh.map((s) => s.origin)).toEqual(new Array(6).fill('app-1')); // and takes no new ones

@@ -2,10 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client, openSessions } from './support/client';
 import { awaitDecisions, decisionsIn } from './support/decision-log';
 import { EchoOrigin } from './support/echo-origin';
-import { WorkerUnderTest } from './support/worker-under-test';
+import { healthReport, probesOf, untilProbed, untilRoutedAs } from './support/health-watch';
+import { DEFAULT_SECRETS, WorkerUnderTest } from './support/worker-under-test';
+import { sleep, until } from '../support/wait';
 
 const HEALTH = { path: '/health', interval: 1, timeout: 1, rise: 2, fall: 2 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let origins: EchoOrigin[];
 let worker: WorkerUnderTest;
@@ -49,7 +50,7 @@ describe('health monitoring end to end', () => {
     const stopTraffic = keepTraffic(bystander);
     try {
       await victim.stop();
-      await sleep(1000 * (HEALTH.interval * (HEALTH.fall + 1) + HEALTH.timeout));
+      await untilRoutedAs(worker, victim.id, 'unhealthy');
       const mark = worker.logs.length;
       const fresh = await openSessions(worker, 40, '/after-the-death');
       expect(fresh.filter((s) => s.origin === victim.id)).toEqual([]);
@@ -70,7 +71,7 @@ describe('health monitoring end to end', () => {
       expect(moved.every((m) => m.to !== victim.id)).toBe(true);
 
       await victim.restart();
-      await sleep(1000 * HEALTH.interval * (HEALTH.rise + 1));
+      await untilRoutedAs(worker, victim.id, 'healthy');
       const afterRecovery = await openSessions(worker, 60);
       expect(afterRecovery.filter((s) => s.origin === victim.id).length).toBeGreaterThan(0);
       for (const m of moved) expect((await m.client.echo('/')).echo.origin, 'no move back').toBe(m.to);
@@ -85,7 +86,7 @@ describe('health monitoring end to end', () => {
     const drained = sessions.filter((s) => s.origin === 'app-1');
     expect(drained.length).toBeGreaterThan(0);
     await worker.putConfig(configWith({ 'app-1': { state: 'draining' } }));
-    await worker.redeploy({ AFFINITY_SECRET: 'e2e-secret-current' }); // same secret: cookies stay valid
+    await worker.redeploy(DEFAULT_SECRETS); // same secret: cookies stay valid
     for (const s of drained) expect((await s.client.echo('/')).echo.origin).toBe('app-1');
     const fresh = await openSessions(worker, 40);
     expect(fresh.filter((s) => s.origin === 'app-1')).toEqual([]);
@@ -100,22 +101,29 @@ describe('health monitoring end to end', () => {
     const pinned = sessions.filter((s) => s.origin === 'app-3');
     expect(pinned.length).toBeGreaterThan(0);
     await worker.putConfig(configWith({ 'app-3': override }));
-    await worker.redeploy({ AFFINITY_SECRET: 'e2e-secret-current' });
+    await worker.redeploy(DEFAULT_SECRETS); // with the admin token: the test reads the status
     const before = byId('app-3').traffic().length;
+    const mark = worker.logs.length;
     for (const s of pinned) {
       const { echo, affinitySetCookie } = await s.client.echo('/');
       expect(echo.origin).not.toBe('app-3');
       expect(affinitySetCookie).toBeDefined();
     }
     await openSessions(worker, 40);
-    await sleep(1500);
+    // Every request done, to its decision log line (written once nothing more is sent for it).
+    await awaitDecisions(worker.logs, mark, pinned.length + 40);
     expect(byId('app-3').traffic().length).toBe(before);
     if (override === null) {
-      // Once the monitor has the new plan, a removed origin is not even probed.
-      const probes = () => byId('app-3').seen.length - byId('app-3').traffic().length;
-      const probesBefore = probes();
-      await sleep(2500);
-      expect(probes()).toBe(probesBefore);
+      // Once the monitor has the new plan, a removed origin is not even probed. A round under way when
+      // the plan changed may still reach it, so count from a round that started after the change.
+      await until('the monitor probing the new plan', async () => (await healthReport(worker)).health.inSync, {
+        timeoutMs: 10_000,
+      });
+      const survivors = origins.filter((o) => o.id !== 'app-3');
+      await untilProbed(survivors, 2);
+      const probesBefore = probesOf(byId('app-3'));
+      await untilProbed(survivors, 2);
+      expect(probesOf(byId('app-3'))).toBe(probesBefore);
     }
   });
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSessions, type Client } from './support/client';
 import { EchoOrigin } from './support/echo-origin';
 import { WorkerUnderTest } from './support/worker-under-test';
+import { sleep } from '../support/wait';
 
 const IDS = ['app-1', 'app-2', 'app-3'];
 const SLOW = 'app-3';
@@ -20,7 +21,6 @@ const PINNED = 45;
 const WARM_UP_MS = 11_000;
 const NEW_SESSIONS = 150;
 const THINK_MS = 300;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let origins: EchoOrigin[];
 

@@ -16,12 +16,12 @@ import { tally } from './support/client';
 import { awaitDecisions, decisionsIn } from './support/decision-log';
 import { McpOrigin } from './support/mcp-origin';
 import { WorkerUnderTest } from './support/worker-under-test';
+import { sleep } from '../support/wait';
 
 const CLIENTS = 20;
 const CALLS = 10;
 /** Seconds the worker waits for response headers: the event streams must outlive it by far. */
 const HEADER_TIMEOUT = 1;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let servers: McpOrigin[];
 let worker: WorkerUnderTest;

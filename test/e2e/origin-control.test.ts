@@ -7,11 +7,13 @@ import { Client, openSessions } from './support/client';
 import { awaitDecisions } from './support/decision-log';
 import { EchoOrigin } from './support/echo-origin';
 import { DEFAULT_SECRETS, WorkerUnderTest } from './support/worker-under-test';
+import { until } from '../support/wait';
+import { claimsOf } from '../support/affinity-claims';
 
 const IDS = ['app-1', 'app-2', 'app-3'];
 const HEALTH = { path: '/health', interval: 1, timeout: 1, rise: 2, fall: 2 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const auth = { authorization: `Bearer ${DEFAULT_SECRETS.ADMIN_TOKEN}` };
+const SECRET = DEFAULT_SECRETS.AFFINITY_SECRET!;
 
 let origins: EchoOrigin[];
 let worker: WorkerUnderTest;
@@ -43,7 +45,7 @@ describe('an application steering its sessions', () => {
   it('ends the pin from its logout handler: the cookie is deleted, and the next request is a new session', async () => {
     for (const origin of origins) origin.says = (url) => (url.startsWith('/logout') ? 'release' : undefined);
     const { client, origin } = await session();
-    const sessionId = client.affinityToken!.split('.')[3];
+    const { sessionId } = await claimsOf(client.affinityToken!, SECRET);
     const mark = worker.logs.length;
     const logout = await client.echo('/logout');
     expect(logout.echo.origin).toBe(origin);
@@ -54,7 +56,7 @@ describe('an application steering its sessions', () => {
     expect(released).toMatchObject({ decision: 'pinned', origin, control: ['release'] });
     const next = await client.echo('/after-logout');
     expect(next.affinitySetCookie).toBeDefined();
-    expect(client.affinityToken!.split('.')[3], 'a new session').not.toBe(sessionId);
+    expect((await claimsOf(client.affinityToken!, SECRET)).sessionId, 'a new session').not.toBe(sessionId);
     const [fresh] = await awaitDecisions(worker.logs, mark, 1, (d) => d.path === '/after-logout');
     expect(fresh).toMatchObject({ decision: 'new', cookie: 'absent' });
   });
@@ -65,7 +67,7 @@ describe('an application steering its sessions', () => {
     byId(origin).says = (url) => (url.startsWith('/hand-over') ? `repin=${to}` : undefined);
     const handing = await client.echo('/hand-over');
     expect(handing.echo.origin).toBe(origin);
-    expect(client.affinityToken!.split('.')[4]).toBe(to);
+    expect((await claimsOf(client.affinityToken!, SECRET)).originId).toBe(to);
     for (let i = 0; i < 5; i++) expect((await client.echo(`/after/${i}`)).echo.origin).toBe(to);
   });
 
@@ -94,7 +96,7 @@ describe('an application steering its sessions', () => {
         .body.toString(),
     ).toBe(body);
     expect(response.headers.has('affinity-control')).toBe(false);
-    expect(client.affinityToken!.split('.')[4]).toBe(to);
+    expect((await claimsOf(client.affinityToken!, SECRET)).originId).toBe(to);
     const [replayed] = await awaitDecisions(worker.logs, mark, 1, (d) => d.path === '/checkout');
     expect(replayed).toMatchObject({ origin: to, decision: 'repinned', reason: 'replay', replayedFrom: origin });
     expect((await client.echo('/')).echo.origin).toBe(to);
@@ -109,15 +111,11 @@ describe('an origin draining itself (a shutdown hook)', () => {
     byId('app-2').says = () => 'drain';
     const saidAt = Date.now();
     await pinned[0]!.client.echo('/');
-    let reacted: number | undefined;
-    while (Date.now() - saidAt < 5_000) {
-      const fresh = await openSessions(worker, 20);
-      if (fresh.every((s) => s.origin !== 'app-2')) {
-        reacted = Date.now() - saidAt;
-        break;
-      }
-    }
-    expect(reacted, 'no new session on the draining origin within 5 s').toBeDefined();
+    const reacted = await until(
+      'no new session on the draining origin',
+      async () => (await openSessions(worker, 20)).every((s) => s.origin !== 'app-2') && Date.now() - saidAt,
+      { timeoutMs: 5_000, everyMs: 0 },
+    );
     console.info(`drain: new sessions stopped going to the origin ${reacted} ms after it said drain`);
     expect((await openSessions(worker, 40)).filter((s) => s.origin === 'app-2')).toEqual([]);
     for (const s of pinned) expect((await s.client.echo('/')).echo.origin).toBe('app-2');
@@ -125,10 +123,15 @@ describe('an origin draining itself (a shutdown hook)', () => {
     expect(described).toMatchObject({ state: 'draining', stateSetBy: 'origin', configured: { state: 'active' } });
 
     byId('app-2').says = () => 'ready';
-    await sleep(1_100); // one report per second at most
-    await pinned[0]!.client.echo('/');
-    await sleep(200);
-    expect((await openSessions(worker, 40)).filter((s) => s.origin === 'app-2').length).toBeGreaterThan(0);
+    // Its pinned session carries the word (reported at most once a second) until new sessions come back.
+    await until(
+      'a new session on app-2 after it said ready',
+      async () => {
+        await pinned[0]!.client.echo('/');
+        return (await openSessions(worker, 20)).some((s) => s.origin === 'app-2');
+      },
+      { timeoutMs: 5_000, everyMs: 100 },
+    );
     const after = await (await worker.fetch('/_affinity/origins/app-2', { headers: auth })).json();
     expect(after).toMatchObject({ state: 'active', stateSetBy: 'operator', control: null });
   });

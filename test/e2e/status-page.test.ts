@@ -12,6 +12,7 @@ import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_AVAILABLE } from './support/browser';
 import { openSessions, type Client } from './support/client';
 import { EchoOrigin } from './support/echo-origin';
 import { DEFAULT_SECRETS, WorkerUnderTest } from './support/worker-under-test';
+import { until } from '../support/wait';
 
 const SCREENSHOT = resolve(
   import.meta.dirname,
@@ -79,11 +80,10 @@ describe.skipIf(!CHROMIUM_AVAILABLE)(`the status page in Chromium (${CHROMIUM})`
       const report = (await response.json()) as { origins: { id: string; live: { activeSessions: number } | null }[] };
       return report.origins.find((o) => o.id === 'app-1')?.live?.activeSessions ?? 0;
     };
-    const deadline = Date.now() + 15_000;
-    while ((await activeOnApp1()) < 8) {
-      if (Date.now() > deadline) throw new Error('the fleet aggregator did not count the sessions within 15 s');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await until('the fleet aggregator counting the 8 sessions on app-1', async () => (await activeOnApp1()) >= 8, {
+      timeoutMs: 15_000,
+      everyMs: 500,
+    });
   }
 
   /** As a person signs in: the status page asks for the token, the form posts it, the page shows. */

@@ -4,6 +4,7 @@ import { Client, openSessions, tally } from './support/client';
 import { awaitDecisions } from './support/decision-log';
 import { EchoOrigin } from './support/echo-origin';
 import { DEFAULT_SECRETS, WorkerUnderTest } from './support/worker-under-test';
+import { claimsOf } from '../support/affinity-claims';
 
 const WEIGHTS = { 'app-1': 1, 'app-2': 2, 'app-3': 1 } as const;
 let origins: EchoOrigin[];
@@ -55,7 +56,7 @@ describe('sticky sessions', () => {
   });
 
   /** The session id a token carries (README, "The cookie"). */
-  const sessionIdOf = (token: string) => token.split('.')[3];
+  const sessionIdOf = async (token: string) => (await claimsOf(token, DEFAULT_SECRETS.AFFINITY_SECRET!)).sessionId;
 
   it.each([
     ['tampered', (token: string) => token.replace(/\.([^.]+)$/, '.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')],
@@ -75,7 +76,7 @@ describe('sticky sessions', () => {
     expect(decision).toMatchObject({ decision: 'new', cookie: 'tampered' });
     expect(decision!.reason).toBeUndefined();
     expect(affinitySetCookie).toBeDefined();
-    expect(sessionIdOf(client.affinityToken!), 'a new session').not.toBe(sessionIdOf(original));
+    expect(await sessionIdOf(client.affinityToken!), 'a new session').not.toBe(await sessionIdOf(original));
     const { affinitySetCookie: again } = await client.echo('/');
     expect(again).toBeUndefined(); // the fresh cookie verifies
   });
@@ -97,7 +98,10 @@ describe('sticky sessions', () => {
       tried: 1,
       attempts: [],
     });
-    const [, , , keptId, pinnedTo] = client.affinityToken!.split('.');
+    const { sessionId: keptId, originId: pinnedTo } = await claimsOf(
+      client.affinityToken!,
+      DEFAULT_SECRETS.AFFINITY_SECRET!,
+    );
     expect({ keptId, pinnedTo }).toEqual({ keptId: sessionId, pinnedTo: echo.origin });
     const { echo: next, affinitySetCookie } = await client.echo('/');
     expect({ origin: next.origin, affinitySetCookie }).toEqual({ origin: echo.origin, affinitySetCookie: undefined });

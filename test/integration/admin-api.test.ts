@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parsePrometheus, sampleValue } from '../support/prometheus-parser';
 import { answersWith, freshWorker, seedConfig, stubOrigins, testEnv } from './support';
 
 const TOKEN = 'integration-admin-token';
@@ -201,8 +202,12 @@ describe('PUT /_affinity/config', () => {
     const worker = freshWorker();
     const read = await worker.fetch('http://proxy.test/_affinity/config', { headers: auth });
     const etag = read.headers.get('etag')!;
-    await seedConfig({ origins: [{ id: 'someone-else', url: 'http://else' }] });
+    const theirs = JSON.stringify({ origins: [{ id: 'someone-else', url: 'http://else' }] });
+    await seedConfig(theirs);
     expect((await put(worker, { origins: ORIGINS }, { 'if-match': etag })).status).toBe(412);
+    // The other writer's value stands, byte for byte, and nobody was told of the refused one.
+    expect(await testEnv.ORIGINS.get('config')).toBe(theirs);
+    expect(worker.monitor.configured).toEqual([]);
     const fresh = await freshWorker().fetch('http://proxy.test/_affinity/config', { headers: auth });
     expect((await put(worker, { origins: ORIGINS }, { 'if-match': fresh.headers.get('etag')! })).status).toBe(200);
   });
@@ -337,5 +342,15 @@ describe('a fresh isolate while KV holds a bad value, with a last good configura
     );
     for (const id of ['one', 'two']) expect(html).toContain(`data-origin="${id}"`);
     expect(html).not.toContain('data-origin="three"');
+  });
+
+  it('says it in the metrics, for an alerting rule: the KV value is invalid, the last good one serves', async () => {
+    const worker = await freshWorkerOnLastGood();
+    expect((await worker.fetch('http://proxy.test/')).status).toBe(200);
+    const response = await worker.fetch('http://proxy.test/_affinity/metrics', { headers: auth });
+    const families = parsePrometheus(await response.text());
+    const kv = (state: string) => sampleValue(families, 'edge_affinity_config_kv_status', { state });
+    expect([kv('invalid'), kv('ok'), kv('missing'), kv('unreadable')]).toEqual([1, 0, 0, 0]);
+    expect(sampleValue(families, 'edge_affinity_origin_weight', { origin: 'two' })).toBe(1); // the kept one
   });
 });

@@ -6,7 +6,8 @@
  * test can say how often a request was executed. End to end, with real origins: test/e2e/failover-rule.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { affinityCookie, freshWorker, seedConfig, stubOrigins, type OriginBehaviour } from './support';
+import { affinityCookie, freshWorker, seedConfig, stubOrigins, testEnv, type OriginBehaviour } from './support';
+import { claimsOf } from '../support/affinity-claims';
 
 const IDS = ['one', 'two', 'three', 'four'];
 const ORIGINS = IDS.map((id) => ({ id, url: `http://${id}` }));
@@ -73,7 +74,11 @@ function logLines() {
       .filter((line) => line.event === 'request');
 }
 
-const pinnedTo = (response: Response) => affinityCookie(response)?.split('.')[4];
+/** The origin a response's fresh affinity cookie pins the session to; undefined when it sets none. */
+async function pinnedTo(response: Response): Promise<string | undefined> {
+  const cookie = affinityCookie(response);
+  return cookie === undefined ? undefined : (await claimsOf(cookie, testEnv.AFFINITY_SECRET!)).originId;
+}
 
 describe('an answer Cloudflare minted because it could not reach the origin (not reached)', () => {
   const NOT_REACHED = [
@@ -104,7 +109,7 @@ describe('an answer Cloudflare minted because it could not reach the origin (not
       expect(await response.text()).toBe(`${servedBy} ran POST`);
       expect(seen.map(hostOf)).toEqual([origin, servedBy]);
       expect(origins.executions('POST')).toBe(1);
-      expect(pinnedTo(response)).toBe(servedBy);
+      expect(await pinnedTo(response)).toBe(servedBy);
       expect(lines()).toEqual([
         expect.objectContaining({
           decision: 'repinned',
@@ -132,7 +137,7 @@ describe('an answer Cloudflare minted because it could not reach the origin (not
     expect(response.status).toBe(502);
     expect(await response.text()).toMatch(/cannot be replayed/);
     expect(seen.map(hostOf)).toEqual([origin]);
-    const moved = pinnedTo(response);
+    const moved = await pinnedTo(response);
     expect(moved, 'the client’s retry goes to the next origin').toBeDefined();
     expect(moved).not.toBe(origin);
   });
@@ -145,7 +150,7 @@ describe('an answer Cloudflare minted because it could not reach the origin (not
     const response = await freshWorker().fetch('http://proxy.test/', { headers: { cookie } });
     expect(response.status).toBe(503);
     expect(seen.map(hostOf)).toEqual([origin]);
-    expect(pinnedTo(response)).toBeUndefined();
+    expect(await pinnedTo(response)).toBeUndefined();
   });
 });
 
@@ -195,10 +200,10 @@ describe('an attempt that may have reached the origin', () => {
     expect(line.attempts).toEqual([expect.objectContaining({ origin, kind: 'may-have-reached' })]);
     expect(line.stopped).toBe('not-idempotent');
     if (moves) {
-      expect(pinnedTo(response), 'the connection broke: the session moves for the retry').not.toBe(origin);
-      expect(pinnedTo(response)).toBeDefined();
+      expect(await pinnedTo(response), 'the connection broke: the session moves for the retry').not.toBe(origin);
+      expect(await pinnedTo(response)).toBeDefined();
     } else {
-      expect(pinnedTo(response), 'the origin is slow, not gone: the pin stays').toBeUndefined();
+      expect(await pinnedTo(response), 'the origin is slow, not gone: the pin stays').toBeUndefined();
     }
     expect(worker.monitor.reports.flat().map((r) => r.originId)).toEqual(reported ? [origin] : []);
   });
@@ -211,7 +216,7 @@ describe('an attempt that may have reached the origin', () => {
     const servedBy = response.headers.get('x-served-by')!;
     expect(response.status).toBe(200);
     expect(seen.map(hostOf)).toEqual([origin, servedBy]);
-    expect(pinnedTo(response)).toBe(servedBy);
+    expect(await pinnedTo(response)).toBe(servedBy);
   });
 
   it.each(['PUT', 'DELETE', 'OPTIONS'])('sends an idempotent %s on after a broken connection', async (method) => {

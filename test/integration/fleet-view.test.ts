@@ -16,6 +16,7 @@ import {
   stubOrigins,
   testEnv,
 } from './support';
+import { sleep } from '../support/wait';
 
 const TOKEN = 'integration-admin-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -107,6 +108,7 @@ describe('counting across isolates', () => {
       expect(sampleValue(families, 'edge_affinity_origin_requests_total', { origin: o.id }), o.id).toBe(requestsThere);
     }
     expect(sampleValue(families, 'edge_affinity_fleet_aggregator_up')).toBe(1);
+    expect(sampleValue(families, 'edge_affinity_config_kv_status', { state: 'ok' })).toBe(1);
   });
 
   it('counts failures at the origin that failed and the move at the origin that took the session', async () => {
@@ -223,7 +225,7 @@ describe('GET /_affinity/origins/<id>', () => {
 
 describe('a request to a draining origin that takes its time', () => {
   /** Real time for the isolate's marks of an open request to fire, while Date stays where the test put it. */
-  const marksFire = () => new Promise((resolve) => setTimeout(resolve, 300));
+  const marksFire = () => sleep(300);
 
   /** A stream the test feeds and ends. */
   function heldStream() {
@@ -419,9 +421,12 @@ describe('PATCH /_affinity/origins/<id>', () => {
     expect((await patch(worker, 'nope', { state: 'draining' })).status).toBe(404);
     const etag = (await worker.fetch(`${HTTP}/_affinity/config`, { headers: auth })).headers.get('etag')!;
     expect((await patch(worker, 'one', { state: 'draining' }, { 'if-match': etag })).status).toBe(200);
+    const theirs = await testEnv.ORIGINS.get('config'); // what the first writer stored
     const stale = await patch(worker, 'two', { state: 'draining' }, { 'if-match': etag });
     expect(stale.status).toBe(412);
-    const stored = JSON.parse((await testEnv.ORIGINS.get('config'))!) as { origins: { state: string }[] };
+    expect(await testEnv.ORIGINS.get('config'), 'the first writer’s value stands, byte for byte').toBe(theirs);
+    expect(worker.monitor.configured, 'only the first change reached the monitor').toEqual([theirs]);
+    const stored = JSON.parse(theirs!) as { origins: { state: string }[] };
     expect(stored.origins.map((o) => o.state)).toEqual(['draining', 'active', 'active']);
   });
 

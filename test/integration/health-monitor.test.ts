@@ -22,6 +22,7 @@ import {
   testEnv,
   type OriginBehaviour,
 } from './support';
+import { sleep } from '../support/wait';
 
 const coordinator = () => testEnv.HEALTH_MONITOR.getByName(COORDINATOR);
 
@@ -98,9 +99,9 @@ describe('the health monitor', () => {
     expect(await runInDurableObject(coordinator(), (_, state) => state.storage.getAlarm())).not.toBeNull();
   });
 
-  it('re-arms its alarm when a round fails', async () => {
+  it('re-arms its alarm when a round fails, and the next round probes and stores', async () => {
     stubOrigins({ a: answersWith('a'), b: answersWith('b'), c: answersWith('c') });
-    await coordinator().configure(abcConfig());
+    await coordinator().configure(abcConfig({ rise: 1, fall: 1 }));
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     await runInDurableObject(coordinator(), (_, state) => {
       vi.spyOn(state.storage, 'put').mockRejectedValueOnce(new Error('storage unavailable'));
@@ -108,8 +109,16 @@ describe('the health monitor', () => {
     await runRound();
     expect(String(errors.mock.calls[0]?.[0])).toContain('health.round-failed');
     expect(await runInDurableObject(coordinator(), (_, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now());
-    await runRound(); // and the next round works
-    expect((await coordinator().status()).origins.a!.lastProbeAt).toEqual(expect.any(Number));
+    // Only the re-armed alarm can run the next round: b now refuses, and what that round found must be
+    // in storage (read back after an eviction), not just in memory.
+    const seen = stubOrigins({ a: answersWith('a'), b: 'refuse', c: answersWith('c') });
+    expect(await runDurableObjectAlarm(coordinator()), 'an alarm was armed').toBe(true);
+    expect(seen.map((r) => r.url).sort()).toEqual(['http://a/healthz', 'http://b/healthz', 'http://c/healthz']);
+    await evictDurableObject(coordinator());
+    expect((await coordinator().status()).origins.b).toMatchObject({
+      state: 'unhealthy',
+      lastError: expect.any(String),
+    });
   });
 
   it('takes passive reports at once, and only probes bring the origin back', async () => {
@@ -152,7 +161,7 @@ describe('the health monitor', () => {
     const dropped = testEnv.HEALTH_MONITOR.getByName('shard-3');
     expect(await runInDurableObject(dropped, (_, state) => state.storage.getAlarm())).toBeNull();
     expect(Object.keys((await coordinator().status()).origins)).toHaveLength(5);
-    await new Promise((settle) => setTimeout(settle, 500)); // let rounds under way finish before teardown
+    await sleep(500); // let rounds under way finish before teardown
   }, 15_000);
 });
 
@@ -424,7 +433,7 @@ describe('the last good configuration', () => {
       const get = ORIGINS.get.bind(ORIGINS) as (key: string, type: 'text') => Promise<string | null>;
       // A slow read: the admin API's configuration arrives while it is under way.
       vi.spyOn(ORIGINS, 'get').mockImplementationOnce((async (key: string) => {
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await sleep(300);
         return get(key, 'text');
       }) as never);
     });

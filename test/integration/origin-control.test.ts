@@ -4,11 +4,14 @@
  * (drain, ready, weight) and what is logged.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { affinityCookie, freshWorker, seedConfig, stubOrigins, type OriginBehaviour } from './support';
+import { affinityCookie, freshWorker, seedConfig, stubOrigins, testEnv, type OriginBehaviour } from './support';
+import { sleep } from '../support/wait';
+import { claimsOf } from '../support/affinity-claims';
 
 const IDS = ['one', 'two', 'three', 'four'];
 const ORIGINS = IDS.map((id) => ({ id, url: `http://${id}` }));
 const hostOf = (request: Request) => new URL(request.url).hostname;
+const SECRET = testEnv.AFFINITY_SECRET!;
 
 /** Origins that answer with their name and the body they received; `control` says what each adds as its header. */
 function origins(control: Record<string, string | ((request: Request) => string | undefined)> = {}) {
@@ -133,8 +136,9 @@ describe('repin', () => {
       `pinned; origin=${origin}; cookie=valid; control="repin=${to}"`,
     );
     const moved = affinityCookie(handing)!;
-    expect(moved.split('.')[4]).toBe(to);
-    expect(moved.split('.')[3]).toBe(cookie.split('.')[3]); // the same session
+    const [before, after] = [await claimsOf(cookie, SECRET), await claimsOf(moved, SECRET)];
+    expect(after.originId).toBe(to);
+    expect(after.sessionId).toBe(before.sessionId); // the same session
     const seen = origins();
     const next = await worker.fetch('http://proxy.test/', { headers: { cookie: moved } });
     expect(seen.map(hostOf)).toEqual([to]);
@@ -182,7 +186,7 @@ describe('repin', () => {
     const response = await worker.fetch('http://proxy.test/', { headers: { cookie } });
     const servedBy = response.headers.get('x-served-by')!;
     expect(seen.map(hostOf)).toEqual([origin, servedBy]);
-    expect(affinityCookie(response)!.split('.')[4]).toBe(servedBy);
+    expect((await claimsOf(affinityCookie(response)!, SECRET)).originId).toBe(servedBy);
     expect(logged(warn, 'control.ignored')[0].ignored[0].directive).toBe(`repin=${origin}`);
   });
 
@@ -218,7 +222,7 @@ describe('replay', () => {
       [origin, 'POST'],
       [to, 'POST'],
     ]);
-    expect(affinityCookie(response)!.split('.')[4]).toBe(to);
+    expect((await claimsOf(affinityCookie(response)!, SECRET)).originId).toBe(to);
     expect(response.headers.get('x-affinity-decision')).toBe(
       `repinned; origin=${to}; reason=replay; cookie=valid; replayed-from=${origin}; control="replay=${to}"`,
     );
@@ -344,7 +348,7 @@ describe('drain, ready and weight', () => {
     const { cookie, origin } = await openSession(worker);
     origins({ [origin]: 'drain, weight=40%' });
     for (let i = 0; i < 5; i++) await worker.fetch('http://proxy.test/', { headers: { cookie } });
-    await new Promise((resolve) => setTimeout(resolve, 1_050)); // a report would be due again
+    await sleep(1_050); // a report would be due again
     await worker.fetch('http://proxy.test/', { headers: { cookie } });
     // The first report went out at once; the repeats are what the snapshot it answered with says: no news.
     expect(worker.monitor.controlReports).toEqual([
@@ -362,7 +366,7 @@ describe('drain, ready and weight', () => {
     let answeredAt = 0;
     stubOrigins({
       [origin]: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await sleep(300);
         answeredAt = Date.now();
         return new Response(origin, { headers: { 'affinity-control': 'drain' } });
       },
@@ -388,7 +392,7 @@ describe('drain, ready and weight', () => {
     expect(kept.headers.get('x-served-by')).toBe(origin);
     origins({ [origin]: 'ready' });
     await worker.fetch('http://proxy.test/', { headers: { cookie } });
-    await new Promise((resolve) => setTimeout(resolve, 1_050)); // the next report is due a second after the last
+    await sleep(1_050); // the next report is due a second after the last
     await worker.fetch('http://proxy.test/', { headers: { cookie } });
     origins();
     const after = await Promise.all(Array.from({ length: 40 }, () => worker.fetch('http://proxy.test/new')));

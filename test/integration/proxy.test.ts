@@ -11,8 +11,11 @@ import {
   testEnv,
   type OriginBehaviour,
 } from './support';
+import { sleep, until } from '../support/wait';
+import { claimsOf } from '../support/affinity-claims';
 
 const ORIGINS = ['one', 'two', 'three', 'four'].map((name) => ({ id: name, url: `http://${name}` }));
+const SECRET = testEnv.AFFINITY_SECRET!;
 const hostOf = (request: Request) => new URL(request.url).hostname;
 
 beforeEach(() => seedConfig({ origins: ORIGINS }));
@@ -20,17 +23,6 @@ afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
-
-/** The timer of the runtime, kept for polling while a test fakes the worker's timers and clock. */
-const realSetTimeout = globalThis.setTimeout;
-
-/** Waits in real time until `condition` holds, for the worker's I/O that fake time does not drive. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > 5000) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((resolve) => realSetTimeout(resolve, 5));
-  }
-}
 
 function everyoneAnswers(): Record<string, OriginBehaviour> {
   return Object.fromEntries(ORIGINS.map((o) => [o.id, answersWith(o.id)]));
@@ -159,7 +151,10 @@ describe('in-request failover', () => {
       const servedBy = response.headers.get('x-served-by')!;
       expect([method, response.status]).toEqual([method, 200]);
       expect(seen.map(hostOf)).toEqual([origin, servedBy]);
-      expect(affinityCookie(response)!.split('.')[4], 'the session is re-pinned where it was answered').toBe(servedBy);
+      expect(
+        (await claimsOf(affinityCookie(response)!, SECRET)).originId,
+        'the session is re-pinned where it was answered',
+      ).toBe(servedBy);
     }
     expect(received).toEqual(['', 'cart line']);
     const seen = stubOrigins({ ...Object.fromEntries(ORIGINS.map((o) => [o.id, answers])), [origin]: hang });
@@ -187,7 +182,7 @@ describe('in-request failover', () => {
     stubOrigins({ ...everyoneAnswers(), [slow]: hang });
     const report = await worker.fetch('http://proxy.test/report', { headers: { cookie: sessions[0]!.cookie } });
     expect(report.status).toBe(200);
-    expect(affinityCookie(report)!.split('.')[4], 'this session moved').not.toBe(slow);
+    expect((await claimsOf(affinityCookie(report)!, SECRET)).originId, 'this session moved').not.toBe(slow);
     for (const session of sessions.slice(1).filter((s) => s.origin === slow)) {
       const response = await worker.fetch('http://proxy.test/page', { headers: { cookie: session.cookie } });
       expect(response.headers.get('x-served-by')).toBe(slow);
@@ -215,7 +210,7 @@ describe('in-request failover', () => {
     await seedConfig({ origins: ORIGINS, proxy: { timeout: 0.1 } });
     const slowly: OriginBehaviour = async (request) => {
       const size = (await request.arrayBuffer()).byteLength;
-      await new Promise((done) => setTimeout(done, 300));
+      await sleep(300);
       return new Response(`received ${size}`);
     };
     stubOrigins(Object.fromEntries(ORIGINS.map((o) => [o.id, slowly])));
@@ -256,7 +251,7 @@ describe('in-request failover', () => {
         duplex: 'half',
       } as RequestInit);
       // The worker has taken "hello", asks for more, and has armed its wait.
-      await until(() => pulls > 0 && vi.getTimerCount() > 0, 'the worker reading the body');
+      await until('the worker reading the body', () => pulls > 0 && vi.getTimerCount() > 0);
       return { started, response, send: (text: string) => rest.enqueue(encoder.encode(text)), end: () => rest.close() };
     }
 
@@ -276,10 +271,10 @@ describe('in-request failover', () => {
       );
       const client = await sendChunkedWithFakeTime();
       await vi.advanceTimersByTimeAsync(HALF_A_SECOND - 1);
-      await new Promise((resolve) => realSetTimeout(resolve, 50));
+      await sleep(50);
       expect(seen, 'sent on before the half second was up').toEqual([]);
       await vi.advanceTimersByTimeAsync(1);
-      await until(() => received.length > 0, 'the origin receiving the first chunk');
+      await until('the origin receiving the first chunk', () => received.length > 0);
       expect(received).toEqual([{ at: client.started + HALF_A_SECOND, text: 'hello' }]);
       // The client sends the rest only now that the origin has the beginning (a duplex stream).
       client.send(' world');
@@ -310,7 +305,7 @@ describe('in-request failover', () => {
       client.send(' world');
       client.end();
       // No more fake time passes: a buffered body goes out as soon as it has ended.
-      await until(() => attempts.length === 2, 'the replay on the next origin');
+      await until('the replay on the next origin', () => attempts.length === 2);
       const response = await client.response;
       const servedBy = response.headers.get('x-served-by')!;
       expect(await response.text()).toBe(`${servedBy} received hello world`);
@@ -504,7 +499,7 @@ describe('decision log reasons', () => {
     });
     expect(response.headers.get('x-served-by')).toBe(firstChoice);
     // ...and keeps its id: the fresh cookie pins the same session to where it went.
-    const [, , , keptId, pinnedTo] = affinityCookie(response)!.split('=')[1]!.split('.');
+    const { sessionId: keptId, originId: pinnedTo } = await claimsOf(affinityCookie(response)!, SECRET);
     expect({ keptId, pinnedTo }).toEqual({ keptId: sessionId, pinnedTo: firstChoice });
 
     // The same cookie with its signature altered is no pin at all: a new session, and "tampered".

@@ -35,6 +35,7 @@ import type {
   TrafficBatch,
 } from '../../worker/fleet/fleet-protocol';
 import { IsolateState, type IsolateStateOptions } from '../../worker/isolate-state';
+import { sleep } from '../support/wait';
 
 export const testEnv = env as Bindings;
 
@@ -74,7 +75,7 @@ export class FakeMonitor {
     const stub = {
       snapshot: async (): Promise<HealthSnapshot> => {
         this.snapshots++;
-        if (this.snapshotDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.snapshotDelayMs));
+        if (this.snapshotDelayMs > 0) await sleep(this.snapshotDelayMs);
         this.snapshotsAnswered++;
         return this.#snapshot();
       },

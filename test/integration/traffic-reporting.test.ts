@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Bindings } from '../../worker/bindings';
 import type { FleetLoad, TrafficBatch } from '../../worker/fleet/fleet-protocol';
 import { TrafficReporter } from '../../worker/fleet/traffic-reporter';
-import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins } from './support';
+import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins, testEnv } from './support';
+import { claimsOf } from '../support/affinity-claims';
 
 const ORIGINS = ['one', 'two'].map((id) => ({ id, url: `http://${id}` }));
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -142,7 +143,8 @@ describe('Analytics Engine', () => {
       doubles: [expect.any(Number), 2, 502],
     });
     const written = JSON.stringify(points);
-    for (const secret of [cookie.split('=')[1]!, cookie.split('.')[3]!, '203.0.113.9']) {
+    const { sessionId } = await claimsOf(cookie, testEnv.AFFINITY_SECRET!);
+    for (const secret of [cookie.split('=')[1]!, sessionId, '203.0.113.9']) {
       expect(written).not.toContain(secret);
     }
   });

@@ -51,6 +51,7 @@ describe('the Prometheus exposition', () => {
     controls: {},
     fleet: fleetWith(),
     monitorUp: true,
+    configRead: 'ok',
   });
   const families = parsePrometheus(text);
 
@@ -126,6 +127,7 @@ describe('the Prometheus exposition', () => {
         },
         fleet: null,
         monitorUp: true,
+        configRead: 'ok',
       }),
     );
     const value = (name: string, labels: Record<string, string>) => sampleValue(steered, name, labels);
@@ -144,7 +146,7 @@ describe('the Prometheus exposition', () => {
 
   it('still answers the configuration’s gauges when the fleet figures cannot be read', () => {
     const without = parsePrometheus(
-      renderPrometheus({ config, health: {}, controls: {}, fleet: null, monitorUp: false }),
+      renderPrometheus({ config, health: {}, controls: {}, fleet: null, monitorUp: false, configRead: 'ok' }),
     );
     expect(sampleValue(without, 'edge_affinity_origin_weight', { origin: 'app-2' })).toBe(1);
     expect(sampleValue(without, 'edge_affinity_origin_requests_total', { origin: 'app-2' })).toBe(0);
@@ -153,4 +155,19 @@ describe('the Prometheus exposition', () => {
     expect(sampleValue(without, 'edge_affinity_fleet_aggregator_up')).toBe(0);
     expect(sampleValue(families, 'edge_affinity_fleet_aggregator_up')).toBe(1);
   });
+
+  it.each(['ok', 'missing', 'invalid', 'unreadable'] as const)(
+    'says what the last read of KV found, one series per state, 1 for %s',
+    (configRead) => {
+      const read = parsePrometheus(
+        renderPrometheus({ config, health: {}, controls: {}, fleet: null, monitorUp: true, configRead }),
+      );
+      const states = ['ok', 'missing', 'invalid', 'unreadable'].map((state) => [
+        state,
+        sampleValue(read, 'edge_affinity_config_kv_status', { state }),
+      ]);
+      expect(Object.fromEntries(states)).toEqual({ ok: 0, missing: 0, invalid: 0, unreadable: 0, [configRead]: 1 });
+      expect(read.find((f) => f.name === 'edge_affinity_config_kv_status')?.type).toBe('GAUGE');
+    },
+  );
 });

@@ -23,6 +23,8 @@ export async function serveMetrics(c: Context<AppEnv>, isolate: IsolateState): P
     controls: originControls(monitor, isolate),
     fleet: fleet.ok ? fleet.value : null,
     monitorUp: monitor.ok,
+    // The store's last read of KV, as the status report's `config.kv` says it.
+    configRead: isolate.config.state().kvFailure?.failure ?? 'ok',
   });
   return c.body(text, 200, { ...NO_STORE, 'content-type': PROMETHEUS_CONTENT_TYPE });
 }

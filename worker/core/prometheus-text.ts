@@ -16,6 +16,10 @@ import { emptyCounts, MOVE_REASONS, STATUS_CLASSES, type OriginCounts } from './
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+/** What a read of the KV key `config` can find: a value put in force, or why none was (config-source.ts). */
+export const CONFIG_READ_STATES = ['ok', 'missing', 'invalid', 'unreadable'] as const;
+export type ConfigReadState = (typeof CONFIG_READ_STATES)[number];
+
 export interface MetricsInput {
   config: Config | undefined;
   /** Health per configured origin id. */
@@ -26,6 +30,8 @@ export interface MetricsInput {
   fleet: FleetMetrics | null;
   /** Whether the health coordinator answered (without it every origin's health is `unknown`). */
   monitorUp: boolean;
+  /** What the answering isolate's last read of KV found; whatever is in force stays when it is not `ok`. */
+  configRead: ConfigReadState;
 }
 
 type Labels = Record<string, string>;
@@ -107,7 +113,23 @@ function counterFamilies({ input, counted, totals }: Scope): Family[] {
 }
 
 function gaugeFamilies(scope: Scope): Family[] {
-  return [...originGauges(scope), ...trafficGauges(scope)];
+  return [...originGauges(scope), ...trafficGauges(scope), configGauge(scope.input)];
+}
+
+/**
+ * The status report's `config.kv` as a gauge, so that a refused value can page: the status says it
+ * to whoever looks, this to an alerting rule. Each isolate re-reads KV every 10 s, so any isolate
+ * answering a scrape says the same within that.
+ */
+function configGauge({ configRead }: MetricsInput): Family {
+  return {
+    name: 'edge_affinity_config_kv_status',
+    type: 'gauge',
+    help:
+      'What the last read of the KV key config found (1 for the current one): ok, or why it was not applied ' +
+      '(missing, invalid, unreadable); the configuration in force stays.',
+    samples: CONFIG_READ_STATES.map((state): Sample => [{ state }, configRead === state ? 1 : 0]),
+  };
 }
 
 /** Health, state and weight of every configured origin: in force, and who set them. */

@@ -2,6 +2,7 @@
  * The worker's decision log (README, "Decision logs") read as the JSON it is, so that tests assert
  * on its fields (`origin`, `decision`, `attempts`) instead of on substrings of a line.
  */
+import { until } from '../../support/wait';
 
 /** One proxied request as the worker logs it. */
 export interface LoggedDecision {
@@ -59,10 +60,13 @@ export async function awaitDecisions(
   count: number,
   where: (decision: LoggedDecision) => boolean = () => true,
 ): Promise<LoggedDecision[]> {
-  for (let waited = 0; ; waited += 20) {
-    const decisions = decisionsIn(logs.slice(mark)).filter(where);
-    if (decisions.length >= count) return decisions;
-    if (waited >= 5000) throw new Error(`expected ${count} decision log lines, found ${decisions.length}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let found = 0;
+  return until(
+    () => `${count} decision log lines (found ${found})`,
+    () => {
+      const decisions = decisionsIn(logs.slice(mark)).filter(where);
+      found = decisions.length;
+      return decisions.length >= count && decisions;
+    },
+  );
 }

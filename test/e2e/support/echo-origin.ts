@@ -15,6 +15,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { crash, trackConnections } from './crash';
 import { HOSTILE_APP_PAGE } from './hostile-app-page';
+import { sleep } from '../../support/wait';
 
 export interface SeenRequest {
   method: string;
@@ -37,6 +38,8 @@ export class EchoOrigin {
   readonly seen: SeenRequest[] = [];
   /** Requests whose body was cut off before it was complete: the connection dropped half way. */
   readonly cut: { method: string; url: string; received: number }[] = [];
+  /** Every request as soon as its head arrived, before its body: complete, cut or still coming. */
+  readonly arrived: { method: string; url: string }[] = [];
   port = 0;
   /** What it says in `Affinity-Control` on an answer to `url` (nothing when undefined); probes excepted. */
   says: (url: string) => string | undefined = () => undefined;
@@ -103,6 +106,7 @@ export class EchoOrigin {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     const url = request.url ?? '/';
+    this.arrived.push({ method: request.method ?? 'GET', url });
     try {
       for await (const chunk of request) chunks.push(chunk as Buffer);
     } catch {
@@ -112,7 +116,7 @@ export class EchoOrigin {
     const body = Buffer.concat(chunks);
     this.seen.push({ method: request.method ?? 'GET', url, headers: request.headers, body });
     if (url.startsWith('/hang')) return; // takes the request and never answers
-    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (this.delayMs > 0) await sleep(this.delayMs);
     response.setHeader('x-served-by', this.id);
     const said = url.startsWith('/health') ? undefined : this.says(url);
     if (said !== undefined) response.setHeader('affinity-control', said);
