@@ -873,6 +873,14 @@ function mutationArb(config: ConfigInput): fc.Arbitrary<Mutation> {
     set('a maxAge out of range', ['affinity', 'maxAge'], badNumberArb(1, MAX_COOKIE_AGE, true), MESSAGES.maxAge),
     set('an unknown lifetime', ['affinity', 'lifetime'], badChoiceArb(COOKIE_LIFETIMES), MESSAGES.lifetime),
     unknownKeyIn('an unknown affinity setting', ['affinity'], AFFINITY_KEYS),
+    unknownKeyIn('an unknown rebalance setting', ['affinity', 'rebalance'], REBALANCE_KEYS).map((m) => ({
+      ...m,
+      input: withField(
+        withField(m.input as ConfigInput, ['affinity', 'handoff'], true) as ConfigInput,
+        ['affinity', 'rebalance', 'rate'],
+        1,
+      ),
+    })),
     set('affinity that is not an object', ['affinity'], notAnObjectArb, MESSAGES.notAnObject),
     // health
     set('a probe path not starting with "/"', ['health', 'path'], badHealthPathArb, MESSAGES.healthPath),
@@ -1167,6 +1175,7 @@ describe('parseConfig, on what it calls an unknown key', () => {
       Array.from(input.origins).forEach((origin, i) => collect(origin, ['origins', i], ORIGIN_KEYS));
     }
     collect(input.affinity, ['affinity'], AFFINITY_KEYS);
+    if (isPlainObject(input.affinity)) collect(input.affinity.rebalance, ['affinity', 'rebalance'], REBALANCE_KEYS);
     collect(input.health, ['health'], HEALTH_KEYS);
     collect(input.proxy, ['proxy'], PROXY_KEYS);
     return paths;
