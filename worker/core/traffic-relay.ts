@@ -52,6 +52,41 @@ export function settleReceipt(receipt: Receipt, answer: { incarnation: string; l
   return receipt.incarnation === answer.incarnation ? 'waiting' : 'lost';
 }
 
+/**
+ * An isolate's batches that its location object took and has not yet said it forwarded, oldest first,
+ * at most `limit` of them: past that the oldest is let go, since a location that has answered nothing
+ * for that long has most likely forwarded it already, or lost it for good.
+ */
+export class UnconfirmedBatches {
+  #kept: { receipt: Receipt; batch: TrafficBatch }[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  get size(): number {
+    return this.#kept.length;
+  }
+
+  /**
+   * A location object's answer to the batch just sent: keeps that batch, forgets those that went out,
+   * and hands back those it lost (to be sent again) and how many were let go.
+   */
+  settle(
+    answer: { incarnation: string; receipt: Receipt; ledger: RelayLedger },
+    batch: TrafficBatch,
+  ): { lost: TrafficBatch[]; dropped: number } {
+    const lost: TrafficBatch[] = [];
+    const waiting = this.#kept.filter((kept) => {
+      const settled = settleReceipt(kept.receipt, answer);
+      if (settled === 'lost') lost.push(kept.batch);
+      return settled === 'waiting';
+    });
+    waiting.push({ receipt: answer.receipt, batch });
+    const dropped = waiting.splice(0, Math.max(0, waiting.length - this.limit)).length;
+    this.#kept = waiting;
+    return { lost, dropped };
+  }
+}
+
 export class TrafficRelay {
   readonly #pending = new TrafficTally();
   #draining = false;

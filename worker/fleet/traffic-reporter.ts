@@ -23,7 +23,7 @@
  */
 import type { FleetLoad } from '../core/fleet-figures';
 import { TrafficTally, type CountedRequest, type TrafficBatch } from '../core/traffic-counts';
-import { settleReceipt, type Receipt } from '../core/traffic-relay';
+import { UnconfirmedBatches } from '../core/traffic-relay';
 import type { LocationObject } from '../health/monitor-client';
 import type { RelayAnswer } from '../location/location-protocol';
 import { errorMessage, logEvent } from '../log';
@@ -59,12 +59,6 @@ export interface CountOptions {
   draining?: boolean;
 }
 
-/** A batch the location object took, and where it said it goes. */
-interface Unconfirmed {
-  receipt: Receipt;
-  batch: TrafficBatch;
-}
-
 export class TrafficReporter {
   readonly #tally = new TrafficTally();
   readonly #intervalMs: number;
@@ -74,8 +68,8 @@ export class TrafficReporter {
   #dueAt?: number;
   #draining = false;
   #load?: FleetLoad;
-  /** Batches handed to the location object that it has not yet said it forwarded, oldest first. */
-  #unconfirmed: Unconfirmed[] = [];
+  /** Batches handed to the location object that it has not yet said it forwarded. */
+  readonly #unconfirmed = new UnconfirmedBatches(MAX_UNCONFIRMED);
 
   constructor({
     reportIntervalMs = TRAFFIC_REPORT_INTERVAL_MS,
@@ -112,7 +106,7 @@ export class TrafficReporter {
 
   /** How many batches wait for their location object to say they went out. */
   get unconfirmed(): number {
-    return this.#unconfirmed.length;
+    return this.#unconfirmed.size;
   }
 
   async #reportAfter(location: () => LocationObject, delayMs: number): Promise<void> {
@@ -140,15 +134,8 @@ export class TrafficReporter {
 
   #settle(answer: RelayAnswer, batch: TrafficBatch): void {
     if (answer.load) this.#load = answer.load;
-    const waiting: Unconfirmed[] = [];
-    for (const kept of this.#unconfirmed) {
-      const settled = settleReceipt(kept.receipt, answer);
-      if (settled === 'waiting') waiting.push(kept);
-      else if (settled === 'lost') this.#tally.absorb(kept.batch);
-    }
-    waiting.push({ receipt: answer.receipt, batch });
-    const dropped = waiting.splice(0, Math.max(0, waiting.length - MAX_UNCONFIRMED));
-    if (dropped.length > 0) logEvent('warn', 'fleet.report-unconfirmed', { dropped: dropped.length });
-    this.#unconfirmed = waiting;
+    const { lost, dropped } = this.#unconfirmed.settle(answer, batch);
+    for (const again of lost) this.#tally.absorb(again);
+    if (dropped > 0) logEvent('warn', 'fleet.report-unconfirmed', { dropped });
   }
 }
