@@ -7,7 +7,7 @@ import { LEDGER_INCARNATIONS, settleReceipt, TrafficRelay } from '../../worker/c
 import { sessionIds } from '../support/keys';
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
-const TIMING = { intervalMs: 10_000, drainIntervalMs: 1_000 };
+const TIMING = { intervalMs: 10_000, drainIntervalMs: 1_000, phaseMs: 0 };
 const served = (origin: string): CountedRequest => ({
   origin,
   decision: 'pinned',
@@ -68,6 +68,19 @@ describe('a location object relaying its isolates’ traffic', () => {
     expect(relay.dueAt).toBe(T0 + 10_000);
     relay.take(batchOf('one', ['c']), { draining: true });
     expect(relay.dueAt).toBe(T0 + 1_000);
+  });
+
+  it('keeps its forwards to slots of its own phase, one interval apart, at least half an interval after the last', () => {
+    const relay = new TrafficRelay('i1', {}, { ...TIMING, phaseMs: 3_000 });
+    relay.take(batchOf('one', ['a']), { draining: false });
+    relay.startForward(T0 + 8_000); // the first after a quiet interval: at once
+    relay.forwarded(T0 + 8_000);
+    relay.take(batchOf('one', ['b']), { draining: false });
+    expect(relay.dueAt).toBe(T0 + 13_000);
+    relay.startForward(T0 + 13_000);
+    relay.forwarded(T0 + 13_000);
+    relay.take(batchOf('one', ['c']), { draining: false });
+    expect(relay.dueAt).toBe(T0 + 23_000);
   });
 
   it('tells isolates which of their batches went out, and which a restart lost', () => {

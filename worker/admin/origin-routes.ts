@@ -14,8 +14,8 @@ import type { OriginFleetFacts } from '../fleet/fleet-protocol';
 import { parseOriginPatch, patchOrigin } from '../core/origin-patch';
 import { originStatus, type OriginStatus } from '../core/origin-status';
 import type { IsolateState } from '../isolate-state';
-import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from '../fleet/traffic-reporter';
-import { LOCATION_DRAIN_FORWARD_INTERVAL_MS, LOCATION_FORWARD_INTERVAL_MS } from '../location/location-protocol';
+import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from '../fleet/fleet-protocol';
+import { LOCATION_DRAIN_FORWARD_INTERVAL_MS, LOCATION_LONGEST_HOLD_MS } from '../location/location-protocol';
 import { commitConfig } from './config-commit';
 import { NO_STORE } from './no-store';
 import { readFleetOrigin, readHealthStatus, type Read } from './fleet-reads';
@@ -26,12 +26,13 @@ import { healthRecords, originControls } from './status-report';
 export const DEFAULT_IDLE_SECONDS = 300;
 /**
  * What "drained" allows for reports still on their way. A request from before the drain reaches the
- * aggregator within an isolate's report interval plus its location object's forward interval (20 s);
+ * aggregator within an isolate's report interval plus the longest its location object holds a report
+ * (10 + 15 = 25 s);
  * an isolate that routes by the draining state reports its requests to the origin within
  * DRAINING_TRAFFIC_REPORT_INTERVAL_MS, and its location object forwards them within
  * LOCATION_DRAIN_FORWARD_INTERVAL_MS, plus the two calls (3 s in all).
  */
-const DRAINED_REPORT_INTERVAL_MS = TRAFFIC_REPORT_INTERVAL_MS + LOCATION_FORWARD_INTERVAL_MS;
+const DRAINED_REPORT_INTERVAL_MS = TRAFFIC_REPORT_INTERVAL_MS + LOCATION_LONGEST_HOLD_MS;
 const DRAINED_REPORT_LAG_MS = DRAINING_TRAFFIC_REPORT_INTERVAL_MS + LOCATION_DRAIN_FORWARD_INTERVAL_MS + 1_000;
 
 const IdleQuerySchema = v.object({

@@ -7,7 +7,10 @@
  * own arithmetic, so the figures are those of a single level), and one merged batch goes out per
  * interval: the aggregator's load grows with locations, not isolates. The first batch after a quiet
  * interval goes out at once; one that carries requests to a draining origin within `drainIntervalMs`
- * of the last forward ("drained" is judged by them).
+ * of the last forward ("drained" is judged by them). Other forwards keep to slots one interval apart
+ * at a phase of the object's own, the next slot at least half an interval after the last forward: a
+ * deploy restarts every location object at once, and without it their forwards would keep reaching
+ * the aggregator together, 300 in the same second of every ten.
  *
  * Nothing is stored per report: a storage write for every isolate's report would cost more than the
  * report itself. Instead an isolate keeps each batch it handed over until the location says it went
@@ -42,6 +45,8 @@ export interface RelayTiming {
   intervalMs: number;
   /** Milliseconds between two forwards while they carry requests to a draining origin. */
   drainIntervalMs: number;
+  /** Where in the interval this object's slots fall, in [0, intervalMs): drawn when it starts. */
+  phaseMs: number;
 }
 
 /** What becomes of a batch an isolate handed over, by the location's latest answer. */
@@ -51,6 +56,9 @@ export function settleReceipt(receipt: Receipt, answer: { incarnation: string; l
   if ((answer.ledger[receipt.incarnation]?.round ?? 0) >= receipt.round) return 'forwarded';
   return receipt.incarnation === answer.incarnation ? 'waiting' : 'lost';
 }
+
+/** How many batches an isolate keeps for its location object to vouch for: five minutes of reports. */
+export const MAX_UNCONFIRMED_BATCHES = 30;
 
 /**
  * An isolate's batches that its location object took and has not yet said it forwarded, oldest first,
@@ -118,8 +126,10 @@ export class TrafficRelay {
   /** When the next forward is due; undefined while nothing waits, or one is under way. */
   get dueAt(): number | undefined {
     if (this.#pending.isEmpty || this.#inFlight) return undefined;
-    const { intervalMs, drainIntervalMs } = this.timing;
-    return this.#forwardedAt + (this.#draining ? drainIntervalMs : intervalMs);
+    const { intervalMs, drainIntervalMs, phaseMs } = this.timing;
+    if (this.#draining || this.#forwardedAt === -Infinity) return this.#forwardedAt + drainIntervalMs;
+    const earliest = this.#forwardedAt + intervalMs / 2;
+    return phaseMs + Math.ceil((earliest - phaseMs) / intervalMs) * intervalMs;
   }
 
   /**

@@ -17,28 +17,23 @@
  * (kept here as `fleetLoad`) and a receipt. This isolate keeps each batch until an answer says the
  * round it went into was forwarded, and takes back into its tally any batch whose location object was
  * restarted before forwarding it, or that the location object never took (core/traffic-relay.ts): a
- * restart loses nothing and counts nothing twice. At most MAX_UNCONFIRMED batches are kept: past that
+ * restart loses nothing and counts nothing twice. At most MAX_UNCONFIRMED_BATCHES are kept: past that
  * the oldest is let go (logged), since a location that has answered nothing for that long has most
  * likely forwarded it already or lost it for good.
  */
 import type { FleetLoad } from '../core/fleet-figures';
 import { TrafficTally, type CountedRequest, type TrafficBatch } from '../core/traffic-counts';
-import { UnconfirmedBatches } from '../core/traffic-relay';
+import { MAX_UNCONFIRMED_BATCHES, UnconfirmedBatches } from '../core/traffic-relay';
+import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from './fleet-protocol';
 import type { LocationObject } from '../health/monitor-client';
 import type { RelayAnswer } from '../location/location-protocol';
 import { errorMessage, logEvent } from '../log';
 
-/** How often an isolate reports its traffic, at most. */
-export const TRAFFIC_REPORT_INTERVAL_MS = 10_000;
-/** How often, at most, while it serves requests of a draining origin. */
-export const DRAINING_TRAFFIC_REPORT_INTERVAL_MS = 1_000;
 /**
  * A report due this long ago that has not gone out was lost with its task (the runtime may end a
  * `waitUntil` task, and then its timer never fires): the next request schedules another.
  */
 export const LOST_REPORT_MS = 5_000;
-/** Batches kept until their location object says they went out: five minutes of reports. */
-export const MAX_UNCONFIRMED = 30;
 
 export interface TrafficReporterOptions {
   /**
@@ -69,7 +64,7 @@ export class TrafficReporter {
   #draining = false;
   #load?: FleetLoad;
   /** Batches handed to the location object that it has not yet said it forwarded. */
-  readonly #unconfirmed = new UnconfirmedBatches(MAX_UNCONFIRMED);
+  readonly #unconfirmed = new UnconfirmedBatches(MAX_UNCONFIRMED_BATCHES);
 
   constructor({
     reportIntervalMs = TRAFFIC_REPORT_INTERVAL_MS,

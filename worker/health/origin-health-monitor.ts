@@ -19,7 +19,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../bindings';
 import { FleetAggregator } from '../fleet/fleet-aggregator';
-import type { RelayAnswer } from '../location/location-protocol';
+import { LOCATION_FORWARD_INTERVAL_MS, type RelayAnswer } from '../location/location-protocol';
 import { SnapshotRelay } from '../location/snapshot-relay';
 import { TrafficForwarder } from '../location/traffic-forwarder';
 import type { FleetLoad, FleetMetrics, FleetStatus, OriginFleetFacts, TrafficBatch } from '../fleet/fleet-protocol';
@@ -52,7 +52,8 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     this.#coordinator = new Coordinator(this.#coordinatorMemory, own, storage, env);
     this.#fleet = new FleetAggregator(storage, env.ORIGINS);
     this.#snapshotRelay = new SnapshotRelay(env);
-    this.#forwarder = new TrafficForwarder(storage, env, crypto.randomUUID());
+    const phaseMs = (crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32) * LOCATION_FORWARD_INTERVAL_MS;
+    this.#forwarder = new TrafficForwarder(storage, env, crypto.randomUUID(), phaseMs);
     void ctx.blockConcurrencyWhile(async () => {
       const stored = await storage.read([
         'orders',

@@ -29,6 +29,17 @@ export function locationObjectName(location: string): string {
 export const LOCATION_FORWARD_INTERVAL_MS = 10_000;
 /** How often, at most, while they carry requests to a draining origin. */
 export const LOCATION_DRAIN_FORWARD_INTERVAL_MS = 1_000;
+/**
+ * The longest a report waits in its location object before it is forwarded: forwards keep to slots of
+ * the object's own phase, the next at least half an interval after the last (core/traffic-relay.ts).
+ */
+export const LOCATION_LONGEST_HOLD_MS = LOCATION_FORWARD_INTERVAL_MS * 1.5;
+
+/**
+ * After a failed coordinator read, how long a location object hands out the copy it has before it
+ * asks again: the isolates of every location asking at once must not keep a struggling coordinator down.
+ */
+export const SNAPSHOT_RETRY_AFTER_FAILURE_MS = 1_000;
 
 /** A location object's answer to one isolate's traffic report. */
 export interface RelayAnswer {

@@ -20,11 +20,10 @@ import type { HealthSnapshot } from '../health/monitor-protocol';
 import { KV_SYNC_INTERVAL_MS } from '../health/plan-source';
 import { errorMessage, logEvent } from '../log';
 import { SharedTask } from '../shared-task';
+import { SNAPSHOT_RETRY_AFTER_FAILURE_MS } from './location-protocol';
 
 /** A coordinator read taking longer than this is taken for lost. */
 const READ_ABANDONED_MS = 5_000;
-/** After a failed read, how long the copy is handed out as it is before the coordinator is asked again. */
-const RETRY_AFTER_FAILURE_MS = 1_000;
 
 export class SnapshotRelay {
   #snapshot?: HealthSnapshot;
@@ -38,7 +37,8 @@ export class SnapshotRelay {
   async snapshot(maxAgeMs: number): Promise<HealthSnapshot> {
     const now = Date.now();
     const young = this.#snapshot !== undefined && now - this.#snapshot.takenAt < maxAgeMs;
-    if (!young && now - this.#failedAt >= RETRY_AFTER_FAILURE_MS) await this.#reading.run(now, () => this.#read());
+    if (!young && now - this.#failedAt >= SNAPSHOT_RETRY_AFTER_FAILURE_MS)
+      await this.#reading.run(now, () => this.#read());
     if (!this.#snapshot) throw new Error('no health snapshot from the coordinator yet');
     return this.#snapshot;
   }

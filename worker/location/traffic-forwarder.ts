@@ -35,6 +35,8 @@ export class TrafficForwarder {
     private readonly env: Bindings,
     /** Drawn when the object starts: receipts of an earlier start are told apart by it. */
     private readonly incarnation: string,
+    /** Drawn when the object starts: where in the interval its forwards fall (core/traffic-relay.ts). */
+    private readonly phaseMs: number,
   ) {}
 
   /** Takes the stored ledger back; called once when the object starts, before any call is let in. */
@@ -42,6 +44,7 @@ export class TrafficForwarder {
     this.#relay = new TrafficRelay(this.incarnation, ledger ?? {}, {
       intervalMs: LOCATION_FORWARD_INTERVAL_MS,
       drainIntervalMs: LOCATION_DRAIN_FORWARD_INTERVAL_MS,
+      phaseMs: this.phaseMs,
     });
   }
 
