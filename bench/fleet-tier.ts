@@ -10,8 +10,8 @@
  * 2. The real global objects in workerd, loaded at the rates the simulation found for 100,000
  *    isolates: the 300 location objects' merged forwards to `fleet` (each the size of its location's
  *    isolates' reports) and their snapshot reads from `coordinator`, open loop for 20 s; then what one
- *    object takes here with 64 calls in flight (the same probe as the 1,000-isolate simulation), the
- *    capacity the goal is measured against: each global object under 10% of it.
+ *    object takes here with 64 calls in flight (the same probe as the 1,000-isolate simulation, three
+ *    times), the capacity the goal is measured against: each global object under 10% of it.
  *
  * On its own it writes its section of BENCHMARKS.md in place; `npm run bench` writes it with the rest.
  */
@@ -25,6 +25,7 @@ import { LOCATION_FORWARD_INTERVAL_MS } from '../worker/location/location-protoc
 import { capacity, openLoop, prepareSimulationEntry, stats, type CallStats } from './fleet-simulation';
 import { buildBundle, BUNDLE_DIR, startEdgeAffinity } from './http-load';
 import { startOrigin } from './origin';
+import { median } from './stats';
 import {
   DEFAULT_TIER_SCENARIO,
   healthWithInterval,
@@ -39,6 +40,11 @@ const REAL_SECONDS = 20;
 const REQUESTS_PER_ISOLATE_FORWARD = 5 * 10;
 const SESSIONS_PER_ISOLATE_FORWARD = 3 * 10;
 const GOAL_SHARE = 0.1;
+/**
+ * Probes of one object's capacity, 5 s each. Other work shares these two cores and moves a single
+ * probe by half; the goal is judged against the median of them.
+ */
+const CAPACITY_PROBES = 3;
 
 export interface RealTierLoad {
   isolates: number;
@@ -48,8 +54,9 @@ export interface RealTierLoad {
   sentRequests: number;
   estimatedSessions: number;
   distinctSessions: number;
-  reportCapacity: number;
-  snapshotCapacity: number;
+  /** Calls per second one object answered, 64 in flight, per probe. */
+  reportCapacity: number[];
+  snapshotCapacity: number[];
 }
 
 export interface FleetTierResult {
@@ -85,8 +92,13 @@ async function loadRealObjects(originUrl: string, isolates: number): Promise<Rea
       await new Promise((r) => setTimeout(r, PERSIST_INTERVAL_MS + 1_000));
       return (await (await fetch(`${base}/__sim/view`)).json()) as { requests: number; activeSessions: number };
     };
-    const countedBefore = (await storedView()).requests;
     const perLocation = isolatesPerLocation(isolates, DEFAULT_TIER_SCENARIO.locations, DEFAULT_TIER_SCENARIO.zipf);
+    // The wrapper builds each location's merged batch on its first forward (the busiest: 480,000
+    // hashes); built before the clock starts, so that the latencies are the objects', not the harness's.
+    for (const [l, count] of perLocation.entries()) {
+      await (await fetch(`${base}/__sim/forward?location=${l}&isolates=${count}`)).arrayBuffer();
+    }
+    const countedBefore = (await storedView()).requests;
     const copyAgeMs = relayedSnapshotMaxAgeMs(healthWithInterval(DEFAULT_TIER_SCENARIO.interval));
     const forwards: { at: number; url: string }[] = [];
     const snapshots: { at: number; url: string }[] = [];
@@ -109,8 +121,12 @@ async function loadRealObjects(originUrl: string, isolates: number): Promise<Rea
     const view = await storedView();
     const forwardedPerRound = perLocation.reduce((sum, count) => sum + count, 0) * REQUESTS_PER_ISOLATE_FORWARD;
     const rounds = REAL_SECONDS / (LOCATION_FORWARD_INTERVAL_MS / 1000);
-    const reportCapacity = await capacity((i) => `${base}/__sim/report?isolate=${i % 1000}`, 5);
-    const snapshotCapacity = await capacity(() => `${base}/__sim/snapshot`, 5);
+    const reportCapacity: number[] = [];
+    const snapshotCapacity: number[] = [];
+    for (let probe = 0; probe < CAPACITY_PROBES; probe++) {
+      reportCapacity.push(await capacity((i) => `${base}/__sim/report?isolate=${i % 1000}`, 5));
+      snapshotCapacity.push(await capacity(() => `${base}/__sim/snapshot`, 5));
+    }
     return {
       isolates,
       forwards: stats(forwardLatencies, REAL_SECONDS),
@@ -131,6 +147,8 @@ const whole = (value: number) => (Number.isFinite(value) ? Math.round(value).toL
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const seconds = (ms: number) => `${fixed(ms / 1000)} s`;
 const percent = (share: number, digits = 1) => `${fixed(share * 100, digits)}%`;
+const capacityText = (probes: number[]) =>
+  `${whole(median(probes))} [${whole(Math.min(...probes))}–${whole(Math.max(...probes))}]`;
 
 function table(header: string[], rows: string[][]): string {
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
@@ -172,8 +190,9 @@ export function fleetTierSection(result: FleetTierResult): string {
   const big = result.simulated.at(-1)!;
   const calls = (s: CallStats) =>
     `${whole(s.calls)} calls, ${fixed(s.perSecond)}/s, p50 ${fixed(s.p50Ms, 2)} ms, p99 ${fixed(s.p99Ms, 2)} ms, ${whole(s.failed)} failed`;
-  const fleetShare = big.fleetPerSecond / real.reportCapacity;
-  const coordinatorShare = big.coordinatorPerSecond / real.snapshotCapacity;
+  const [reportCapacity, snapshotCapacity] = [median(real.reportCapacity), median(real.snapshotCapacity)];
+  const fleetShare = big.fleetPerSecond / reportCapacity;
+  const coordinatorShare = big.coordinatorPerSecond / snapshotCapacity;
   const check = (share: number) => (share < GOAL_SHARE ? 'met' : '**missed**');
   return [
     SECTION_START,
@@ -192,8 +211,8 @@ export function fleetTierSection(result: FleetTierResult): string {
         ['merged forwards → fleet aggregator, one per location per 10 s', calls(real.forwards)],
         ['snapshot reads → coordinator, one per location per 4 s', calls(real.snapshots)],
         [
-          'one object, 64 calls in flight (lower bound here)',
-          `${whole(real.reportCapacity)} reports/s, ${whole(real.snapshotCapacity)} snapshot reads/s`,
+          `one object, 64 calls in flight, ${CAPACITY_PROBES} probes of 5 s (lower bound here): median [range]`,
+          `${capacityText(real.reportCapacity)} reports/s, ${capacityText(real.snapshotCapacity)} snapshot reads/s`,
         ],
       ],
     ),
@@ -205,13 +224,13 @@ export function fleetTierSection(result: FleetTierResult): string {
       [
         [
           'calls/s reaching `fleet` / one object’s capacity',
-          `${fixed(big.fleetPerSecond)} / ${whole(real.reportCapacity)} = ${percent(fleetShare)}`,
+          `${fixed(big.fleetPerSecond)} / ${whole(reportCapacity)} = ${percent(fleetShare)}`,
           '< 10%',
           check(fleetShare),
         ],
         [
           'calls/s reaching `coordinator` / one object’s capacity',
-          `${fixed(big.coordinatorPerSecond)} / ${whole(real.snapshotCapacity)} = ${percent(coordinatorShare)}`,
+          `${fixed(big.coordinatorPerSecond)} / ${whole(snapshotCapacity)} = ${percent(coordinatorShare)}`,
           '< 10%',
           check(coordinatorShare),
         ],
