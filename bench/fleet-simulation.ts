@@ -47,7 +47,7 @@ export function prepareSimulationEntry(): void {
 }
 
 /** Calls `url(i)` for each due call of an open-loop schedule; returns every call's latency (NaN: failed). */
-async function openLoop(schedule: { at: number; url: string }[], startedAt: number): Promise<number[]> {
+export async function openLoop(schedule: { at: number; url: string }[], startedAt: number): Promise<number[]> {
   const latencies: number[] = [];
   const pending = new Set<Promise<void>>();
   let next = 0;
@@ -70,7 +70,7 @@ async function openLoop(schedule: { at: number; url: string }[], startedAt: numb
   return latencies;
 }
 
-function stats(latencies: number[], seconds: number): CallStats {
+export function stats(latencies: number[], seconds: number): CallStats {
   const ok = latencies.filter(Number.isFinite).sort((a, b) => a - b);
   const at = (p: number) => ok[Math.min(ok.length - 1, Math.floor(p * ok.length))] ?? Number.NaN;
   return {
@@ -83,7 +83,7 @@ function stats(latencies: number[], seconds: number): CallStats {
 }
 
 /** Calls per second with `inFlight` calls outstanding at all times, for `seconds`. */
-async function capacity(url: (i: number) => string, seconds: number, inFlight = 64): Promise<number> {
+export async function capacity(url: (i: number) => string, seconds: number, inFlight = 64): Promise<number> {
   const until = performance.now() + seconds * 1000;
   let done = 0;
   let i = 0;

@@ -7,6 +7,7 @@ import { cpus, totalmem, release } from 'node:os';
 import { resolve } from 'node:path';
 import { BALANCE_FACTOR, cascadeTable, SEEDS, type CascadeRow } from './overload-cascade';
 import type { FleetSimulation } from './fleet-simulation';
+import { fleetTierSection, type FleetTierResult } from './fleet-tier';
 import type { QualityRow } from './hash-quality';
 import type { MicroRow } from './micro';
 import type { QuietSpellResult } from './quiet-spell';
@@ -28,6 +29,7 @@ interface ReportInput {
   cascade: CascadeRow[];
   counted: Counted;
   fleet: FleetSimulation;
+  tier: FleetTierResult;
   quietSpell: QuietSpellResult;
   micro: MicroRow[];
   quality: QualityRow[];
@@ -128,6 +130,7 @@ export function renderReport(input: ReportInput): { text: string; markdown: stri
       input.micro.find((r) => r.name.startsWith('count one request'))?.value ?? Number.NaN,
       counting.subjectCpuMsPerRequest,
     ),
+    fleetTierSection(input.tier),
     '## After a quiet spell',
     `The first request after an isolate was idle longer than the probe interval waits for a fresh health snapshot ` +
       `(never longer than ${input.quietSpell.boundMs} ms) rather than route by an old one. Over ${input.quietSpell.spells} ` +
@@ -193,7 +196,7 @@ function fleetSections(fleet: FleetSimulation, countingOps: number, cpuMsPerRequ
     `Counting one request for the fleet view takes ${fixed(countingMs * 1000, 2)} µs (micro-benchmark below), ` +
       `${fixed((countingMs / cpuMsPerRequest) * 100, 3)}% of the workerd CPU of a steady-state request; its report is one ` +
       'Durable Object call per isolate per 10 s, behind a response.',
-    `## Fleet view at ${whole(fleet.isolates)} isolates (simulated against the real objects in workerd, ${fleet.seconds} s)`,
+    `## Fleet view at ${whole(fleet.isolates)} isolates, each calling the global objects itself as before the location tier (simulated against the real objects in workerd, ${fleet.seconds} s)`,
     table(
       ['direction', 'what 1,000 isolates send', 'measured'],
       [

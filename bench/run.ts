@@ -13,6 +13,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Miniflare } from 'miniflare';
 import { runFleetSimulation, prepareSimulationEntry } from './fleet-simulation';
+import { runFleetTier } from './fleet-tier';
 import { runQuality } from './hash-quality';
 import { BUNDLE_DIR, buildBundle, openSessions, startEdgeAffinity, startPassThrough } from './http-load';
 import { LOAD_GENERATOR, runLoad } from './load';
@@ -62,6 +63,8 @@ async function main(): Promise<void> {
     const counted = await countBindingCalls(origin.url);
     console.log('1,000 simulated isolates against the real fleet aggregator and coordinator...');
     const fleet = await runFleetSimulation(origin.url);
+    console.log('The location tier at 10,000 and 100,000 isolates (simulated, then the real global objects)...');
+    const tier = await runFleetTier(origin.url);
     console.log('The wait for a fresh health snapshot after a quiet spell...');
     const quietSpell = await runQuietSpell(origin.url);
     console.log('Micro-benchmarks, hashing quality and the overload cascade (simulated)...');
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
       cascade: runOverloadCascade(),
       counted,
       fleet,
+      tier,
       quietSpell,
       micro: await runMicro(),
       quality: runQuality(),

@@ -1,7 +1,7 @@
 /**
  * Everything an isolate keeps between requests: the configuration in force, the imported keys, what
- * it knows of origin health and of what origins said of themselves, and the load it places by. One
- * instance per worker instance, so tests can start clean.
+ * it knows of origin health and of what origins said of themselves, the load it places by, and the
+ * location it runs in. One instance per worker instance, so tests can start clean.
  */
 import { RebalanceRate } from './core/rebalance-rate';
 import { importStateKey } from './core/sealed-state';
@@ -17,6 +17,8 @@ import { withOriginControls, type RoutingTable } from './core/routing-table';
 import { ControlReporter } from './health/control-reporter';
 import { HealthView } from './health/health-view';
 import { ejectionMs, LocalEjections } from './health/local-ejections';
+import { locationObjectOf, type LocationObject } from './health/monitor-client';
+import { DEFAULT_LOCATION, locationOf } from './core/location-name';
 import { PassiveReporter } from './health/passive-reporter';
 import type { AttemptFailure } from './core/failed-attempt';
 import { SigningKeyCache } from './http/signing-keys';
@@ -66,6 +68,7 @@ export class IsolateState {
   /** Bounds how many requests are re-sent after attempts that may have reached their origin. */
   readonly retryBudget: RetryBudget;
   #routed?: { base: RoutingTable; controls: ControlsInForce; table: RoutingTable };
+  #location?: string;
 
   constructor({ traffic, retryBudget }: IsolateStateOptions = {}) {
     this.traffic = new TrafficReporter(traffic);
@@ -87,6 +90,19 @@ export class IsolateState {
   rebalanceRate(rate: number): RebalanceRate {
     if (this.#rebalance?.rate !== rate) this.#rebalance = new RebalanceRate(rate);
     return this.#rebalance;
+  }
+
+  /**
+   * Takes this isolate's location from the first request that comes: an isolate runs in one location
+   * all its life, and `request.cf` is built when it is read (the cost `CountedSession.location` avoids).
+   */
+  locate(colo: () => unknown): void {
+    this.#location ??= locationOf(colo());
+  }
+
+  /** The object of this isolate's location: its health snapshot and traffic reports go through it. */
+  locationObject(env: Bindings): LocationObject {
+    return locationObjectOf(env.HEALTH_MONITOR, this.#location ?? DEFAULT_LOCATION);
   }
 
   /** A failed connection here outranks the snapshot: it is newer. */
@@ -119,9 +135,10 @@ export class IsolateState {
    * traffic reports. Never awaited.
    */
   upkeep(env: Bindings, table: RoutingTable, now: number, background: (task: Promise<unknown>) => void): void {
-    this.health.refreshIfDue(env, table.healthPlan, now, background);
+    const location = () => this.locationObject(env);
+    this.health.refreshIfDue(location, table.healthPlan, now, background);
     this.reporter.flushIfDue(env, now, background);
     this.controlReporter.flushIfDue(env, this.health, now, background);
-    this.traffic.scheduleReport(env, now, background);
+    this.traffic.scheduleReport(location, now, background);
   }
 }

@@ -1,8 +1,9 @@
 // Simulated isolates against the real objects: wraps the bundled edge-affinity worker (whose Durable
 // Object class is the real one, running in workerd) with routes that each make the one call an
 // isolate makes — a traffic report to the fleet aggregator, or a health snapshot read from the
-// coordinator — on behalf of simulated isolate `i`. bench/fleet-simulation.ts drives them at the
-// rates 1,000 isolates would. Used only by the benchmark.
+// coordinator — on behalf of simulated isolate `i`, or that a location object makes: the merged
+// forward of its `isolates` isolates. bench/fleet-simulation.ts drives them at the rates 1,000
+// isolates would, bench/fleet-tier.ts at the rates of 300 location objects. Used only by the benchmark.
 // The wrangler bundle, copied to .mjs: Miniflare treats imported .js files as CommonJS.
 import worker, { OriginHealthMonitor } from './index.mjs';
 
@@ -63,12 +64,55 @@ function batchFor(isolate, now) {
   return { origins, sessions, unserved: {} };
 }
 
+/** Merged batches of a location's isolates, built once per location (the same sessions every forward). */
+const forwards = new Map();
+
+/** What location `location` forwards for `isolates` isolates after 10 s: their batches, merged. */
+function forwardFor(location, isolates, now) {
+  let forward = forwards.get(location);
+  if (!forward) {
+    const origins = {};
+    const sessions = {};
+    for (let o = 0; o < ORIGINS; o++) {
+      const latency = new Array(LATENCY_BUCKETS).fill(0);
+      latency[3] = 3 * isolates;
+      latency[4] = (REQUESTS_PER_ORIGIN - 3) * isolates;
+      origins[`app-${o + 1}`] = {
+        requests: REQUESTS_PER_ORIGIN * isolates,
+        newSessions: isolates,
+        moved: {},
+        failures: {},
+        responses: { '2xx': REQUESTS_PER_ORIGIN * isolates },
+        latency,
+        latencySumMs: 60 * isolates,
+        lastRequestAt: 0,
+      };
+      const registers = new Uint8Array(1 << HLL_PRECISION);
+      for (let s = 0; s < SESSIONS_PER_ORIGIN * isolates; s++) {
+        const entry = sketchEntry(mix(100_000 + location, o, s));
+        const register = Math.floor(entry / 64);
+        registers[register] = Math.max(registers[register], entry % 64);
+      }
+      sessions[`app-${o + 1}`] = registers;
+    }
+    forwards.set(location, (forward = { origins, sessions, unserved: {} }));
+  }
+  for (const counts of Object.values(forward.origins)) counts.lastRequestAt = now;
+  return forward;
+}
+
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === '/__sim/report') {
       const isolate = Number(url.searchParams.get('isolate'));
       await env.HEALTH_MONITOR.getByName('fleet').recordTraffic(batchFor(isolate, Date.now()));
+      return new Response(null, { status: 204 });
+    }
+    if (url.pathname === '/__sim/forward') {
+      const location = Number(url.searchParams.get('location'));
+      const isolates = Number(url.searchParams.get('isolates'));
+      await env.HEALTH_MONITOR.getByName('fleet').recordTraffic(forwardFor(location, isolates, Date.now()));
       return new Response(null, { status: 204 });
     }
     if (url.pathname === '/__sim/snapshot') {

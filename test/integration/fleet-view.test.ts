@@ -1,7 +1,8 @@
 /**
  * The fleet view through the admin API, with the real fleet aggregator (an object of the health
- * monitor's class) merging the reports of several isolates: metrics, one origin's figures and drain
- * state, one origin's change, the status report's live figures.
+ * monitor's class) merging the reports of several isolates, which reach it through their location
+ * object: metrics, one origin's figures and drain state, one origin's change, the status report's
+ * live figures.
  */
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -11,6 +12,7 @@ import {
   affinityCookie,
   answersWith,
   emptyHealthMonitors,
+  forwardLocations,
   freshWorker,
   seedConfig,
   stubOrigins,
@@ -50,8 +52,12 @@ async function firstVisits(worker: Worker, count: number) {
   );
 }
 
-/** Runs the fleet aggregator's alarm, which stores its totals: the metrics export stored totals only. */
+/**
+ * Forwards what the location object holds, then runs the fleet aggregator's alarm, which stores its
+ * totals: the metrics export stored totals only.
+ */
 async function storeFleetTotals(): Promise<void> {
+  await forwardLocations();
   expect(await runDurableObjectAlarm(testEnv.HEALTH_MONITOR.getByName('fleet'))).toBe(true);
 }
 
@@ -169,6 +175,7 @@ describe('GET /_affinity/origins/<id>', () => {
   it('answers the origin’s configuration, health and live figures', async () => {
     const worker = isolate();
     const sessions = await firstVisits(worker, 9);
+    await forwardLocations(); // the first report went at once, those that came with it wait for the alarm
     const id = sessions[0]!.servedBy;
     const response = await originOf(worker, id);
     expect(response.status).toBe(200);
@@ -208,15 +215,16 @@ describe('GET /_affinity/origins/<id>', () => {
     const body = (await (await originOf(worker, 'two')).json()) as { drainingSince: string };
     expect(Date.now() - Date.parse(body.drainingSince)).toBeLessThan(1_000);
     expect(await drained(worker)).toBe(false); // the default 300 s
-    vi.advanceTimersByTime(2_900); // 1 s idle, and the 2 s a report may take: not yet
+    vi.advanceTimersByTime(3_900); // 1 s idle, and the 3 s a report may take through its location: not yet
     expect(await drained(worker, 1)).toBe(false);
     vi.advanceTimersByTime(200);
     expect(await drained(worker, 1)).toBe(true);
-    // A longer idle time also waits for the reports of requests made before the drain (10 s batches).
+    // A longer idle time also waits for the reports of requests made before the drain (10 s batches,
+    // forwarded by the location object within 10 s more).
     expect(await drained(worker, 5)).toBe(false);
     expect((await browse(worker, cookie)).servedBy).toBe('two'); // draining keeps its pinned sessions
     expect(await drained(worker, 1)).toBe(false);
-    vi.advanceTimersByTime(2_900); // 1 s of silence, but within the 2 s a draining origin's reports may take
+    vi.advanceTimersByTime(3_900); // 1 s of silence, but within the 3 s a draining origin's reports may take
     expect(await drained(worker, 1)).toBe(false);
     vi.advanceTimersByTime(200);
     expect(await drained(worker, 1)).toBe(true);
@@ -441,6 +449,7 @@ describe('the status report', () => {
   it('gives every origin its live figures from the fleet aggregator', async () => {
     const worker = isolate();
     await firstVisits(worker, 6);
+    await forwardLocations();
     const report = (await (await worker.fetch(`${HTTP}/_affinity/status`, { headers: auth })).json()) as {
       fleet: { aggregator: string; activeSessions: number };
       origins: { id: string; live: { activeSessions: number; series: number[] } | null }[];

@@ -7,6 +7,7 @@ import {
   abortAllDurableObjects,
   createExecutionContext,
   listDurableObjectIds,
+  runDurableObjectAlarm,
   runInDurableObject,
   waitOnExecutionContext,
 } from 'cloudflare:test';
@@ -16,6 +17,8 @@ import { createApp } from '../../worker/app';
 import type { Bindings } from '../../worker/bindings';
 import { parseConfigText } from '../../worker/core/config-parse';
 import { healthPlan } from '../../worker/core/health-plan';
+import { DEFAULT_LOCATION } from '../../worker/core/location-name';
+import { locationObjectOf } from '../../worker/health/monitor-client';
 import type { OriginHealth } from '../../worker/core/health-transition';
 import { applyControlReport, controlsInForce, type OriginControls } from '../../worker/core/origin-control';
 import type {
@@ -36,6 +39,7 @@ import type {
 } from '../../worker/fleet/fleet-protocol';
 import { IsolateState, type IsolateStateOptions } from '../../worker/isolate-state';
 import { sleep } from '../support/wait';
+import type { RelayAnswer } from '../../worker/location/location-protocol';
 
 export const testEnv = env as Bindings;
 
@@ -45,7 +49,10 @@ export async function seedConfig(config: unknown): Promise<void> {
 
 /**
  * Stands in for the health monitor in proxy tests, so that they control what health says (the real
- * monitor, whose probes would go through the stubbed fetch, has tests of its own).
+ * monitor, whose probes would go through the stubbed fetch, has tests of its own). Every object is
+ * this one: the coordinator, the fleet aggregator, and the location object, which hands its snapshot
+ * over as the coordinator answers it and forwards every traffic report at once (location-tier.test.ts
+ * tests the real tier).
  */
 export class FakeMonitor {
   unhealthy: string[] = [];
@@ -72,12 +79,27 @@ export class FakeMonitor {
   readonly #fleet = newFleetWindow(Date.now());
 
   binding(): Bindings['HEALTH_MONITOR'] {
+    const snapshot = async (): Promise<HealthSnapshot> => {
+      this.snapshots++;
+      if (this.snapshotDelayMs > 0) await sleep(this.snapshotDelayMs);
+      this.snapshotsAnswered++;
+      return this.#snapshot();
+    };
+    const recordTraffic = async (batch: TrafficBatch): Promise<FleetLoad> => {
+      this.traffic.push(structuredClone(batch));
+      mergeBatch(this.#fleet, batch, Date.now());
+      return { takenAt: Date.now(), ...structuredClone(this.fleetLoad) };
+    };
+    const syncWithKv = async () => void this.syncs++;
     const stub = {
-      snapshot: async (): Promise<HealthSnapshot> => {
-        this.snapshots++;
-        if (this.snapshotDelayMs > 0) await sleep(this.snapshotDelayMs);
-        this.snapshotsAnswered++;
-        return this.#snapshot();
+      snapshot,
+      relayedSnapshot: snapshot,
+      relaySync: syncWithKv,
+      relayTraffic: async (batch: TrafficBatch): Promise<RelayAnswer> => {
+        const load = await recordTraffic(batch);
+        const round = this.traffic.length;
+        const ledger = { fake: { round, at: Date.now() } };
+        return { incarnation: 'fake', receipt: { incarnation: 'fake', round }, ledger, load };
       },
       reportControl: async (reports: ControlReport[]): Promise<HealthSnapshot> => {
         this.controlReports.push(structuredClone(reports));
@@ -98,13 +120,9 @@ export class FakeMonitor {
         if (this.lastGood instanceof Error) throw this.lastGood;
         return this.lastGood;
       },
-      syncWithKv: async () => void this.syncs++,
+      syncWithKv,
       report: async (failures: PassiveFailure[]) => void this.reports.push(failures),
-      recordTraffic: async (batch: TrafficBatch): Promise<FleetLoad> => {
-        this.traffic.push(structuredClone(batch));
-        mergeBatch(this.#fleet, batch, Date.now());
-        return { takenAt: Date.now(), ...structuredClone(this.fleetLoad) };
-      },
+      recordTraffic,
       // Answered from memory: this stand-in stores nothing, so its metrics are its live totals.
       fleetStatus: async (ids: string[]): Promise<FleetStatus> => fleetStatus(this.#view(), ids),
       fleetOrigin: async (id: string): Promise<OriginFleetFacts> => originFleetFacts(this.#view(), id),
@@ -215,4 +233,14 @@ export async function emptyHealthMonitors(): Promise<void> {
     });
   }
   await abortAllDurableObjects();
+}
+
+/**
+ * What the location objects hold goes to the fleet aggregator now, as their alarms would send it
+ * within 10 s (the first report after a quiet interval goes at once by itself): the fleet's figures
+ * come through them. Isolates of the test runtime have no `request.cf`, so one location unless a
+ * test's requests name theirs.
+ */
+export async function forwardLocations(locations: readonly string[] = [DEFAULT_LOCATION]): Promise<void> {
+  for (const location of locations) await runDurableObjectAlarm(locationObjectOf(testEnv.HEALTH_MONITOR, location));
 }

@@ -1,11 +1,13 @@
 /**
- * What an isolate sends about its traffic: coalesced reports to the fleet aggregator (at most one per
+ * What an isolate sends about its traffic: coalesced reports to its location object (at most one per
  * report interval, behind responses, the last requests before a quiet spell included), and one
- * Analytics Engine data point per routing decision when the dataset is bound.
+ * Analytics Engine data point per routing decision when the dataset is bound. The location object
+ * itself, and what it forwards, is tested in location-tier.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Bindings } from '../../worker/bindings';
 import type { FleetLoad, TrafficBatch } from '../../worker/fleet/fleet-protocol';
+import type { LocationObject } from '../../worker/health/monitor-client';
+import type { RelayAnswer } from '../../worker/location/location-protocol';
 import { TrafficReporter } from '../../worker/fleet/traffic-reporter';
 import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins, testEnv } from './support';
 import { claimsOf } from '../support/affinity-claims';
@@ -13,7 +15,7 @@ import { claimsOf } from '../support/affinity-claims';
 const ORIGINS = ['one', 'two'].map((id) => ({ id, url: `http://${id}` }));
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 
-/** A fleet aggregator that records every report and answers a load figure. */
+/** A location object that records every report, forwards each at once and answers a load figure. */
 function recordingAggregator() {
   const reports: { at: number; batch: TrafficBatch }[] = [];
   const load: FleetLoad = {
@@ -21,12 +23,13 @@ function recordingAggregator() {
     origins: { one: { requestsPerSecond: 42, activeSessions: 7, concurrency: 1.5 } },
   };
   const stub = {
-    recordTraffic: async (batch: TrafficBatch) => {
+    relayTraffic: async (batch: TrafficBatch): Promise<RelayAnswer> => {
       reports.push({ at: Date.now(), batch });
-      return load;
+      const round = reports.length;
+      return { incarnation: 'a', receipt: { incarnation: 'a', round }, ledger: { a: { round, at: Date.now() } }, load };
     },
   };
-  const env = { HEALTH_MONITOR: { getByName: () => stub } } as unknown as Bindings;
+  const env = () => stub as unknown as LocationObject;
   return { reports, env, load };
 }
 

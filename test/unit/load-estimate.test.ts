@@ -26,7 +26,7 @@ describe('the load an isolate places by', () => {
     expect([0, 1].map(originLoad(undefined, Int32Array.from([2, 0])))).toEqual([2, 0]);
   });
 
-  it('leaves out fleet figures older than three report intervals', () => {
+  it('leaves out fleet figures older than they may be in the steady state, and two report intervals more', () => {
     expect(usableFleetLoad(fleet, fleet.takenAt + FLEET_LOAD_MAX_AGE_MS)).toBe(fleet);
     expect(usableFleetLoad(fleet, fleet.takenAt + FLEET_LOAD_MAX_AGE_MS + 1)).toBeUndefined();
     expect(usableFleetLoad(undefined, 0)).toBeUndefined();

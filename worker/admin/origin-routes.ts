@@ -14,7 +14,8 @@ import type { OriginFleetFacts } from '../fleet/fleet-protocol';
 import { parseOriginPatch, patchOrigin } from '../core/origin-patch';
 import { originStatus, type OriginStatus } from '../core/origin-status';
 import type { IsolateState } from '../isolate-state';
-import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from '../fleet/traffic-reporter';
+import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from '../fleet/fleet-protocol';
+import { LOCATION_DRAIN_FORWARD_INTERVAL_MS, LOCATION_LONGEST_HOLD_MS } from '../location/location-protocol';
 import { commitConfig } from './config-commit';
 import { NO_STORE } from './no-store';
 import { readFleetOrigin, readHealthStatus, type Read } from './fleet-reads';
@@ -24,10 +25,15 @@ import { healthRecords, originControls } from './status-report';
 /** How long a draining origin must go without requests to count as drained, unless `?idle=` says otherwise. */
 export const DEFAULT_IDLE_SECONDS = 300;
 /**
- * What "drained" allows for reports still on their way: an isolate that routes by the draining state
- * reports its requests to the origin within DRAINING_TRAFFIC_REPORT_INTERVAL_MS, plus the call itself.
+ * What "drained" allows for reports still on their way. A request from before the drain reaches the
+ * aggregator within an isolate's report interval plus the longest its location object holds a report
+ * (10 + 15 = 25 s);
+ * an isolate that routes by the draining state reports its requests to the origin within
+ * DRAINING_TRAFFIC_REPORT_INTERVAL_MS, and its location object forwards them within
+ * LOCATION_DRAIN_FORWARD_INTERVAL_MS, plus the two calls (3 s in all).
  */
-const DRAINED_REPORT_LAG_MS = DRAINING_TRAFFIC_REPORT_INTERVAL_MS + 1_000;
+const DRAINED_REPORT_INTERVAL_MS = TRAFFIC_REPORT_INTERVAL_MS + LOCATION_LONGEST_HOLD_MS;
+const DRAINED_REPORT_LAG_MS = DRAINING_TRAFFIC_REPORT_INTERVAL_MS + LOCATION_DRAIN_FORWARD_INTERVAL_MS + 1_000;
 
 /**
  * Why `drained` is null for a draining origin when counting is off: nothing counts the requests of its
@@ -106,7 +112,7 @@ function drainedNow(fleet: Read<OriginFleetFacts>, drainingSince: string | null,
     isDrained(fleet.value, {
       idleMs: idleSeconds * 1000,
       drainingSince: drainingSince === null ? undefined : Date.parse(drainingSince),
-      reportIntervalMs: TRAFFIC_REPORT_INTERVAL_MS,
+      reportIntervalMs: DRAINED_REPORT_INTERVAL_MS,
       drainReportLagMs: DRAINED_REPORT_LAG_MS,
     })
   );

@@ -44,6 +44,18 @@ export function mergeSketch(into: HllRegisters, from: HllRegisters): void {
   for (let i = 0; i < HLL_REGISTERS; i++) if (from[i]! > into[i]!) into[i] = from[i]!;
 }
 
+/** Merges a sketch as it travels into `into`, without building its registers first (a sparse one is a few entries). */
+export function mergeWire(into: HllRegisters, wire: HllWire): void {
+  if (wire instanceof Uint8Array) {
+    if (wire.length === HLL_REGISTERS) mergeSketch(into, wire);
+    return;
+  }
+  for (const entry of wire) {
+    const register = Math.floor(entry / 64);
+    if (register < HLL_REGISTERS && entry % 64 > into[register]!) into[register] = entry % 64;
+  }
+}
+
 /** The estimated number of distinct items. */
 export function estimateDistinct(registers: HllRegisters): number {
   let sum = 0;

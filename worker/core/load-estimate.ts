@@ -5,10 +5,11 @@
  * with quick requests is not taken for loaded. Weights are the operator's and the origin's say
  * (`weight=<n>%`); the bound compares load per unit of weight. Two measures add up:
  *
- * - the fleet's: the aggregator's answer to this isolate's last traffic report carries each origin's
- *   mean concurrency over the last 20 s across every isolate (the time its requests took to answer,
- *   summed, over the window: fleet-figures.ts). Smooth, so placement does not chase noise, and at
- *   most a report interval (10 s) plus half the window behind;
+ * - the fleet's: the aggregator's answer to the last forward of this isolate's location object, which
+ *   hands it over with its answer to this isolate's traffic report, carries each origin's mean
+ *   concurrency over the last 20 s across every isolate (the time its requests took to answer, summed,
+ *   over the window: fleet-figures.ts). Smooth, so placement does not chase noise, and at most a report
+ *   interval (10 s) plus the longest a location object holds a report (15 s) plus half the window behind;
  * - this isolate's: the requests it has in flight to each origin at this moment. Exact and immediate,
  *   so placement reacts within a request to a slowdown it is seeing, and a deployment served by one
  *   busy isolate needs no fleet figure at all.
@@ -20,8 +21,11 @@
  */
 import type { FleetLoad } from './fleet-figures';
 
-/** Fleet figures older than this are not used (three report intervals). */
-export const FLEET_LOAD_MAX_AGE_MS = 30_000;
+/**
+ * Fleet figures older than this are not used: the 25 s they may be in the steady state (a report
+ * interval and a location object's longest hold), and two report intervals more.
+ */
+export const FLEET_LOAD_MAX_AGE_MS = 45_000;
 
 /** The fleet's figures, unless they are too old to place by. */
 export function usableFleetLoad(fleet: FleetLoad | undefined, now: number): FleetLoad | undefined {

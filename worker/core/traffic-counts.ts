@@ -5,7 +5,7 @@
  * addition (counts), by maximum (`lastRequestAt`) or by register maximum (the session sketch), so
  * reports of any number of isolates combine into the fleet's figures in any order.
  */
-import { addToSketch, emptySketch, encodeSketch, type HllRegisters, type HllWire } from './hyperloglog';
+import { addToSketch, emptySketch, encodeSketch, mergeWire, type HllRegisters, type HllWire } from './hyperloglog';
 import { emptyHistogram, mergeHistogram, observeLatency, type LatencyHistogram } from './latency-histogram';
 import { FAILURE_REASONS, type FailureReason } from './failed-attempt';
 import type { Decision } from './route-plan';
@@ -106,7 +106,11 @@ export function addEach<K extends string>(into: Partial<Record<K, number>>, from
   for (const [key, n] of Object.entries(from) as [K, number][]) into[key] = (into[key] ?? 0) + n;
 }
 
-/** An isolate's running tally; `drain()` hands it over as a batch and starts a new one. */
+/**
+ * A running tally; `drain()` hands it over as a batch and starts a new one. An isolate counts its
+ * requests into one; a location object absorbs its isolates' batches into one (and an isolate takes
+ * back a batch that never reached the fleet), which merges them exactly as the aggregator would.
+ */
 export class TrafficTally {
   #origins = new Map<string, OriginCounts>();
   #sessions = new Map<string, HllRegisters>();
@@ -147,9 +151,15 @@ export class TrafficTally {
     counts.latencySumMs += request.durationMs;
     counts.lastRequestAt = Math.max(counts.lastRequestAt, at);
     if (sessionId === undefined) return;
-    let sketch = this.#sessions.get(request.origin);
-    if (!sketch) this.#sessions.set(request.origin, (sketch = emptySketch()));
-    addToSketch(sketch, sessionId);
+    addToSketch(this.#sketchOf(request.origin), sessionId);
+  }
+
+  /** Merges a batch in: counts add, `lastRequestAt` takes the later, sketches take register maxima. */
+  absorb(batch: TrafficBatch): void {
+    for (const [id, counts] of Object.entries(batch.origins)) mergeCounts(this.#countsOf(id), counts);
+    for (const [id, wire] of Object.entries(batch.sessions)) mergeWire(this.#sketchOf(id), wire);
+    for (const [cause, n] of Object.entries(batch.unserved))
+      this.#unserved.set(cause, (this.#unserved.get(cause) ?? 0) + n);
   }
 
   /** An origin in use at `at` by a request still open: its last request is dated then, nothing counted. */
@@ -168,6 +178,12 @@ export class TrafficTally {
     this.#sessions = new Map();
     this.#unserved = new Map();
     return batch;
+  }
+
+  #sketchOf(originId: string): HllRegisters {
+    let sketch = this.#sessions.get(originId);
+    if (!sketch) this.#sessions.set(originId, (sketch = emptySketch()));
+    return sketch;
   }
 
   #countsOf(originId: string): OriginCounts {

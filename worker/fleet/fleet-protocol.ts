@@ -14,6 +14,11 @@ export type { TrafficBatch } from '../core/traffic-counts';
 
 export const FLEET_AGGREGATOR = 'fleet';
 
+/** How often an isolate reports its traffic (to its location object, which forwards it), at most. */
+export const TRAFFIC_REPORT_INTERVAL_MS = 10_000;
+/** How often, at most, while it serves requests of a draining origin. */
+export const DRAINING_TRAFFIC_REPORT_INTERVAL_MS = 1_000;
+
 /**
  * How long, at most, counted totals wait in the aggregator's memory before its alarm stores them; the
  * metrics export stored totals only (fleet-aggregator.ts), so they are this far behind at most.

@@ -1,5 +1,7 @@
 /**
- * This isolate's traffic tally and its reports to the fleet aggregator.
+ * This isolate's traffic tally and its reports to the fleet aggregator, through the object of its
+ * location, which merges the reports of its isolates and forwards them once per 10 s
+ * (location/traffic-forwarder.ts).
  *
  * Counting is a few additions per request in memory (core/traffic-counts.ts). Reports are coalesced:
  * one call per isolate per `reportIntervalMs` at most, always behind a response (`waitUntil`), never
@@ -11,18 +13,22 @@
  * instead: "drained" is judged from the reports, so a session still in use must not look idle for
  * 10 s. It costs one call per second at most, only in isolates that serve a draining origin's sessions.
  *
- * The aggregator's answer carries the fleet's recent load per origin, kept here as `fleetLoad`.
+ * The location object answers at once, with the fleet's recent load per origin from its last forward
+ * (kept here as `fleetLoad`) and a receipt. This isolate keeps each batch until an answer says the
+ * round it went into was forwarded, and takes back into its tally any batch whose location object was
+ * restarted before forwarding it, or that the location object never took (core/traffic-relay.ts): a
+ * restart loses nothing and counts nothing twice. At most MAX_UNCONFIRMED_BATCHES are kept: past that
+ * the oldest is let go (logged), since a location that has answered nothing for that long has most
+ * likely forwarded it already or lost it for good.
  */
-import type { Bindings } from '../bindings';
 import type { FleetLoad } from '../core/fleet-figures';
-import { TrafficTally, type CountedRequest } from '../core/traffic-counts';
-import { fleetAggregatorOf } from '../health/monitor-client';
+import { TrafficTally, type CountedRequest, type TrafficBatch } from '../core/traffic-counts';
+import { MAX_UNCONFIRMED_BATCHES, UnconfirmedBatches } from '../core/traffic-relay';
+import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from './fleet-protocol';
+import type { LocationObject } from '../health/monitor-client';
+import type { RelayAnswer } from '../location/location-protocol';
 import { errorMessage, logEvent } from '../log';
 
-/** How often an isolate reports its traffic, at most. */
-export const TRAFFIC_REPORT_INTERVAL_MS = 10_000;
-/** How often, at most, while it serves requests of a draining origin. */
-export const DRAINING_TRAFFIC_REPORT_INTERVAL_MS = 1_000;
 /**
  * A report due this long ago that has not gone out was lost with its task (the runtime may end a
  * `waitUntil` task, and then its timer never fires): the next request schedules another.
@@ -57,6 +63,8 @@ export class TrafficReporter {
   #dueAt?: number;
   #draining = false;
   #load?: FleetLoad;
+  /** Batches handed to the location object that it has not yet said it forwarded. */
+  readonly #unconfirmed = new UnconfirmedBatches(MAX_UNCONFIRMED_BATCHES);
 
   constructor({
     reportIntervalMs = TRAFFIC_REPORT_INTERVAL_MS,
@@ -80,7 +88,7 @@ export class TrafficReporter {
     this.#draining = true;
   }
 
-  /** The fleet's recent load per origin, as the aggregator last answered; undefined before its first answer. */
+  /** The fleet's recent load per origin, as the location object last answered; undefined before it had one. */
   get fleetLoad(): FleetLoad | undefined {
     return this.#load;
   }
@@ -100,33 +108,48 @@ export class TrafficReporter {
    * is due as soon. A report already waiting for a later time sends whatever is left when it wakes;
    * one that should have gone out more than LOST_REPORT_MS ago never will, and is not waited for.
    */
-  scheduleReport(env: Bindings, now: number, background: (task: Promise<unknown>) => void): void {
+  scheduleReport(location: () => LocationObject, now: number, background: (task: Promise<unknown>) => void): void {
     if (this.#tally.isEmpty) return;
     if (this.#dueAt !== undefined && now - this.#dueAt > LOST_REPORT_MS) this.#dueAt = undefined;
     const interval = this.#draining ? this.#drainIntervalMs : this.#intervalMs;
     const dueAt = Math.max(now, this.#sentAt + interval);
     if (this.#dueAt !== undefined && this.#dueAt <= dueAt) return;
     this.#dueAt = dueAt;
-    background(this.#reportAfter(env, dueAt - now));
+    background(this.#reportAfter(location, dueAt - now));
   }
 
-  async #reportAfter(env: Bindings, delayMs: number): Promise<void> {
+  /** How many batches wait for their location object to say they went out. */
+  get unconfirmed(): number {
+    return this.#unconfirmed.size;
+  }
+
+  async #reportAfter(location: () => LocationObject, delayMs: number): Promise<void> {
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     // An earlier report (a drain's) may have taken everything meanwhile.
     if (this.#tally.isEmpty) return;
     const batch = this.#tally.drain();
     this.#sentAt = Date.now();
     // What is counted from now on goes into the next report, which the next request schedules.
+    const draining = this.#draining;
     this.#dueAt = undefined;
     this.#draining = false;
     try {
-      this.#load = await fleetAggregatorOf(env.HEALTH_MONITOR).recordTraffic(batch);
+      this.#settle(await location().relayTraffic(batch, { draining }), batch);
     } catch (error) {
-      // The batch is lost: the fleet's counts miss it, and nothing else depends on it.
+      // Not taken (the object could not be reached, or restarted meanwhile): it goes with the next report.
+      // Only an answer lost after the object took the batch would count it twice, and nothing can tell.
+      this.#tally.absorb(batch);
       logEvent('warn', 'fleet.report-failed', {
         error: errorMessage(error),
         origins: Object.keys(batch.origins).length,
       });
     }
+  }
+
+  #settle(answer: RelayAnswer, batch: TrafficBatch): void {
+    if (answer.load) this.#load = answer.load;
+    const { lost, dropped } = this.#unconfirmed.settle(answer, batch);
+    for (const again of lost) this.#tally.absorb(again);
+    if (dropped > 0) logEvent('warn', 'fleet.report-unconfirmed', { dropped });
   }
 }

@@ -1,6 +1,8 @@
 /**
  * This isolate's view of origin health: the monitor's snapshot, cached, so that routing reads health
- * without a Durable Object call.
+ * without a Durable Object call. The snapshot is read from the object of this isolate's location,
+ * which keeps the coordinator's (location/snapshot-relay.ts); its age is counted from when the
+ * coordinator took it, whoever handed it over (core/snapshot-age.ts).
  *
  * Two ages matter. Past half the probe interval (at most 5 s) a request refreshes the snapshot behind
  * its response, so an isolate under traffic never has an old one. Past a whole interval the snapshot
@@ -11,17 +13,21 @@
  * then requests route by what the isolate last knew.
  *
  * Each refresh also checks that the monitor probes this isolate's configuration, and when it does not,
- * asks it to look at KV.
+ * asks it (through the location object) to look at KV.
  *
  * The snapshot also carries what origins said of themselves (`drain`, `weight=<n>%`) and still holds:
  * the same object for as long as it does not change, so what is built from it is built once.
  */
-import type { Bindings } from '../bindings';
 import type { HealthPlan } from '../core/health-plan';
-import { FRESH_SNAPSHOT_WAIT_MS, snapshotMaxAgeMs, snapshotRefreshMs } from '../core/snapshot-age';
+import {
+  FRESH_SNAPSHOT_WAIT_MS,
+  relayedSnapshotMaxAgeMs,
+  snapshotMaxAgeMs,
+  snapshotRefreshMs,
+} from '../core/snapshot-age';
 import { errorMessage, logEvent } from '../log';
 import { SharedTask } from '../shared-task';
-import { coordinatorOf } from './monitor-client';
+import type { LocationObject } from './monitor-client';
 import type { ControlsInForce, HealthSnapshot } from './monitor-protocol';
 
 /** A snapshot read taking longer than this is taken for lost (its request may have been ended). */
@@ -68,14 +74,19 @@ export class HealthView {
    * arrived, or after `FRESH_SNAPSHOT_WAIT_MS`, whichever comes first. A refresh that already failed in
    * this refresh period, or that one request already waited for in vain, is not waited for again.
    */
-  ensureFresh(env: Bindings, plan: HealthPlan, now: number, background: (task: Promise<unknown>) => void) {
+  ensureFresh(
+    location: () => LocationObject,
+    plan: HealthPlan,
+    now: number,
+    background: (task: Promise<unknown>) => void,
+  ) {
     const age = now - (this.#takenAt ?? -Infinity);
     if (age < snapshotMaxAgeMs(plan.health)) return undefined;
     const running = this.#refreshing.isRunning(now);
     if (!running && now - this.#checkedAt < snapshotRefreshMs(plan.health)) return undefined;
     // One request already waited this refresh out: the others route by what the isolate knows.
     if (running && this.#waitedOut === this.#checkedAt) return undefined;
-    const refresh = this.#start(env, plan, now, background);
+    const refresh = this.#start(location, plan, now, background);
     const checkedAt = this.#checkedAt;
     return waitAtMost(refresh, FRESH_SNAPSHOT_WAIT_MS, () => {
       this.#waitedOut = checkedAt;
@@ -86,26 +97,30 @@ export class HealthView {
     });
   }
 
-  refreshIfDue(env: Bindings, plan: HealthPlan, now: number, background: (task: Promise<unknown>) => void): void {
+  refreshIfDue(
+    location: () => LocationObject,
+    plan: HealthPlan,
+    now: number,
+    background: (task: Promise<unknown>) => void,
+  ): void {
     if (this.#refreshing.isRunning(now) || now - this.#checkedAt < snapshotRefreshMs(plan.health)) return;
-    this.#start(env, plan, now, background);
+    this.#start(location, plan, now, background);
   }
 
-  #start(env: Bindings, plan: HealthPlan, now: number, background: (task: Promise<unknown>) => void) {
+  #start(location: () => LocationObject, plan: HealthPlan, now: number, background: (task: Promise<unknown>) => void) {
     if (!this.#refreshing.isRunning(now)) this.#checkedAt = now;
-    const refresh = this.#refreshing.run(now, () => this.#refresh(env, plan, background));
+    const refresh = this.#refreshing.run(now, () => this.#refresh(location(), plan, background));
     background(refresh);
     return refresh;
   }
 
-  async #refresh(env: Bindings, plan: HealthPlan, background: (task: Promise<unknown>) => void): Promise<void> {
+  async #refresh(location: LocationObject, plan: HealthPlan, background: (task: Promise<unknown>) => void) {
     try {
-      const coordinator = coordinatorOf(env.HEALTH_MONITOR);
-      const snapshot = await coordinator.snapshot();
+      const snapshot = await location.relayedSnapshot(relayedSnapshotMaxAgeMs(plan.health));
       this.adopt(snapshot);
       // Not this isolate's plan: the coordinator checks KV itself (see plan-source.ts for why). Nobody
       // waits for that: the snapshot is what a waiting request needs.
-      if (snapshot.planKey !== plan.key) background(askToSync(coordinator));
+      if (snapshot.planKey !== plan.key) background(askToSync(location));
     } catch (error) {
       // Keep routing by the last snapshot; the next refresh tries again.
       logEvent('warn', 'health.snapshot-failed', { error: errorMessage(error) });
@@ -113,9 +128,9 @@ export class HealthView {
   }
 }
 
-async function askToSync(coordinator: { syncWithKv(): Promise<void> }): Promise<void> {
+async function askToSync(location: LocationObject): Promise<void> {
   try {
-    await coordinator.syncWithKv();
+    await location.relaySync();
   } catch (error) {
     logEvent('warn', 'health.sync-failed', { error: errorMessage(error) });
   }

@@ -1,10 +1,11 @@
 /**
  * The one place that builds stubs of the `OriginHealthMonitor` objects: the coordinator, the probing
- * shards and the fleet aggregator. Everything else asks this module for the object it talks to by
+ * shards, the fleet aggregator and the location objects. Everything else asks this module for the object it talks to by
  * role, so an object's name is spelt once (monitor-protocol.ts) and the way to reach it once (here).
  */
 import type { Bindings } from '../bindings';
 import { FLEET_AGGREGATOR } from '../fleet/fleet-protocol';
+import { locationObjectName } from '../location/location-protocol';
 import { COORDINATOR, shardName } from './monitor-protocol';
 
 export type MonitorNamespace = Bindings['HEALTH_MONITOR'];
@@ -23,3 +24,16 @@ export function probingShardOf(monitor: MonitorNamespace, shard: number) {
 export function fleetAggregatorOf(monitor: MonitorNamespace) {
   return monitor.getByName(FLEET_AGGREGATOR);
 }
+
+/**
+ * The object of an isolate's location (core/location-name.ts): its snapshot, its traffic reports.
+ *
+ * No location hint is given. A hint names a region (`weur`, `enam`, …), not a location, and the
+ * platform publishes no map from one to the other; without one an object is created near the request
+ * that first reaches it, which for `location:<colo>` is always an isolate of that very location.
+ */
+export function locationObjectOf(monitor: MonitorNamespace, location: string) {
+  return monitor.getByName(locationObjectName(location));
+}
+
+export type LocationObject = ReturnType<typeof locationObjectOf>;

@@ -3,10 +3,11 @@
  *
  * One object, named "coordinator", holds the plan (what to probe), splits it into shards, probes
  * shard 0 itself and hands the others to objects named "shard-1", "shard-2"..., which send their
- * results back. Isolates talk to the coordinator only: they read its snapshot, send it their passive
- * failure reports and what origins said of themselves (`Affinity-Control: drain`, `ready`,
- * `weight=<n>%`) and, when its plan is not their configuration's, ask it to read KV (plan-source.ts).
- * An isolate that starts while KV holds nothing usable asks it for the last good configuration.
+ * results back. Isolates read its snapshot through the object of their location, which keeps a copy
+ * for all of them and, when the plan is not their configuration's, asks it to read KV (plan-source.ts;
+ * location/location-protocol.ts). They send it their passive failure reports and what origins said of
+ * themselves (`Affinity-Control: drain`, `ready`, `weight=<n>%`) straight. An isolate that starts while
+ * KV holds nothing usable asks it for the last good configuration.
  *
  * Each role lives in its own module behind the class (origin-health-monitor.ts): coordinator.ts and
  * probing-shard.ts; their storage keys are listed in monitor-storage.ts, and monitor-client.ts is the

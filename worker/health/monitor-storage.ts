@@ -1,7 +1,7 @@
 /**
  * The storage schema of the `OriginHealthMonitor` class, in one place: every key any of its objects
  * stores, which role owns it, and what it holds. Each object (the coordinator, each probing shard,
- * the fleet aggregator) has a storage of its own, so the keys of one role never meet another role's
+ * the fleet aggregator, each location object) has a storage of its own, so the keys of one role never meet another role's
  * unless the same object plays both (the coordinator probes shard 0 itself).
  *
  * Storage is the source of truth: a value is written before anything relies on it, and every object
@@ -11,6 +11,7 @@ import { bucketName, type FleetTotals, type StoredBucket } from '../core/fleet-w
 import type { HealthPlan } from '../core/health-plan';
 import type { OriginHealth } from '../core/health-transition';
 import type { OriginControls } from '../core/origin-control';
+import type { RelayLedger } from '../core/traffic-relay';
 import type { LastGoodConfig, OriginStates, ShardOrders } from './monitor-protocol';
 
 /** Health per origin id. */
@@ -55,6 +56,12 @@ export interface MonitorStorageSchema {
    * second carries only the buckets that changed.
    */
   fleetWatchingSince: number;
+  /**
+   * Location object: per recent incarnation, the last round of merged reports the fleet aggregator
+   * took (core/traffic-relay.ts), written after each forward. Its isolates' batches themselves are
+   * never stored: each isolate keeps its own until this says they went out.
+   */
+  relayLedger: RelayLedger;
 }
 
 const FLEET_BUCKET_PREFIX = 'fleetBucket:';
@@ -110,5 +117,9 @@ export class MonitorStorage {
 
   setAlarm(at: number): Promise<void> {
     return this.storage.setAlarm(at);
+  }
+
+  deleteAlarm(): Promise<void> {
+    return this.storage.deleteAlarm();
   }
 }

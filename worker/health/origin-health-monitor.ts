@@ -8,14 +8,20 @@
  * - fleet/fleet-aggregator.ts: the object named "fleet" (every isolate's traffic, merged). It is an
  *   object of this class rather than a class of its own so that deploying it needs no new binding or
  *   migration; it shares no storage, memory or request queue with the health objects all the same.
- *   Its alarm stores its totals; a probing object's alarm probes. Each role's alarm work does nothing
- *   in an object that does not play it, so the one alarm handler runs both.
+ *   Its alarm stores its totals; a probing object's alarm probes;
+ * - location/: every object named `location:<colo>` (the tier between isolates and the global objects:
+ *   it keeps the coordinator's snapshot for its isolates and forwards their merged traffic reports to
+ *   `fleet`; its alarm forwards). Each role's alarm work does nothing in an object that does not play
+ *   it, so the one alarm handler runs them all.
  *
  * monitor-storage.ts documents what each role stores; monitor-client.ts builds every stub.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../bindings';
 import { FleetAggregator } from '../fleet/fleet-aggregator';
+import { LOCATION_FORWARD_INTERVAL_MS, type RelayAnswer } from '../location/location-protocol';
+import { SnapshotRelay } from '../location/snapshot-relay';
+import { TrafficForwarder } from '../location/traffic-forwarder';
 import type { FleetLoad, FleetMetrics, FleetStatus, OriginFleetFacts, TrafficBatch } from '../fleet/fleet-protocol';
 import { Coordinator, type CoordinatorMemory } from './coordinator';
 import type {
@@ -35,6 +41,8 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
   readonly #shard: ProbingShard;
   readonly #coordinator: Coordinator;
   readonly #fleet: FleetAggregator;
+  readonly #snapshotRelay: SnapshotRelay;
+  readonly #forwarder: TrafficForwarder;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -43,6 +51,9 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     const own = { shard: this.#shard, memory: this.#shardMemory };
     this.#coordinator = new Coordinator(this.#coordinatorMemory, own, storage, env);
     this.#fleet = new FleetAggregator(storage, env.ORIGINS);
+    this.#snapshotRelay = new SnapshotRelay(env);
+    const phaseMs = (crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32) * LOCATION_FORWARD_INTERVAL_MS;
+    this.#forwarder = new TrafficForwarder(storage, env, crypto.randomUUID(), phaseMs);
     void ctx.blockConcurrencyWhile(async () => {
       const stored = await storage.read([
         'orders',
@@ -54,6 +65,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
         'heardFrom',
         'fleet',
         'fleetWatchingSince',
+        'relayLedger',
       ]);
       Object.assign(this.#shardMemory, { orders: stored.orders, records: stored.records ?? {} });
       Object.assign(this.#coordinatorMemory, {
@@ -64,6 +76,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
         heardFrom: stored.heardFrom ?? {},
       });
       await this.#fleet.restore(stored.fleet, stored.fleetWatchingSince, Date.now());
+      this.#forwarder.restore(stored.relayLedger);
     });
   }
 
@@ -121,6 +134,20 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
     return this.#fleet.metrics();
   }
 
+  // ——— location object: called by the isolates of its location ———
+
+  relayedSnapshot(maxAgeMs: number): Promise<HealthSnapshot> {
+    return this.#snapshotRelay.snapshot(maxAgeMs);
+  }
+
+  relaySync(): Promise<void> {
+    return this.#snapshotRelay.askToSync();
+  }
+
+  relayTraffic(batch: TrafficBatch, options: { draining: boolean }): Promise<RelayAnswer> {
+    return this.#forwarder.relayTraffic(batch, options);
+  }
+
   // ——— probing shard: called by the coordinator ———
 
   assign(orders: ShardOrders | null, seed: HealthRecords): Promise<void> {
@@ -133,6 +160,7 @@ export class OriginHealthMonitor extends DurableObject<Bindings> {
 
   override async alarm(): Promise<void> {
     await this.#fleet.storeTotals();
+    await this.#forwarder.forward();
     await this.#shard.probeRound({ afterRound: (startedAt) => this.#coordinator.superviseShards(startedAt) });
   }
 }

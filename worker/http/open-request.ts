@@ -29,7 +29,7 @@ export function openRequest(exchange: Exchange, index: number | undefined): Open
   const touch = (i: number) => {
     const now = Date.now();
     isolate.traffic.touch(table.origins[i]!.id, now);
-    isolate.traffic.scheduleReport(incoming.env, now, background);
+    isolate.traffic.scheduleReport(() => isolate.locationObject(incoming.env), now, background);
   };
   const countingOn = incoming.env.AFFINITY_COUNTING !== 'off';
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -56,7 +56,7 @@ export function openRequest(exchange: Exchange, index: number | undefined): Open
         stop();
         const now = Date.now();
         onDelivered(now);
-        isolate.traffic.scheduleReport(incoming.env, now, background); // this count, reported in time
+        isolate.traffic.scheduleReport(() => isolate.locationObject(incoming.env), now, background); // this count, reported in time
       };
       // Not a background task: the response itself, which keeps the request alive while it streams.
       void response.body.pipeTo(writable).then(delivered, delivered);

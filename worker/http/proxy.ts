@@ -67,9 +67,11 @@ async function prepareExchange(
   const { AFFINITY_SECRET: secret, AFFINITY_SECRET_PREVIOUS: previousSecret } = env;
   if (!secret) return missingSecret();
   const background = (task: Promise<unknown>) => ctx.waitUntil(task);
+  isolate.locate(() => request.cf?.colo);
   const lookup = await isolate.config.lookup(env, startedAt, background);
   if (!lookup.ok) return configUnavailable(lookup);
-  const waitingForHealth = isolate.health.ensureFresh(env, lookup.table.healthPlan, startedAt, background);
+  const location = () => isolate.locationObject(env);
+  const waitingForHealth = isolate.health.ensureFresh(location, lookup.table.healthPlan, startedAt, background);
   if (waitingForHealth) await waitingForHealth;
   // After health: what origins said of themselves arrives with the health snapshot.
   const table = isolate.routingTable(lookup.table);
