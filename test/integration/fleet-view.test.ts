@@ -248,7 +248,7 @@ describe('a request to a draining origin that takes its time', () => {
     const [cookie] = await cookiesPinnedTo('two', 1);
     await browse(worker, cookie);
     expect((await patch(worker, 'two', { state: 'draining' })).status).toBe(200);
-    vi.advanceTimersByTime(3_100);
+    vi.advanceTimersByTime(4_100);
     expect(await drained(worker, 1)).toBe(true);
     stubOrigins({ two: async (request) => new Response(await request.text(), { headers: { 'x-served-by': 'two' } }) });
     const upload = heldStream();
@@ -268,9 +268,9 @@ describe('a request to a draining origin that takes its time', () => {
     expect(await response.text()).toBe('x');
     await behind;
     await marksFire();
-    vi.advanceTimersByTime(2_900); // 1 s idle after it ended, and the reports' lag: not yet
+    vi.advanceTimersByTime(3_900); // 1 s idle after it ended, and the 3 s a report may take through its location: not yet
     expect(await drained(worker, 1)).toBe(false);
-    vi.advanceTimersByTime(300);
+    vi.advanceTimersByTime(200);
     expect(await drained(worker, 1)).toBe(true);
   });
 
@@ -292,7 +292,7 @@ describe('a request to a draining origin that takes its time', () => {
     download.end();
     expect(await response.text()).toBe('x');
     await marksFire();
-    vi.advanceTimersByTime(3_100);
+    vi.advanceTimersByTime(4_100);
     expect(await drained(worker, 1)).toBe(true);
   });
 });

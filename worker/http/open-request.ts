@@ -3,11 +3,12 @@
  * not only at its start: "drained" (core/drain-rule.ts) is judged from the last request the fleet saw,
  * so an upload of 14 s, or a download still streaming, must not look idle while it runs.
  *
- * While the request is open, this isolate marks the origin in use every drain report interval
- * (`TrafficReporter.touch`, which makes a report due within that interval); when the response has
- * been delivered, the request is counted, dated then. Only requests to an origin that is draining
- * when they start or answer pay for it (a timer, and the response body piped through a stream); every
- * other request is counted when its response headers are in, with no copy of its body.
+ * Every request is counted when its response headers are in (dated then, not at its start). While a
+ * request to a draining origin is open — its upload before that, its response body after — this
+ * isolate also marks the origin in use every drain report interval (`TrafficReporter.touch`, which
+ * makes a report due within that interval), and once more when the response has been delivered. Only
+ * requests to an origin that is draining when they start or answer pay for it (a timer, and the
+ * response body piped through a stream); every other response passes with no copy of its body.
  *
  * What this leaves out, said in the README: a response that began before its origin was draining (as
  * far as this isolate knows) is dated at its headers, and a WebSocket at its upgrade.
@@ -18,8 +19,11 @@ import type { Exchange } from './exchange';
 const MIN_TOUCH_INTERVAL_MS = 100;
 
 export interface OpenRequest {
-  /** The response the client gets: piped, to see its end, when its origin is draining. */
-  deliver(response: Response, answeredBy: number | undefined, onDelivered: (at: number) => void): Response;
+  /**
+   * The response the client gets: piped, to see its end, when its origin is draining. `count` is
+   * called at once, with the time its headers came.
+   */
+  deliver(response: Response, answeredBy: number | undefined, count: (at: number) => void): Response;
 }
 
 /** Watches a request whose first origin is `index` (undefined: it has none). */
@@ -43,20 +47,15 @@ export function openRequest(exchange: Exchange, index: number | undefined): Open
   };
   if (draining(index)) keepInUse(index!);
   return {
-    deliver(response, answeredBy, onDelivered) {
-      if (!draining(answeredBy) || !response.body || response.webSocket) {
-        stop();
-        onDelivered(Date.now());
-        return response;
-      }
+    deliver(response, answeredBy, count) {
       stop();
+      count(Date.now());
+      if (!draining(answeredBy) || !response.body || response.webSocket) return response;
       keepInUse(answeredBy!);
       const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
       const delivered = () => {
         stop();
-        const now = Date.now();
-        onDelivered(now);
-        isolate.traffic.scheduleReport(() => isolate.locationObject(incoming.env), now, background); // this count, reported in time
+        if (countingOn) touch(answeredBy!); // its last moment in use, reported in time
       };
       // Not a background task: the response itself, which keeps the request alive while it streams.
       void response.body.pipeTo(writable).then(delivered, delivered);
