@@ -7,7 +7,7 @@
  * to a bare pass-through. Errors that escape either are answered alike, without details.
  */
 import { Hono } from 'hono';
-import { loggedPath } from './core/logged-path';
+import { loggedPath } from './core/text/logged-path';
 import { HTTPException } from 'hono/http-exception';
 import { ADMIN_PREFIX, adminPathOf } from './admin/admin-paths';
 import { createAdminApp } from './admin/admin-routes';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64Url, encodeBase64Url } from '../../worker/core/base64url';
+import { decodeBase64Url, encodeBase64Url } from '../../worker/core/text/base64url';
 
 describe('base64url', () => {
   it('round-trips any bytes, and matches Node’s encoder', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cookiePair, setCookiePair, withValue } from '../../worker/core/cookie-text';
+import { cookiePair, setCookiePair, withValue } from '../../worker/core/text/cookie-text';
 
 describe('setCookiePair', () => {
   it('finds the cookie a Set-Cookie line sets, and where its value lies', () => {

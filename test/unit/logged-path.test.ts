@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loggedPath } from '../../worker/core/logged-path';
+import { loggedPath } from '../../worker/core/text/logged-path';
 
 describe('loggedPath', () => {
   it('keeps each path parameter’s name and drops its value, in every segment', () => {

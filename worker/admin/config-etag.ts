@@ -3,7 +3,7 @@
  * nobody changed it since I read it" (`If-Match`, RFC 9110 §13.1.1) instead of silently overwriting a
  * colleague's change.
  */
-import { encodeBase64Url } from '../core/base64url';
+import { encodeBase64Url } from '../core/text/base64url';
 
 export async function etagOf(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));

@@ -6,7 +6,7 @@
  * not a silently ignored setting.
  */
 import * as v from 'valibot';
-import { HTTP_TOKEN as TOKEN } from './http-token';
+import { HTTP_TOKEN as TOKEN } from './text/http-token';
 import { entryNamingCookie, LearnedNamesSchema } from './learned-names';
 import { normaliseOriginUrl } from './origin-url';
 import { REPLAY_POLICIES } from './replay-rule';

@@ -4,7 +4,7 @@
  */
 import { generateCookie } from 'hono/cookie';
 import { stateCookieName, type AffinityConfig } from '../core/config-schema';
-import { encodeBase64Url } from '../core/base64url';
+import { encodeBase64Url } from '../core/text/base64url';
 
 /** A new session id: 96 random bits, 16 base64url characters. */
 export function newSessionId(): string {

@@ -3,7 +3,7 @@
  * its plan and what came of it: the proxy's only place that turns an exchange into a record, so the
  * log, the header, the counts and Analytics Engine all say the same thing.
  */
-import { loggedPath } from '../core/logged-path';
+import { loggedPath } from '../core/text/logged-path';
 import type { Settlement } from '../core/route-settlement';
 import type { DecisionRecord } from './decision-log';
 import type { Attempts, Exchange } from './exchange';

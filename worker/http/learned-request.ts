@@ -4,7 +4,7 @@
  * is not an authentic envelope goes to the origin exactly as the client sent it.
  */
 import type { SigningKeys } from '../core/affinity-token';
-import { cookiePair, withValue } from '../core/cookie-text';
+import { cookiePair, withValue } from '../core/text/cookie-text';
 import {
   interpretEnvelopes,
   NO_ENVELOPE,

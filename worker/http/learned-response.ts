@@ -12,7 +12,7 @@
  *   exactly as for the affinity cookie.
  */
 import type { SigningKey } from '../core/affinity-token';
-import { setCookiePair, withValue } from '../core/cookie-text';
+import { setCookiePair, withValue } from '../core/text/cookie-text';
 import type { UnsealedValue } from '../core/envelope-reading';
 import { sealLearnedValue } from '../core/learned-envelope';
 import type { LearnedName } from '../core/learned-names';

@@ -9,7 +9,7 @@
  * (configuration and health come from this isolate's caches), verifies no signature this isolate has
  * verified before, and passes the origin's response on as it is when nothing needs adding to it.
  */
-import { loggedPath } from '../core/logged-path';
+import { loggedPath } from '../core/text/logged-path';
 import { isTimeout, originFailed, type AttemptFailure } from '../core/failed-attempt';
 import { carriesIdempotencyKey, IDEMPOTENCY_KEY_HEADER } from '../core/replay-rule';
 import { planReplay, planRoute, type Availability, type RouteRequest } from '../core/route-plan';
