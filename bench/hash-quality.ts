@@ -3,7 +3,7 @@
  * real session ids, and the same measurements for a perfectly random assignment as the yardstick
  * (what sampling noise alone gives with this many keys).
  */
-import { createSelector, type SelectionAlgorithm } from '../worker/core/selector';
+import { createSelector, type SelectionAlgorithm } from '../worker/core/routing/selector';
 import { sessionIds } from '../test/support/keys';
 
 export interface QualityRow {

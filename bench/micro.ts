@@ -5,8 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import { importSigningKey, signAffinityToken, verifyAffinityToken } from '../worker/core/affinity-token';
 import { parseConfigText } from '../worker/core/config-parse';
-import { compileRoutingTable } from '../worker/core/routing-table';
-import { createSelector, type SelectionAlgorithm } from '../worker/core/selector';
+import { compileRoutingTable } from '../worker/core/routing/routing-table';
+import { createSelector, type SelectionAlgorithm } from '../worker/core/routing/selector';
 import { TrafficTally } from '../worker/core/traffic-counts';
 import { sessionIds } from '../test/support/keys';
 

@@ -12,10 +12,10 @@
  * each with its own rate bucket. Sticky sessions never move by themselves: without rebalancing the new
  * origin takes only new sessions, so its share of the load grows as old sessions end.
  */
-import { RebalanceRate } from '../worker/core/rebalance-rate';
-import { planRoute, type RoutableOrigin, type RouteRequest } from '../worker/core/route-plan';
+import { RebalanceRate } from '../worker/core/routing/rebalance-rate';
+import { planRoute, type RoutableOrigin, type RouteRequest } from '../worker/core/routing/route-plan';
 import { seededRandom } from '../worker/core/overload-scenario';
-import { createSelector, type OriginSelector } from '../worker/core/selector';
+import { createSelector, type OriginSelector } from '../worker/core/routing/selector';
 
 const SESSIONS = 30_000;
 const MEAN_REQUEST_GAP_S = 30;

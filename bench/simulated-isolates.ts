@@ -6,7 +6,7 @@
  * batch until its location object vouches for it (the worker's own UnconfirmedBatches).
  */
 import { FRESH_SNAPSHOT_WAIT_MS } from '../worker/core/snapshot-age';
-import { murmur3 } from '../worker/core/hash';
+import { murmur3 } from '../worker/core/routing/hash';
 import { exponential } from '../worker/core/overload-scenario';
 import { TrafficTally } from '../worker/core/traffic-counts';
 import { MAX_UNCONFIRMED_BATCHES, UnconfirmedBatches } from '../worker/core/traffic-relay';

@@ -3,7 +3,7 @@
  * it knows of origin health and of what origins said of themselves, the load it places by, and the
  * location it runs in. One instance per worker instance, so tests can start clean.
  */
-import { RebalanceRate } from './core/rebalance-rate';
+import { RebalanceRate } from './core/routing/rebalance-rate';
 import { importStateKey } from './core/sealed-state';
 import type { Bindings } from './bindings';
 import { ConfigStore } from './config/config-store';
@@ -11,9 +11,9 @@ import { importSigningKey } from './core/affinity-token';
 import type { HealthConfig } from './core/config-schema';
 import { importEnvelopeKey } from './core/learned-envelope';
 import { RetryBudget, type RetryBudgetOptions } from './core/retry-budget';
-import type { Availability } from './core/route-plan';
+import type { Availability } from './core/routing/route-plan';
 import type { ControlsInForce } from './core/origin-control';
-import { withOriginControls, type RoutingTable } from './core/routing-table';
+import { withOriginControls, type RoutingTable } from './core/routing/routing-table';
 import { ControlReporter } from './health/control-reporter';
 import { HealthView } from './health/health-view';
 import { ejectionMs, LocalEjections } from './health/local-ejections';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../worker/core/config-parse';
 import type { Config } from '../../worker/core/config-schema';
-import { compileRoutingTable } from '../../worker/core/routing-table';
+import { compileRoutingTable } from '../../worker/core/routing/routing-table';
 import {
   clientResponseHeaders,
   passesAsIs,

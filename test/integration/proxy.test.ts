@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { importSigningKey, signAffinityToken } from '../../worker/core/affinity-token';
 import { parseConfig } from '../../worker/core/config-parse';
-import { compileRoutingTable } from '../../worker/core/routing-table';
+import { compileRoutingTable } from '../../worker/core/routing/routing-table';
 import {
   affinityCookie,
   answersWith,

@@ -3,7 +3,7 @@
  * change to the hashing, ranked these keys differently, sessions would move between isolates or
  * after an upgrade.
  */
-import { createSelector, type SelectionAlgorithm } from '../../worker/core/selector';
+import { createSelector, type SelectionAlgorithm } from '../../worker/core/routing/selector';
 
 export const GOLDEN_ORIGINS = [1, 2, 3, 1, 1].map((weight, i) => ({ id: `app-${i + 1}`, weight }));
 export const GOLDEN_KEYS = ['alpha', 'bravo', 'charlie', 'delta', 'AAAAAAAAAAAAAAAA', 'header:user-42'];

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadBound } from '../../worker/core/bounded-load';
+import { loadBound } from '../../worker/core/routing/bounded-load';
 
 function within(loads: number[], factor: number, weights = loads.map(() => 1), takesNew = loads.map(() => true)) {
   const test = loadBound({

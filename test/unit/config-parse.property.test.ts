@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, parseConfigText, type ConfigParseResult } from '../../worker/core/config-parse';
-import { compileRoutingTable, originUrl } from '../../worker/core/routing-table';
+import { compileRoutingTable, originUrl } from '../../worker/core/routing/routing-table';
 
 // ---------------------------------------------------------------------------------------------------
 // The documented rules

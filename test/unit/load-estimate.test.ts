@@ -4,7 +4,7 @@ import {
   fleetConcurrencyByIndex,
   originLoad,
   usableFleetLoad,
-} from '../../worker/core/load-estimate';
+} from '../../worker/core/routing/load-estimate';
 
 const fleet = {
   takenAt: 1_000_000,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../worker/core/config-parse';
-import { effectiveOrigin } from '../../worker/core/effective-origin';
+import { effectiveOrigin } from '../../worker/core/routing/effective-origin';
 import {
   applyControlReport,
   controlsAfterConfigChange,

@@ -6,8 +6,8 @@ import {
   type RoutePlan,
   type RouteRequest,
   type RoutableOrigin,
-} from '../../worker/core/route-plan';
-import { createSelector } from '../../worker/core/selector';
+} from '../../worker/core/routing/route-plan';
+import { createSelector } from '../../worker/core/routing/selector';
 
 const ORIGINS: RoutableOrigin[] = [
   { id: 'a', weight: 1, state: 'active' },

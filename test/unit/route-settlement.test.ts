@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { planRoute, type RouteRequest, type RoutableOrigin } from '../../worker/core/route-plan';
-import { settleRoute } from '../../worker/core/route-settlement';
-import { createSelector } from '../../worker/core/selector';
+import { planRoute, type RouteRequest, type RoutableOrigin } from '../../worker/core/routing/route-plan';
+import { settleRoute } from '../../worker/core/routing/route-settlement';
+import { createSelector } from '../../worker/core/routing/selector';
 
 const ORIGINS: RoutableOrigin[] = ['a', 'b', 'c', 'd'].map((id) => ({ id, weight: 1, state: 'active' as const }));
 const [first, second] = createSelector('rendezvous', ORIGINS).pick('session-1', () => true, 2) as [number, number];

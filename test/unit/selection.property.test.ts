@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createSelector, type SelectionAlgorithm, type WeightedOrigin } from '../../worker/core/selector';
+import { createSelector, type SelectionAlgorithm, type WeightedOrigin } from '../../worker/core/routing/selector';
 
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-';
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSelector, type SelectionAlgorithm, type WeightedOrigin } from '../../worker/core/selector';
+import { createSelector, type SelectionAlgorithm, type WeightedOrigin } from '../../worker/core/routing/selector';
 import { sessionIds } from '../support/keys';
 import { GOLDEN_RANKINGS, rankGoldenKeys } from '../support/golden-rankings';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Availability, RoutableOrigin } from '../../worker/core/route-plan';
+import type { Availability, RoutableOrigin } from '../../worker/core/routing/route-plan';
 import { resolveSessionDirective, type SessionControlContext } from '../../worker/core/session-control';
 
 const ORIGINS: RoutableOrigin[] = [

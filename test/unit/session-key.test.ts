@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSessionKeySource, requestSessionKey, type SessionKeyInputs } from '../../worker/core/session-key';
+import { parseSessionKeySource, requestSessionKey, type SessionKeyInputs } from '../../worker/core/routing/session-key';
 
 const inputs = (values: {
   ip?: string;

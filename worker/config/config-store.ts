@@ -9,7 +9,7 @@
  */
 import type { Bindings } from '../bindings';
 import type { Config } from '../core/config-schema';
-import { compileRoutingTable, type RoutingTable } from '../core/routing-table';
+import { compileRoutingTable, type RoutingTable } from '../core/routing/routing-table';
 import type { LastGoodConfig } from '../health/monitor-protocol';
 import { logEvent } from '../log';
 import {

@@ -5,7 +5,7 @@
  * returns.
  */
 import type { Config } from './config-schema';
-import { effectiveOrigin, type EffectiveOrigin } from './effective-origin';
+import { effectiveOrigin, type EffectiveOrigin } from './routing/effective-origin';
 import { initialHealth, type HealthState, type OriginHealth } from './health-transition';
 import type { ControlsInForce } from './origin-control';
 

@@ -5,7 +5,7 @@
  * as moved_sessions_total{reason}, up/weight/status gauges, current sessions). Pure: data in, text out.
  */
 import type { Config } from './config-schema';
-import { effectiveOrigin } from './effective-origin';
+import { effectiveOrigin } from './routing/effective-origin';
 import type { FleetMetrics } from './fleet-answers';
 import { HEALTH_STATES, type HealthState } from './health-transition';
 import { LATENCY_BOUNDS_MS } from './latency-histogram';

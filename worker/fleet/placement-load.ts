@@ -8,11 +8,11 @@
  * a bound then.
  */
 import type { Config } from '../core/config-schema';
-import { loadBound } from '../core/bounded-load';
+import { loadBound } from '../core/routing/bounded-load';
 import type { FleetLoad } from '../core/fleet-figures';
-import { fleetConcurrencyByIndex, originLoad, usableFleetLoad } from '../core/load-estimate';
-import { takesNewSessions, type Availability } from '../core/route-plan';
-import type { RoutingTable } from '../core/routing-table';
+import { fleetConcurrencyByIndex, originLoad, usableFleetLoad } from '../core/routing/load-estimate';
+import { takesNewSessions, type Availability } from '../core/routing/route-plan';
+import type { RoutingTable } from '../core/routing/routing-table';
 
 /** Counts one request in flight to an origin, from its attempt's start to its response headers. */
 export interface InFlightCounter {

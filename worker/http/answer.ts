@@ -7,7 +7,7 @@
  */
 import { signAffinityToken, type AffinityClaims } from '../core/affinity-token';
 import { MAX_LEARNED_VALUE_BYTES } from '../core/learned-envelope';
-import type { Settlement } from '../core/route-settlement';
+import type { Settlement } from '../core/routing/route-settlement';
 import { issuesAffinityCookie } from '../core/session-pin';
 import { logEvent } from '../log';
 import { affinityCookieHeader, clearedAffinityCookieHeader } from './affinity-cookie';

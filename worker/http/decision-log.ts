@@ -6,8 +6,8 @@
  */
 import type { CookieOutcome } from '../core/affinity-session';
 import type { EnvelopeOutcome } from '../core/envelope-reading';
-import type { Decision } from '../core/route-plan';
-import type { SettledReason } from '../core/route-settlement';
+import type { Decision } from '../core/routing/route-plan';
+import type { SettledReason } from '../core/routing/route-settlement';
 import { logEvent } from '../log';
 import type { ClientFailureKind } from './client-failure';
 import type { AttemptFailure } from '../core/failed-attempt';

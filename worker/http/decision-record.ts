@@ -4,7 +4,7 @@
  * log, the header, the counts and Analytics Engine all say the same thing.
  */
 import { loggedPath } from '../core/text/logged-path';
-import type { Settlement } from '../core/route-settlement';
+import type { Settlement } from '../core/routing/route-settlement';
 import type { DecisionRecord } from './decision-log';
 import type { Attempts, Exchange } from './exchange';
 

@@ -3,8 +3,8 @@
  * presented, the route planned for it, and what attempting it came to.
  */
 import type { Bindings } from '../bindings';
-import type { RoutePlan, RouteRequest } from '../core/route-plan';
-import type { RoutingTable } from '../core/routing-table';
+import type { RoutePlan, RouteRequest } from '../core/routing/route-plan';
+import type { RoutingTable } from '../core/routing/routing-table';
 import type { IsolateState } from '../isolate-state';
 import type { ClientFailure } from './client-failure';
 import type { AttemptFailure } from '../core/failed-attempt';

@@ -22,7 +22,7 @@
 import { classifyAnswer, classifyThrown, type AttemptFailure } from '../core/failed-attempt';
 import { mayResend, type ReplayPolicy, type ResendStop } from '../core/replay-rule';
 import type { RetryBudget } from '../core/retry-budget';
-import { originUrl, type RoutedOrigin } from '../core/routing-table';
+import { originUrl, type RoutedOrigin } from '../core/routing/routing-table';
 import type { InFlightCounter } from '../fleet/placement-load';
 import { errorMessage } from '../log';
 import type { ClientFailure } from './client-failure';

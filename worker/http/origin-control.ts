@@ -14,8 +14,8 @@ import {
   standingDirectiveTexts,
   type IgnoredDirective,
 } from '../core/affinity-control';
-import type { Availability } from '../core/route-plan';
-import type { RoutingTable } from '../core/routing-table';
+import type { Availability } from '../core/routing/route-plan';
+import type { RoutingTable } from '../core/routing/routing-table';
 import { resolveSessionDirective, type SessionAction } from '../core/session-control';
 import type { ControlReporter } from '../health/control-reporter';
 import { logEvent } from '../log';

@@ -12,9 +12,9 @@
 import { loggedPath } from '../core/text/logged-path';
 import { isTimeout, originFailed, type AttemptFailure } from '../core/failed-attempt';
 import { carriesIdempotencyKey, IDEMPOTENCY_KEY_HEADER } from '../core/replay-rule';
-import { planReplay, planRoute, type Availability, type RouteRequest } from '../core/route-plan';
-import { settleRoute } from '../core/route-settlement';
-import type { RoutingTable } from '../core/routing-table';
+import { planReplay, planRoute, type Availability, type RouteRequest } from '../core/routing/route-plan';
+import { settleRoute } from '../core/routing/route-settlement';
+import type { RoutingTable } from '../core/routing/routing-table';
 import type { IsolateState } from '../isolate-state';
 import { respond, workerResponse } from './answer';
 import { decisionRecord } from './decision-record';

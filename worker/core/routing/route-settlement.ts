@@ -19,9 +19,9 @@
  *   pin, `repin=<id>` hands it over to that origin. So this is the one place that says where a session
  *   is pinned after a request: the cookie, the log and the counts all read it from here.
  */
-import { originFailed, type FailureClass, type FailureReason } from './failed-attempt';
+import { originFailed, type FailureClass, type FailureReason } from '../failed-attempt';
 import type { Decision, RepinReason, RoutePlan } from './route-plan';
-import type { SessionAction } from './session-control';
+import type { SessionAction } from '../session-control';
 
 /** Why the answer came from elsewhere than the session's pin, when it did. */
 export type SettledReason = RepinReason | FailureReason;
