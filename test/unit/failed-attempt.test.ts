@@ -6,7 +6,7 @@ import {
   isTimeout,
   originFailed,
   reachOf,
-} from '../../worker/core/failed-attempt';
+} from '../../worker/core/failover/failed-attempt';
 
 describe('what an attempt’s outcome says', () => {
   it('calls the answers Cloudflare mints when it could not get the request to the origin "not reached"', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classifyAnswer, classifyThrown, type FailureClass } from '../../worker/core/failed-attempt';
-import { carriesIdempotencyKey, mayResend, type ReplayPolicy } from '../../worker/core/replay-rule';
+import { classifyAnswer, classifyThrown, type FailureClass } from '../../worker/core/failover/failed-attempt';
+import { carriesIdempotencyKey, mayResend, type ReplayPolicy } from '../../worker/core/failover/replay-rule';
 
 /**
  * The contract's table ("Failed attempts, and which may be sent again"), stated on its own: not

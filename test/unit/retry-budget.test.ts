@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RetryBudget } from '../../worker/core/retry-budget';
+import { RetryBudget } from '../../worker/core/failover/retry-budget';
 
 const T0 = 1_700_000_000_000;
 

@@ -11,7 +11,7 @@ import { HEALTH_STATES, type HealthState } from './health-transition';
 import { LATENCY_BOUNDS_MS } from './latency-histogram';
 import type { ControlsInForce } from './origin-control';
 import { ORIGIN_STATES } from './config-schema';
-import { FAILURE_REASONS, reachOf } from './failed-attempt';
+import { FAILURE_REASONS, reachOf } from './failover/failed-attempt';
 import { emptyCounts, MOVE_REASONS, STATUS_CLASSES, type OriginCounts } from './traffic-counts';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

@@ -7,7 +7,7 @@
  * carrying the count per origin.
  */
 import type { Bindings } from '../bindings';
-import type { AttemptFailure } from '../core/failed-attempt';
+import type { AttemptFailure } from '../core/failover/failed-attempt';
 import { errorMessage, logEvent } from '../log';
 import { coordinatorOf } from './monitor-client';
 import type { PassiveFailure } from './monitor-protocol';

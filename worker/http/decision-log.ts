@@ -10,7 +10,7 @@ import type { Decision } from '../core/routing/route-plan';
 import type { SettledReason } from '../core/routing/route-settlement';
 import { logEvent } from '../log';
 import type { ClientFailureKind } from './client-failure';
-import type { AttemptFailure } from '../core/failed-attempt';
+import type { AttemptFailure } from '../core/failover/failed-attempt';
 import type { ForwardStop } from './forwarder';
 
 export interface DecisionRecord {

@@ -19,9 +19,9 @@
  * session is route-settlement.ts's to say. The first attempt's request is built from the client's own
  * headers, edited in place (one copy, the Request's); later attempts copy that one.
  */
-import { classifyAnswer, classifyThrown, type AttemptFailure } from '../core/failed-attempt';
-import { mayResend, type ReplayPolicy, type ResendStop } from '../core/replay-rule';
-import type { RetryBudget } from '../core/retry-budget';
+import { classifyAnswer, classifyThrown, type AttemptFailure } from '../core/failover/failed-attempt';
+import { mayResend, type ReplayPolicy, type ResendStop } from '../core/failover/replay-rule';
+import type { RetryBudget } from '../core/failover/retry-budget';
 import { originUrl, type RoutedOrigin } from '../core/routing/routing-table';
 import type { InFlightCounter } from '../fleet/placement-load';
 import { errorMessage } from '../log';

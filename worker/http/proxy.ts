@@ -10,8 +10,8 @@
  * verified before, and passes the origin's response on as it is when nothing needs adding to it.
  */
 import { loggedPath } from '../core/text/logged-path';
-import { isTimeout, originFailed, type AttemptFailure } from '../core/failed-attempt';
-import { carriesIdempotencyKey, IDEMPOTENCY_KEY_HEADER } from '../core/replay-rule';
+import { isTimeout, originFailed, type AttemptFailure } from '../core/failover/failed-attempt';
+import { carriesIdempotencyKey, IDEMPOTENCY_KEY_HEADER } from '../core/failover/replay-rule';
 import { planReplay, planRoute, type Availability, type RouteRequest } from '../core/routing/route-plan';
 import { settleRoute } from '../core/routing/route-settlement';
 import type { RoutingTable } from '../core/routing/routing-table';

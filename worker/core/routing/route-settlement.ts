@@ -19,7 +19,7 @@
  *   pin, `repin=<id>` hands it over to that origin. So this is the one place that says where a session
  *   is pinned after a request: the cookie, the log and the counts all read it from here.
  */
-import { originFailed, type FailureClass, type FailureReason } from '../failed-attempt';
+import { originFailed, type FailureClass, type FailureReason } from '../failover/failed-attempt';
 import type { Decision, RepinReason, RoutePlan } from './route-plan';
 import type { SessionAction } from '../session-control';
 
