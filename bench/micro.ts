@@ -3,7 +3,7 @@
  * while a Worker computes, so CPU-bound loops cannot be timed inside it).
  */
 import { performance } from 'node:perf_hooks';
-import { importSigningKey, signAffinityToken, verifyAffinityToken } from '../worker/core/affinity-token';
+import { importSigningKey, signAffinityToken, verifyAffinityToken } from '../worker/core/session/affinity-token';
 import { parseConfigText } from '../worker/core/config-parse';
 import { compileRoutingTable } from '../worker/core/routing/routing-table';
 import { createSelector, type SelectionAlgorithm } from '../worker/core/routing/selector';

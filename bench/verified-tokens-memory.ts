@@ -6,8 +6,8 @@
  *
  * Runs in Node (the project's Node 22) with `--expose-gc`, so the heap is read after a collection.
  */
-import { MAX_LEARNED_VALUE_BYTES } from '../worker/core/learned-envelope';
-import { VerifiedTokens } from '../worker/core/verified-tokens';
+import { MAX_LEARNED_VALUE_BYTES } from '../worker/core/session/learned-envelope';
+import { VerifiedTokens } from '../worker/core/session/verified-tokens';
 
 interface Opened {
   ok: true;

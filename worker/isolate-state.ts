@@ -4,12 +4,12 @@
  * location it runs in. One instance per worker instance, so tests can start clean.
  */
 import { RebalanceRate } from './core/routing/rebalance-rate';
-import { importStateKey } from './core/sealed-state';
+import { importStateKey } from './core/session/sealed-state';
 import type { Bindings } from './bindings';
 import { ConfigStore } from './config/config-store';
-import { importSigningKey } from './core/affinity-token';
+import { importSigningKey } from './core/session/affinity-token';
 import type { HealthConfig } from './core/config-schema';
-import { importEnvelopeKey } from './core/learned-envelope';
+import { importEnvelopeKey } from './core/session/learned-envelope';
 import { RetryBudget, type RetryBudgetOptions } from './core/failover/retry-budget';
 import type { Availability } from './core/routing/route-plan';
 import type { ControlsInForce } from './core/origin-control';

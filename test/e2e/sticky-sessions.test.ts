@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importSigningKey, signAffinityToken } from '../../worker/core/affinity-token';
+import { importSigningKey, signAffinityToken } from '../../worker/core/session/affinity-token';
 import { Client, openSessions, tally } from './support/client';
 import { awaitDecisions } from './support/decision-log';
 import { EchoOrigin } from './support/echo-origin';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { importSigningKey, signAffinityToken } from '../../worker/core/affinity-token';
+import { importSigningKey, signAffinityToken } from '../../worker/core/session/affinity-token';
 import { parseConfig } from '../../worker/core/config-parse';
 import { compileRoutingTable } from '../../worker/core/routing/routing-table';
 import {

@@ -5,7 +5,7 @@
  * rebalancing, maxAge and lifetime, through the whole worker with stubbed origins.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_STATE_BYTES } from '../../worker/core/sealed-state';
+import { MAX_STATE_BYTES } from '../../worker/core/session/sealed-state';
 import { affinityCookie, freshWorker, seedConfig, stubOrigins, type OriginBehaviour } from './support';
 
 const ORIGINS = ['one', 'two', 'three'].map((id) => ({ id, url: `http://${id}` }));

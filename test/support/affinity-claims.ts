@@ -4,7 +4,7 @@
  * that reads a pin this way also learns that the worker signed it, and the token's layout stays the
  * business of one module.
  */
-import { importSigningKey, verifyAffinityToken, type AffinityClaims } from '../../worker/core/affinity-token';
+import { importSigningKey, verifyAffinityToken, type AffinityClaims } from '../../worker/core/session/affinity-token';
 
 /**
  * The claims of `cookie`: a bare token, a `name=token` pair as a `Cookie` header carries it, or a

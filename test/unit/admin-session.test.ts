@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ADMIN_SESSION_SECONDS, adminSessionValue, judgeAdminSession } from '../../worker/core/admin-session';
+import { ADMIN_SESSION_SECONDS, adminSessionValue, judgeAdminSession } from '../../worker/core/session/admin-session';
 
 const SIGNED_IN_AT = Date.UTC(2030, 0, 1, 12, 0, 0);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { needsFreshCookie, interpretCookie } from '../../worker/core/affinity-session';
+import { needsFreshCookie, interpretCookie } from '../../worker/core/session/affinity-session';
 
 const indexOf = new Map([
   ['app-1', 0],

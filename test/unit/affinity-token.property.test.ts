@@ -17,7 +17,7 @@ import {
   type SigningKey,
   type SigningKeys,
   type TokenVerdict,
-} from '../../worker/core/affinity-token';
+} from '../../worker/core/session/affinity-token';
 
 const current = await importSigningKey('current secret');
 const previous = await importSigningKey('previous secret');

@@ -5,7 +5,7 @@ import {
   signAffinityToken,
   verifyAffinityToken,
   type SigningKey,
-} from '../../worker/core/affinity-token';
+} from '../../worker/core/session/affinity-token';
 
 const NOW = 1_800_000_000;
 const claims = { originId: 'app-1', sessionId: 'AbCdEfGhIjKlMnOp', expiresAt: NOW + 82_800 };

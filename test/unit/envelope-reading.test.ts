@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { interpretEnvelopes, NO_ENVELOPE, type CarriedValue } from '../../worker/core/envelope-reading';
-import type { EnvelopeOpening } from '../../worker/core/learned-envelope';
-import { parseLearnedNames } from '../../worker/core/learned-names';
+import { interpretEnvelopes, NO_ENVELOPE, type CarriedValue } from '../../worker/core/session/envelope-reading';
+import type { EnvelopeOpening } from '../../worker/core/session/learned-envelope';
+import { parseLearnedNames } from '../../worker/core/session/learned-names';
 
 const [MCP, JSESSIONID] = parseLearnedNames(['header:Mcp-Session-Id', 'cookie:JSESSIONID']) as [
   ReturnType<typeof parseLearnedNames>[number],

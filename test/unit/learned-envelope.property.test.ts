@@ -14,7 +14,7 @@ import {
   signAffinityToken,
   verifyAffinityToken,
   type SigningKeys,
-} from '../../worker/core/affinity-token';
+} from '../../worker/core/session/affinity-token';
 import {
   MAX_ENVELOPE_LENGTH,
   MAX_LEARNED_VALUE_BYTES,
@@ -23,7 +23,7 @@ import {
   sealLearnedValue,
   type EnvelopeOpening,
   type LearnedValue,
-} from '../../worker/core/learned-envelope';
+} from '../../worker/core/session/learned-envelope';
 
 const current = await importEnvelopeKey('current secret');
 const previous = await importEnvelopeKey('previous secret');

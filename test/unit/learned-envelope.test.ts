@@ -4,7 +4,7 @@ import {
   signAffinityToken,
   verifyAffinityToken,
   type SigningKey,
-} from '../../worker/core/affinity-token';
+} from '../../worker/core/session/affinity-token';
 import {
   MAX_ENVELOPE_LENGTH,
   MAX_LEARNED_VALUE_BYTES,
@@ -12,7 +12,7 @@ import {
   openEnvelope,
   sealLearnedValue,
   type LearnedValue,
-} from '../../worker/core/learned-envelope';
+} from '../../worker/core/session/learned-envelope';
 
 const MCP = 'header:mcp-session-id';
 const issued: LearnedValue = { originId: 'app-2', learned: MCP, value: '3f1c2a9e-6b1d-4a57-9a55-0c1f8f7e4b21' };

@@ -12,7 +12,7 @@ import {
   unpackAscii,
   type StateContents,
   type StateKeys,
-} from '../../worker/core/sealed-state';
+} from '../../worker/core/session/sealed-state';
 
 const visibleAscii = fc.string({
   unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { CookieReading } from '../../worker/core/affinity-session';
-import { NO_ENVELOPE, type EnvelopeReading } from '../../worker/core/envelope-reading';
-import { parseLearnedNames } from '../../worker/core/learned-names';
-import { choosePin, issuesAffinityCookie, sessionKeyOf } from '../../worker/core/session-pin';
+import type { CookieReading } from '../../worker/core/session/affinity-session';
+import { NO_ENVELOPE, type EnvelopeReading } from '../../worker/core/session/envelope-reading';
+import { parseLearnedNames } from '../../worker/core/session/learned-names';
+import { choosePin, issuesAffinityCookie, sessionKeyOf } from '../../worker/core/session/session-pin';
 
 const NOW = 1_000_000;
 const TTL = 1000;

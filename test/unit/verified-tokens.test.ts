@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENTRY_OVERHEAD_BYTES, VerifiedTokens } from '../../worker/core/verified-tokens';
+import { ENTRY_OVERHEAD_BYTES, VerifiedTokens } from '../../worker/core/session/verified-tokens';
 
 describe('the memory of verified tokens', () => {
   it('gives back what verifying a token proved, for that exact token only', () => {

@@ -15,7 +15,7 @@ import {
   adminSessionValue,
   judgeAdminSession,
   type AdminSessionVerdict,
-} from '../core/admin-session';
+} from '../core/session/admin-session';
 import { ADMIN_PREFIX } from './admin-paths';
 
 /** What a request's admin cookie says; `forged` covers a bad signature and one made under an older token. */

@@ -7,7 +7,7 @@
  */
 import * as v from 'valibot';
 import { HTTP_TOKEN as TOKEN } from './text/http-token';
-import { entryNamingCookie, LearnedNamesSchema } from './learned-names';
+import { entryNamingCookie, LearnedNamesSchema } from './session/learned-names';
 import { normaliseOriginUrl } from './origin-url';
 import { REPLAY_POLICIES } from './failover/replay-rule';
 

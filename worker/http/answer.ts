@@ -5,10 +5,10 @@
  * for — or the worker's own answer when no origin answered. When there is nothing to add, the origin's
  * response is passed on as it is, headers uncopied: the steady state's response costs nothing here.
  */
-import { signAffinityToken, type AffinityClaims } from '../core/affinity-token';
-import { MAX_LEARNED_VALUE_BYTES } from '../core/learned-envelope';
+import { signAffinityToken, type AffinityClaims } from '../core/session/affinity-token';
+import { MAX_LEARNED_VALUE_BYTES } from '../core/session/learned-envelope';
 import type { Settlement } from '../core/routing/route-settlement';
-import { issuesAffinityCookie } from '../core/session-pin';
+import { issuesAffinityCookie } from '../core/session/session-pin';
 import { logEvent } from '../log';
 import { affinityCookieHeader, clearedAffinityCookieHeader } from './affinity-cookie';
 import { DECISION_HEADER, decisionHeader, type DecisionRecord } from './decision-log';

@@ -4,8 +4,8 @@
  * cookie values, envelopes and the values in them, session ids, client addresses, query strings and
  * secrets.
  */
-import type { CookieOutcome } from '../core/affinity-session';
-import type { EnvelopeOutcome } from '../core/envelope-reading';
+import type { CookieOutcome } from '../core/session/affinity-session';
+import type { EnvelopeOutcome } from '../core/session/envelope-reading';
 import type { Decision } from '../core/routing/route-plan';
 import type { SettledReason } from '../core/routing/route-settlement';
 import { logEvent } from '../log';

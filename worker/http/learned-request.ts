@@ -3,7 +3,7 @@
  * authentic envelope is replaced by the origin's own value in what the origin receives. Anything that
  * is not an authentic envelope goes to the origin exactly as the client sent it.
  */
-import type { SigningKeys } from '../core/affinity-token';
+import type { SigningKeys } from '../core/session/affinity-token';
 import { cookiePair, withValue } from '../core/text/cookie-text';
 import {
   interpretEnvelopes,
@@ -11,10 +11,10 @@ import {
   type CarriedValue,
   type EnvelopeReading,
   type UnsealedValue,
-} from '../core/envelope-reading';
-import { openEnvelope, type EnvelopeOpening } from '../core/learned-envelope';
-import type { LearnedName } from '../core/learned-names';
-import { VerifiedTokens } from '../core/verified-tokens';
+} from '../core/session/envelope-reading';
+import { openEnvelope, type EnvelopeOpening } from '../core/session/learned-envelope';
+import type { LearnedName } from '../core/session/learned-names';
+import { VerifiedTokens } from '../core/session/verified-tokens';
 
 export interface LearnedRequest {
   headers: Headers;

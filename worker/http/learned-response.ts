@@ -11,11 +11,11 @@
  * - A response that hands out an envelope is for one session only, so shared caches must not keep it,
  *   exactly as for the affinity cookie.
  */
-import type { SigningKey } from '../core/affinity-token';
+import type { SigningKey } from '../core/session/affinity-token';
 import { setCookiePair, withValue } from '../core/text/cookie-text';
-import type { UnsealedValue } from '../core/envelope-reading';
-import { sealLearnedValue } from '../core/learned-envelope';
-import type { LearnedName } from '../core/learned-names';
+import type { UnsealedValue } from '../core/session/envelope-reading';
+import { sealLearnedValue } from '../core/session/learned-envelope';
+import type { LearnedName } from '../core/session/learned-names';
 import { keepOutOfSharedCaches } from './private-response';
 
 export interface SealingContext {

@@ -4,15 +4,15 @@
  * before is not verified again (verified-tokens.ts): its expiry is still judged on every request.
  */
 import { parse } from 'hono/utils/cookie';
-import { interpretCookie, outlivedMaxAge, type CookieReading } from '../core/affinity-session';
+import { interpretCookie, outlivedMaxAge, type CookieReading } from '../core/session/affinity-session';
 import { stateCookieName } from '../core/config-schema';
-import { readStateCookie, type StateKey } from '../core/sealed-state';
-import { verifyAffinityToken, type AffinityClaims, type SigningKeys, type TokenVerdict } from '../core/affinity-token';
-import { NO_ENVELOPE, type EnvelopeReading } from '../core/envelope-reading';
+import { readStateCookie, type StateKey } from '../core/session/sealed-state';
+import { verifyAffinityToken, type AffinityClaims, type SigningKeys, type TokenVerdict } from '../core/session/affinity-token';
+import { NO_ENVELOPE, type EnvelopeReading } from '../core/session/envelope-reading';
 import type { RoutingTable } from '../core/routing/routing-table';
 import { requestSessionKey } from '../core/routing/session-key';
-import { choosePin, sessionKeyOf, type SessionPin } from '../core/session-pin';
-import { VerifiedTokens } from '../core/verified-tokens';
+import { choosePin, sessionKeyOf, type SessionPin } from '../core/session/session-pin';
+import { VerifiedTokens } from '../core/session/verified-tokens';
 import { newSessionId } from './affinity-cookie';
 import { readEnvelopes } from './learned-request';
 import { SessionState } from './session-state';

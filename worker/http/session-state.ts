@@ -23,7 +23,7 @@ import {
   type StateCookie,
   type StateKey,
   type StateOpening,
-} from '../core/sealed-state';
+} from '../core/session/sealed-state';
 import { logEvent } from '../log';
 import { clearedStateCookieHeader, stateCookieHeader } from './affinity-cookie';
 import type { KeyPair } from './signing-keys';

@@ -2,11 +2,11 @@
  * A configuration compiled for routing: built once per configuration change, then read by every
  * request without rebuilding anything.
  */
-import { ADMIN_SESSION_COOKIE_NAMES } from '../admin-session';
+import { ADMIN_SESSION_COOKIE_NAMES } from '../session/admin-session';
 import type { Config, OriginState } from '../config-schema';
 import { effectiveOrigin } from './effective-origin';
 import { healthPlan, type HealthPlan } from '../health-plan';
-import { parseLearnedNames, type LearnedName } from '../learned-names';
+import { parseLearnedNames, type LearnedName } from '../session/learned-names';
 import type { ControlsInForce } from '../origin-control';
 import { createSelector, type OriginSelector } from './selector';
 import { parseSessionKeySource, type SessionKeySource } from './session-key';

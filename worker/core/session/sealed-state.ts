@@ -21,7 +21,7 @@
  *
  * Nothing here reads a clock or draws randomness: `issuedAt`, `now` and the IV are passed in.
  */
-import { decodeBase64Url, encodeBase64Url } from './text/base64url';
+import { decodeBase64Url, encodeBase64Url } from '../text/base64url';
 
 /** The largest state an origin may checkpoint, in bytes (visible ASCII). */
 export const MAX_STATE_BYTES = 3072;

@@ -4,7 +4,7 @@
  * schema checks them, and their compiled form.
  */
 import * as v from 'valibot';
-import { HTTP_TOKEN as TOKEN } from './text/http-token';
+import { HTTP_TOKEN as TOKEN } from '../text/http-token';
 
 const ENTRY_PATTERN = new RegExp(`^(header|cookie):${TOKEN}$`);
 

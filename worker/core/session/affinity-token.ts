@@ -16,7 +16,7 @@
  * key without trying every key. Verification goes through `crypto.subtle.verify`, which compares in
  * constant time. Nothing here reads a clock or a secret of its own: both are passed in.
  */
-import { decodeBase64Url, encodeBase64Url } from './text/base64url';
+import { decodeBase64Url, encodeBase64Url } from '../text/base64url';
 
 export interface AffinityClaims {
   originId: string;

@@ -20,7 +20,7 @@
  * Nothing here reads a clock or a secret of its own, and opening never throws, whatever it is given.
  */
 import { withKeyId, type SigningKey, type SigningKeys } from './affinity-token';
-import { decodeBase64Url, encodeBase64Url } from './text/base64url';
+import { decodeBase64Url, encodeBase64Url } from '../text/base64url';
 
 /** The longest value wrapped, in UTF-8 bytes; a longer one reaches the client as the origin sent it. */
 export const MAX_LEARNED_VALUE_BYTES = 2048;
