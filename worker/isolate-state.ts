@@ -12,7 +12,7 @@ import type { HealthConfig } from './core/config-schema';
 import { importEnvelopeKey } from './core/session/learned-envelope';
 import { RetryBudget, type RetryBudgetOptions } from './core/failover/retry-budget';
 import type { Availability } from './core/routing/route-plan';
-import type { ControlsInForce } from './core/origin-control';
+import type { ControlsInForce } from './core/control/origin-control';
 import { withOriginControls, type RoutingTable } from './core/routing/routing-table';
 import { ControlReporter } from './health/control-reporter';
 import { HealthView } from './health/health-view';

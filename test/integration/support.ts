@@ -20,7 +20,7 @@ import { healthPlan } from '../../worker/core/health-plan';
 import { DEFAULT_LOCATION } from '../../worker/core/location-name';
 import { locationObjectOf } from '../../worker/health/monitor-client';
 import type { OriginHealth } from '../../worker/core/health-transition';
-import { applyControlReport, controlsInForce, type OriginControls } from '../../worker/core/origin-control';
+import { applyControlReport, controlsInForce, type OriginControls } from '../../worker/core/control/origin-control';
 import type {
   ControlReport,
   HealthSnapshot,

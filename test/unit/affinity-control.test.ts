@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_DIRECTIVES, parseAffinityControl } from '../../worker/core/affinity-control';
+import { MAX_DIRECTIVES, parseAffinityControl } from '../../worker/core/control/affinity-control';
 
 describe('the Affinity-Control header', () => {
   it('reads every directive of the contract', () => {

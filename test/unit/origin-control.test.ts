@@ -6,7 +6,7 @@ import {
   controlsAfterConfigChange,
   controlsInForce,
   type OriginControl,
-} from '../../worker/core/origin-control';
+} from '../../worker/core/control/origin-control';
 
 const T = 1_000_000;
 const nothingRecovered = () => undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Availability, RoutableOrigin } from '../../worker/core/routing/route-plan';
-import { resolveSessionDirective, type SessionControlContext } from '../../worker/core/session-control';
+import { resolveSessionDirective, type SessionControlContext } from '../../worker/core/control/session-control';
 
 const ORIGINS: RoutableOrigin[] = [
   { id: 'a', weight: 1, state: 'active' },

@@ -9,7 +9,7 @@ import { effectiveOrigin } from './routing/effective-origin';
 import type { FleetMetrics } from './fleet-answers';
 import { HEALTH_STATES, type HealthState } from './health-transition';
 import { LATENCY_BOUNDS_MS } from './latency-histogram';
-import type { ControlsInForce } from './origin-control';
+import type { ControlsInForce } from './control/origin-control';
 import { ORIGIN_STATES } from './config-schema';
 import { FAILURE_REASONS, reachOf } from './failover/failed-attempt';
 import { emptyCounts, MOVE_REASONS, STATUS_CLASSES, type OriginCounts } from './traffic-counts';

@@ -10,8 +10,8 @@
  * A report that fails is kept for the next one, unless the origin has said something newer.
  */
 import type { Bindings } from '../bindings';
-import type { StandingDirectives } from '../core/affinity-control';
-import type { ControlReport, ControlsInForce } from '../core/origin-control';
+import type { StandingDirectives } from '../core/control/affinity-control';
+import type { ControlReport, ControlsInForce } from '../core/control/origin-control';
 import { errorMessage, logEvent } from '../log';
 import type { HealthView } from './health-view';
 import { coordinatorOf } from './monitor-client';

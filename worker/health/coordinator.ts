@@ -13,7 +13,7 @@ import { validateConfigText } from '../config/config-source';
 import type { Config } from '../core/config-schema';
 import { healthPlan, splitIntoShards, type HealthPlan } from '../core/health-plan';
 import { initialHealth } from '../core/health-transition';
-import type { OriginControls } from '../core/origin-control';
+import type { OriginControls } from '../core/control/origin-control';
 import { errorMessage, logEvent } from '../log';
 import { probingShardOf } from './monitor-client';
 import { OriginControlBook } from './origin-control-book';

@@ -16,9 +16,9 @@
 import type { HealthConfig, OriginState } from '../core/config-schema';
 import type { ProbeTarget } from '../core/health-plan';
 import type { OriginHealth } from '../core/health-transition';
-import type { ControlsInForce } from '../core/origin-control';
+import type { ControlsInForce } from '../core/control/origin-control';
 
-export type { ControlReport, ControlsInForce } from '../core/origin-control';
+export type { ControlReport, ControlsInForce } from '../core/control/origin-control';
 
 export const COORDINATOR = 'coordinator';
 

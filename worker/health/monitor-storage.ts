@@ -10,7 +10,7 @@
 import { bucketName, type FleetTotals, type StoredBucket } from '../core/fleet-window';
 import type { HealthPlan } from '../core/health-plan';
 import type { OriginHealth } from '../core/health-transition';
-import type { OriginControls } from '../core/origin-control';
+import type { OriginControls } from '../core/control/origin-control';
 import type { RelayLedger } from '../core/traffic-relay';
 import type { LastGoodConfig, OriginStates, ShardOrders } from './monitor-protocol';
 

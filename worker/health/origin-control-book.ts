@@ -13,7 +13,7 @@ import {
   type ControlReport,
   type ControlsInForce,
   type OriginControls,
-} from '../core/origin-control';
+} from '../core/control/origin-control';
 import type { LastGoodConfig } from './monitor-protocol';
 import type { HealthRecords } from './monitor-storage';
 

@@ -13,10 +13,10 @@ import {
   sessionDirectiveText,
   standingDirectiveTexts,
   type IgnoredDirective,
-} from '../core/affinity-control';
+} from '../core/control/affinity-control';
 import type { Availability } from '../core/routing/route-plan';
 import type { RoutingTable } from '../core/routing/routing-table';
-import { resolveSessionDirective, type SessionAction } from '../core/session-control';
+import { resolveSessionDirective, type SessionAction } from '../core/control/session-control';
 import type { ControlReporter } from '../health/control-reporter';
 import { logEvent } from '../log';
 

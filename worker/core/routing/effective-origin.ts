@@ -11,7 +11,7 @@
  *   origin can only lower its share, never raise it past what the operator allows.
  */
 import type { OriginConfig, OriginState } from '../config-schema';
-import type { ControlInForce } from '../origin-control';
+import type { ControlInForce } from '../control/origin-control';
 
 export type SetBy = 'operator' | 'origin';
 

@@ -21,7 +21,7 @@
  */
 import { originFailed, type FailureClass, type FailureReason } from '../failover/failed-attempt';
 import type { Decision, RepinReason, RoutePlan } from './route-plan';
-import type { SessionAction } from '../session-control';
+import type { SessionAction } from '../control/session-control';
 
 /** Why the answer came from elsewhere than the session's pin, when it did. */
 export type SettledReason = RepinReason | FailureReason;

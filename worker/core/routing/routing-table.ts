@@ -7,7 +7,7 @@ import type { Config, OriginState } from '../config-schema';
 import { effectiveOrigin } from './effective-origin';
 import { healthPlan, type HealthPlan } from '../health-plan';
 import { parseLearnedNames, type LearnedName } from '../session/learned-names';
-import type { ControlsInForce } from '../origin-control';
+import type { ControlsInForce } from '../control/origin-control';
 import { createSelector, type OriginSelector } from './selector';
 import { parseSessionKeySource, type SessionKeySource } from './session-key';
 

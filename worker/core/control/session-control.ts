@@ -14,7 +14,7 @@
  * that is not a replay itself: a replay is followed once, never in a chain or a loop.
  */
 import type { SessionDirective } from './affinity-control';
-import type { Availability, RoutableOrigin } from './routing/route-plan';
+import type { Availability, RoutableOrigin } from '../routing/route-plan';
 
 export interface SessionControlContext {
   indexOf: ReadonlyMap<string, number>;
