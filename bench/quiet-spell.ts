@@ -4,7 +4,7 @@
  * an old one. Measured as the latency of that first request minus the latency of the request right
  * behind it, which finds the snapshot fresh, over repeated quiet spells.
  */
-import { FRESH_SNAPSHOT_WAIT_MS } from '../worker/core/snapshot-age';
+import { FRESH_SNAPSHOT_WAIT_MS } from '../worker/core/health/snapshot-age';
 import { startEdgeAffinity } from './http-load';
 import { median } from './stats';
 

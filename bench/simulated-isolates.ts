@@ -5,7 +5,7 @@
  * and reports its traffic by traffic-reporter.ts's: at most once per report interval, keeping each
  * batch until its location object vouches for it (the worker's own UnconfirmedBatches).
  */
-import { FRESH_SNAPSHOT_WAIT_MS } from '../worker/core/snapshot-age';
+import { FRESH_SNAPSHOT_WAIT_MS } from '../worker/core/health/snapshot-age';
 import { murmur3 } from '../worker/core/routing/hash';
 import { exponential } from '../worker/core/overload-scenario';
 import { TrafficTally } from '../worker/core/traffic-counts';

@@ -3,7 +3,7 @@
  * isolate) requests wait for a fresh snapshot, all of them for the same one, and never long.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FRESH_SNAPSHOT_WAIT_MS } from '../../worker/core/snapshot-age';
+import { FRESH_SNAPSHOT_WAIT_MS } from '../../worker/core/health/snapshot-age';
 import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins } from './support';
 
 const ORIGINS = ['one', 'two', 'three', 'four'].map((name) => ({ id: name, url: `http://${name}` }));

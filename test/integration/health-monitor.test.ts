@@ -8,7 +8,7 @@ import {
 } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../worker/core/config-parse';
-import { healthPlan } from '../../worker/core/health-plan';
+import { healthPlan } from '../../worker/core/health/health-plan';
 import { COORDINATOR } from '../../worker/health/monitor-protocol';
 import worker from '../../worker/index';
 import { PROBE_USER_AGENT } from '../../worker/health/probe';

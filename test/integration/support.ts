@@ -16,10 +16,10 @@ import { vi } from 'vitest';
 import { createApp } from '../../worker/app';
 import type { Bindings } from '../../worker/bindings';
 import { parseConfigText } from '../../worker/core/config-parse';
-import { healthPlan } from '../../worker/core/health-plan';
+import { healthPlan } from '../../worker/core/health/health-plan';
 import { DEFAULT_LOCATION } from '../../worker/core/location-name';
 import { locationObjectOf } from '../../worker/health/monitor-client';
-import type { OriginHealth } from '../../worker/core/health-transition';
+import type { OriginHealth } from '../../worker/core/health/health-transition';
 import { applyControlReport, controlsInForce, type OriginControls } from '../../worker/core/control/origin-control';
 import type {
   ControlReport,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDrained } from '../../worker/core/drain-rule';
+import { isDrained } from '../../worker/core/health/drain-rule';
 import { originFleetFacts } from '../../worker/core/fleet-answers';
 import { fleetLoad, originFigures } from '../../worker/core/fleet-figures';
 import { COUNT_BUCKET_MS, fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet-window';

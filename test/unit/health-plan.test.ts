@@ -6,7 +6,7 @@ import {
   shardCapacity,
   shardCount,
   splitIntoShards,
-} from '../../worker/core/health-plan';
+} from '../../worker/core/health/health-plan';
 
 function planFor(count: number, health: Record<string, number> = {}) {
   const parsed = parseConfig({

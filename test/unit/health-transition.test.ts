@@ -6,7 +6,7 @@ import {
   type HealthState,
   type OriginHealth,
   type Thresholds,
-} from '../../worker/core/health-transition';
+} from '../../worker/core/health/health-transition';
 
 const LETTER: Record<HealthState, string> = { unknown: '?', healthy: 'H', unhealthy: 'D' };
 

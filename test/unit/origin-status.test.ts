@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../worker/core/config-parse';
-import { originStatus } from '../../worker/core/origin-status';
+import { originStatus } from '../../worker/core/health/origin-status';
 
 function config(origins: object[]) {
   const parsed = parseConfig({ origins });

@@ -7,7 +7,7 @@
 import type { Config } from './config-schema';
 import { effectiveOrigin } from './routing/effective-origin';
 import type { FleetMetrics } from './fleet-answers';
-import { HEALTH_STATES, type HealthState } from './health-transition';
+import { HEALTH_STATES, type HealthState } from './health/health-transition';
 import { LATENCY_BOUNDS_MS } from './latency-histogram';
 import type { ControlsInForce } from './control/origin-control';
 import { ORIGIN_STATES } from './config-schema';

@@ -11,8 +11,8 @@
 import type { Bindings } from '../bindings';
 import { validateConfigText } from '../config/config-source';
 import type { Config } from '../core/config-schema';
-import { healthPlan, splitIntoShards, type HealthPlan } from '../core/health-plan';
-import { initialHealth } from '../core/health-transition';
+import { healthPlan, splitIntoShards, type HealthPlan } from '../core/health/health-plan';
+import { initialHealth } from '../core/health/health-transition';
 import type { OriginControls } from '../core/control/origin-control';
 import { errorMessage, logEvent } from '../log';
 import { probingShardOf } from './monitor-client';

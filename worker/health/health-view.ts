@@ -18,13 +18,13 @@
  * The snapshot also carries what origins said of themselves (`drain`, `weight=<n>%`) and still holds:
  * the same object for as long as it does not change, so what is built from it is built once.
  */
-import type { HealthPlan } from '../core/health-plan';
+import type { HealthPlan } from '../core/health/health-plan';
 import {
   FRESH_SNAPSHOT_WAIT_MS,
   relayedSnapshotMaxAgeMs,
   snapshotMaxAgeMs,
   snapshotRefreshMs,
-} from '../core/snapshot-age';
+} from '../core/health/snapshot-age';
 import { errorMessage, logEvent } from '../log';
 import { SharedTask } from '../shared-task';
 import type { LocationObject } from './monitor-client';

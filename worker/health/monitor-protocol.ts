@@ -14,8 +14,8 @@
  * one place that builds stubs of them.
  */
 import type { HealthConfig, OriginState } from '../core/config-schema';
-import type { ProbeTarget } from '../core/health-plan';
-import type { OriginHealth } from '../core/health-transition';
+import type { ProbeTarget } from '../core/health/health-plan';
+import type { OriginHealth } from '../core/health/health-transition';
 import type { ControlsInForce } from '../core/control/origin-control';
 
 export type { ControlReport, ControlsInForce } from '../core/control/origin-control';

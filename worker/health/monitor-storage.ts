@@ -8,8 +8,8 @@
  * reads its keys back when it starts, so an eviction or a restart loses nothing.
  */
 import { bucketName, type FleetTotals, type StoredBucket } from '../core/fleet-window';
-import type { HealthPlan } from '../core/health-plan';
-import type { OriginHealth } from '../core/health-transition';
+import type { HealthPlan } from '../core/health/health-plan';
+import type { OriginHealth } from '../core/health/health-transition';
 import type { OriginControls } from '../core/control/origin-control';
 import type { RelayLedger } from '../core/traffic-relay';
 import type { LastGoodConfig, OriginStates, ShardOrders } from './monitor-protocol';

@@ -4,8 +4,8 @@
  * probes are in flight at once, the connection limit of one Worker invocation.
  */
 import type { HealthConfig } from '../core/config-schema';
-import { CONNECTIONS_PER_INVOCATION, type ProbeTarget } from '../core/health-plan';
-import type { ProbeOutcome } from '../core/health-transition';
+import { CONNECTIONS_PER_INVOCATION, type ProbeTarget } from '../core/health/health-plan';
+import type { ProbeOutcome } from '../core/health/health-transition';
 
 export const PROBE_USER_AGENT = 'edge-affinity-health-check/1';
 

@@ -7,7 +7,7 @@
  * `finally`, so one failed round never stops the probing.
  */
 import type { Bindings } from '../bindings';
-import { applyPassiveFailures, applyProbe, initialHealth } from '../core/health-transition';
+import { applyPassiveFailures, applyProbe, initialHealth } from '../core/health/health-transition';
 import { errorMessage, logEvent } from '../log';
 import { coordinatorOf } from './monitor-client';
 import type { PassiveFailure, ShardOrders } from './monitor-protocol';

@@ -5,7 +5,7 @@
 import { ADMIN_SESSION_COOKIE_NAMES } from '../session/admin-session';
 import type { Config, OriginState } from '../config-schema';
 import { effectiveOrigin } from './effective-origin';
-import { healthPlan, type HealthPlan } from '../health-plan';
+import { healthPlan, type HealthPlan } from '../health/health-plan';
 import { parseLearnedNames, type LearnedName } from '../session/learned-names';
 import type { ControlsInForce } from '../control/origin-control';
 import { createSelector, type OriginSelector } from './selector';

@@ -7,8 +7,8 @@
  * enough to finish within one interval even when every probe times out: six origins per wave, as many
  * waves as fit in the interval (at least one).
  */
-import type { Config, HealthConfig } from './config-schema';
-import { murmur3 } from './routing/hash';
+import type { Config, HealthConfig } from '../config-schema';
+import { murmur3 } from '../routing/hash';
 
 /** Connections one Worker invocation may hold open at once. */
 export const CONNECTIONS_PER_INVOCATION = 6;

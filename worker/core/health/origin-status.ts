@@ -4,10 +4,10 @@
  * the share of new sessions it takes right now. Pure: the status endpoint and page render what this
  * returns.
  */
-import type { Config } from './config-schema';
-import { effectiveOrigin, type EffectiveOrigin } from './routing/effective-origin';
+import type { Config } from '../config-schema';
+import { effectiveOrigin, type EffectiveOrigin } from '../routing/effective-origin';
 import { initialHealth, type HealthState, type OriginHealth } from './health-transition';
-import type { ControlsInForce } from './control/origin-control';
+import type { ControlsInForce } from '../control/origin-control';
 
 /**
  * One origin as the status shows it: what is in force and who set it (effective-origin.ts), with what
