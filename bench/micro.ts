@@ -7,7 +7,7 @@ import { importSigningKey, signAffinityToken, verifyAffinityToken } from '../wor
 import { parseConfigText } from '../worker/core/config-parse';
 import { compileRoutingTable } from '../worker/core/routing/routing-table';
 import { createSelector, type SelectionAlgorithm } from '../worker/core/routing/selector';
-import { TrafficTally } from '../worker/core/traffic-counts';
+import { TrafficTally } from '../worker/core/fleet/traffic-counts';
 import { sessionIds } from '../test/support/keys';
 
 export interface MicroRow {

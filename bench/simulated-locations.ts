@@ -10,9 +10,9 @@
  * In the design before the tier (`scenario.tier` false) an isolate's snapshot read goes to the
  * coordinator itself, over its location's round trip.
  */
-import { mergeBatch, newFleetWindow } from '../worker/core/fleet-window';
-import type { TrafficBatch } from '../worker/core/traffic-counts';
-import { TrafficRelay, type Receipt, type RelayLedger } from '../worker/core/traffic-relay';
+import { mergeBatch, newFleetWindow } from '../worker/core/fleet/fleet-window';
+import type { TrafficBatch } from '../worker/core/fleet/traffic-counts';
+import { TrafficRelay, type Receipt, type RelayLedger } from '../worker/core/fleet/traffic-relay';
 import {
   LOCATION_DRAIN_FORWARD_INTERVAL_MS,
   LOCATION_FORWARD_INTERVAL_MS,

@@ -20,7 +20,7 @@
  */
 import type { HealthConfig } from '../worker/core/config-schema';
 import { parseConfig } from '../worker/core/config-parse';
-import { fleetView } from '../worker/core/fleet-window';
+import { fleetView } from '../worker/core/fleet/fleet-window';
 import { seededRandom } from '../worker/core/overload-scenario';
 import { relayedSnapshotMaxAgeMs, snapshotMaxAgeMs, snapshotRefreshMs } from '../worker/core/health/snapshot-age';
 import { TRAFFIC_REPORT_INTERVAL_MS } from '../worker/fleet/fleet-protocol';

@@ -3,8 +3,8 @@
  * them (each a call, or its answer, arriving), the clock's windows and the counters. Neither side
  * touches the other's state: they meet through the event queue only, as the real ones meet through calls.
  */
-import type { TrafficBatch } from '../worker/core/traffic-counts';
-import type { Receipt, RelayLedger } from '../worker/core/traffic-relay';
+import type { TrafficBatch } from '../worker/core/fleet/traffic-counts';
+import type { Receipt, RelayLedger } from '../worker/core/fleet/traffic-relay';
 import { EventQueue } from './event-queue';
 import type { TierScenario } from './tier-simulation';
 

@@ -18,7 +18,7 @@ import { ControlReporter } from './health/control-reporter';
 import { HealthView } from './health/health-view';
 import { ejectionMs, LocalEjections } from './health/local-ejections';
 import { locationObjectOf, type LocationObject } from './health/monitor-client';
-import { DEFAULT_LOCATION, locationOf } from './core/location-name';
+import { DEFAULT_LOCATION, locationOf } from './core/fleet/location-name';
 import { PassiveReporter } from './health/passive-reporter';
 import type { AttemptFailure } from './core/failover/failed-attempt';
 import { SigningKeyCache } from './http/signing-keys';

@@ -5,8 +5,8 @@
  */
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TrafficTally } from '../../worker/core/traffic-counts';
-import { REMOVED_ORIGIN_RETENTION_MS } from '../../worker/core/fleet-retention';
+import { TrafficTally } from '../../worker/core/fleet/traffic-counts';
+import { REMOVED_ORIGIN_RETENTION_MS } from '../../worker/core/fleet/fleet-retention';
 import { RETIREMENT_CHECK_MS } from '../../worker/fleet/fleet-aggregator';
 import { PERSIST_INTERVAL_MS, type FleetTotals } from '../../worker/fleet/fleet-protocol';
 import { emptyHealthMonitors, seedConfig, testEnv } from './support';

@@ -17,7 +17,7 @@ import { createApp } from '../../worker/app';
 import type { Bindings } from '../../worker/bindings';
 import { parseConfigText } from '../../worker/core/config-parse';
 import { healthPlan } from '../../worker/core/health/health-plan';
-import { DEFAULT_LOCATION } from '../../worker/core/location-name';
+import { DEFAULT_LOCATION } from '../../worker/core/fleet/location-name';
 import { locationObjectOf } from '../../worker/health/monitor-client';
 import type { OriginHealth } from '../../worker/core/health/health-transition';
 import { applyControlReport, controlsInForce, type OriginControls } from '../../worker/core/control/origin-control';
@@ -28,8 +28,8 @@ import type {
   LastGoodConfig,
   PassiveFailure,
 } from '../../worker/health/monitor-protocol';
-import { fleetMetrics, fleetStatus, originFleetFacts } from '../../worker/core/fleet-answers';
-import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet-window';
+import { fleetMetrics, fleetStatus, originFleetFacts } from '../../worker/core/fleet/fleet-answers';
+import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet/fleet-window';
 import type {
   FleetLoad,
   FleetMetrics,

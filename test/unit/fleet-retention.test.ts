@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { REMOVED_ORIGIN_RETENTION_MS, retireRemovedOrigins } from '../../worker/core/fleet-retention';
-import type { FleetTotals } from '../../worker/core/fleet-window';
-import { emptyCounts } from '../../worker/core/traffic-counts';
+import { REMOVED_ORIGIN_RETENTION_MS, retireRemovedOrigins } from '../../worker/core/fleet/fleet-retention';
+import type { FleetTotals } from '../../worker/core/fleet/fleet-window';
+import { emptyCounts } from '../../worker/core/fleet/traffic-counts';
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isDrained } from '../../worker/core/health/drain-rule';
-import { originFleetFacts } from '../../worker/core/fleet-answers';
-import { fleetLoad, originFigures } from '../../worker/core/fleet-figures';
-import { COUNT_BUCKET_MS, fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet-window';
-import { TrafficTally, type CountedRequest } from '../../worker/core/traffic-counts';
+import { originFleetFacts } from '../../worker/core/fleet/fleet-answers';
+import { fleetLoad, originFigures } from '../../worker/core/fleet/fleet-figures';
+import { COUNT_BUCKET_MS, fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet/fleet-window';
+import { TrafficTally, type CountedRequest } from '../../worker/core/fleet/traffic-counts';
 import { sessionIds } from '../support/keys';
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0); // on a bucket boundary

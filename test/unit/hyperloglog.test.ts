@@ -7,7 +7,7 @@ import {
   estimateDistinct,
   HLL_RELATIVE_ERROR,
   mergeSketch,
-} from '../../worker/core/hyperloglog';
+} from '../../worker/core/fleet/hyperloglog';
 import { sessionIds } from '../support/keys';
 
 function sketchOf(ids: readonly string[]) {

@@ -5,7 +5,7 @@ import {
   latencyQuantile,
   mergeHistogram,
   observeLatency,
-} from '../../worker/core/latency-histogram';
+} from '../../worker/core/fleet/latency-histogram';
 
 describe('the response-time histogram', () => {
   it('counts each response in the first bucket whose upper bound it does not exceed, past the last in +Inf', () => {

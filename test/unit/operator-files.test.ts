@@ -11,9 +11,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as yamlText } from 'yaml';
 import { parseConfig } from '../../worker/core/config-parse';
-import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet-window';
-import { renderPrometheus } from '../../worker/core/prometheus-text';
-import { TrafficTally } from '../../worker/core/traffic-counts';
+import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet/fleet-window';
+import { renderPrometheus } from '../../worker/core/fleet/prometheus-text';
+import { TrafficTally } from '../../worker/core/fleet/traffic-counts';
 import { parsePrometheus } from '../support/prometheus-parser';
 import { asPromQL, metricNamesOf } from '../support/promql-names';
 

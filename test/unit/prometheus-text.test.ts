@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../worker/core/config-parse';
-import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet-window';
-import { renderPrometheus } from '../../worker/core/prometheus-text';
-import { TrafficTally } from '../../worker/core/traffic-counts';
+import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet/fleet-window';
+import { renderPrometheus } from '../../worker/core/fleet/prometheus-text';
+import { TrafficTally } from '../../worker/core/fleet/traffic-counts';
 import { histogramSamples, parsePrometheus, sampleValue } from '../support/prometheus-parser';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);

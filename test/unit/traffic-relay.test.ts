@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet-window';
-import { estimateDistinct, decodeSketch } from '../../worker/core/hyperloglog';
-import { DEFAULT_LOCATION, locationOf } from '../../worker/core/location-name';
-import { TrafficTally, type CountedRequest, type TrafficBatch } from '../../worker/core/traffic-counts';
-import { LEDGER_INCARNATIONS, settleReceipt, TrafficRelay } from '../../worker/core/traffic-relay';
+import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet/fleet-window';
+import { estimateDistinct, decodeSketch } from '../../worker/core/fleet/hyperloglog';
+import { DEFAULT_LOCATION, locationOf } from '../../worker/core/fleet/location-name';
+import { TrafficTally, type CountedRequest, type TrafficBatch } from '../../worker/core/fleet/traffic-counts';
+import { LEDGER_INCARNATIONS, settleReceipt, TrafficRelay } from '../../worker/core/fleet/traffic-relay';
 import { sessionIds } from '../support/keys';
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);

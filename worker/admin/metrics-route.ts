@@ -5,7 +5,7 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../bindings';
-import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../core/prometheus-text';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../core/fleet/prometheus-text';
 import type { IsolateState } from '../isolate-state';
 import { readFleetMetrics, readHealthStatus } from './fleet-reads';
 import { NO_STORE } from './no-store';

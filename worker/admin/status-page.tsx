@@ -5,7 +5,7 @@
  * signed in with the admin session cookie can sign out from it.
  */
 import type { FC } from 'hono/jsx';
-import type { OriginFigures } from '../core/fleet-figures';
+import type { OriginFigures } from '../core/fleet/fleet-figures';
 import { ConfigSummary } from './config-summary';
 import { PageLayout, REFRESH_SECONDS, SignOutButton } from './page-layout';
 import type { OriginReport, StatusReport } from './status-report';

@@ -5,7 +5,7 @@
 import type { Bindings } from '../bindings';
 import type { ConfigFailure } from '../config/config-source';
 import type { ConfigSourceName, ConfigState } from '../config/config-store';
-import type { OriginFigures } from '../core/fleet-figures';
+import type { OriginFigures } from '../core/fleet/fleet-figures';
 import type { OriginHealth } from '../core/health/health-transition';
 import { originStatus, type OriginStatus } from '../core/health/origin-status';
 import type { IsolateState } from '../isolate-state';

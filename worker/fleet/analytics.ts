@@ -9,7 +9,7 @@
  * client failure; double1 duration (ms to response headers), double2 origins tried, double3 status.
  * Never a session id, a cookie value or a client address.
  */
-import { statusClass } from '../core/traffic-counts';
+import { statusClass } from '../core/fleet/traffic-counts';
 import type { DecisionRecord } from '../http/decision-log';
 import { errorMessage, logEvent } from '../log';
 

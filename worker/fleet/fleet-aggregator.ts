@@ -25,9 +25,9 @@ import {
   type FleetMetrics,
   type FleetStatus,
   type OriginFleetFacts,
-} from '../core/fleet-answers';
-import { fleetLoad, type FleetLoad } from '../core/fleet-figures';
-import { retireRemovedOrigins } from '../core/fleet-retention';
+} from '../core/fleet/fleet-answers';
+import { fleetLoad, type FleetLoad } from '../core/fleet/fleet-figures';
+import { retireRemovedOrigins } from '../core/fleet/fleet-retention';
 import {
   bucketsChangedSince,
   fleetView,
@@ -38,8 +38,8 @@ import {
   type FleetTotals,
   type FleetWindow,
   type StoredBucket,
-} from '../core/fleet-window';
-import type { TrafficBatch } from '../core/traffic-counts';
+} from '../core/fleet/fleet-window';
+import type { TrafficBatch } from '../core/fleet/traffic-counts';
 import type { MonitorStorage } from '../health/monitor-storage';
 import { logEvent } from '../log';
 import { PERSIST_INTERVAL_MS } from './fleet-protocol';

@@ -7,10 +7,10 @@
  * so every isolate knows it without a call of its own. Each admin route reads what it shows:
  * `fleetStatus(ids)` (the status page), `fleetOrigin(id)` (one origin), `fleetMetrics()`.
  */
-export type { FleetLoad } from '../core/fleet-figures';
-export type { FleetMetrics, FleetStatus, OriginFleetFacts } from '../core/fleet-answers';
-export type { FleetTotals } from '../core/fleet-window';
-export type { TrafficBatch } from '../core/traffic-counts';
+export type { FleetLoad } from '../core/fleet/fleet-figures';
+export type { FleetMetrics, FleetStatus, OriginFleetFacts } from '../core/fleet/fleet-answers';
+export type { FleetTotals } from '../core/fleet/fleet-window';
+export type { TrafficBatch } from '../core/fleet/traffic-counts';
 
 export const FLEET_AGGREGATOR = 'fleet';
 

@@ -9,7 +9,7 @@
  */
 import type { Config } from '../core/config-schema';
 import { loadBound } from '../core/routing/bounded-load';
-import type { FleetLoad } from '../core/fleet-figures';
+import type { FleetLoad } from '../core/fleet/fleet-figures';
 import { fleetConcurrencyByIndex, originLoad, usableFleetLoad } from '../core/routing/load-estimate';
 import { takesNewSessions, type Availability } from '../core/routing/route-plan';
 import type { RoutingTable } from '../core/routing/routing-table';

@@ -21,9 +21,9 @@
  * the oldest is let go (logged), since a location that has answered nothing for that long has most
  * likely forwarded it already or lost it for good.
  */
-import type { FleetLoad } from '../core/fleet-figures';
-import { TrafficTally, type CountedRequest, type TrafficBatch } from '../core/traffic-counts';
-import { MAX_UNCONFIRMED_BATCHES, UnconfirmedBatches } from '../core/traffic-relay';
+import type { FleetLoad } from '../core/fleet/fleet-figures';
+import { TrafficTally, type CountedRequest, type TrafficBatch } from '../core/fleet/traffic-counts';
+import { MAX_UNCONFIRMED_BATCHES, UnconfirmedBatches } from '../core/fleet/traffic-relay';
 import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from './fleet-protocol';
 import type { LocationObject } from '../health/monitor-client';
 import type { RelayAnswer } from '../location/location-protocol';

@@ -7,11 +7,11 @@
  * Storage is the source of truth: a value is written before anything relies on it, and every object
  * reads its keys back when it starts, so an eviction or a restart loses nothing.
  */
-import { bucketName, type FleetTotals, type StoredBucket } from '../core/fleet-window';
+import { bucketName, type FleetTotals, type StoredBucket } from '../core/fleet/fleet-window';
 import type { HealthPlan } from '../core/health/health-plan';
 import type { OriginHealth } from '../core/health/health-transition';
 import type { OriginControls } from '../core/control/origin-control';
-import type { RelayLedger } from '../core/traffic-relay';
+import type { RelayLedger } from '../core/fleet/traffic-relay';
 import type { LastGoodConfig, OriginStates, ShardOrders } from './monitor-protocol';
 
 /** Health per origin id. */

@@ -14,10 +14,10 @@
  * to the coordinator straight: they are rare, each isolate sends at most one per second and only news,
  * and the reporting isolate routes by the coordinator's answer at once.
  */
-import type { FleetLoad } from '../core/fleet-figures';
-import type { Receipt, RelayLedger } from '../core/traffic-relay';
+import type { FleetLoad } from '../core/fleet/fleet-figures';
+import type { Receipt, RelayLedger } from '../core/fleet/traffic-relay';
 
-export type { Receipt, RelayLedger } from '../core/traffic-relay';
+export type { Receipt, RelayLedger } from '../core/fleet/traffic-relay';
 
 const LOCATION_PREFIX = 'location:';
 

@@ -12,9 +12,9 @@
  * role, so its alarm is only ever set for the next forward: when it rings, a forward is due.
  */
 import type { Bindings } from '../bindings';
-import type { FleetLoad } from '../core/fleet-figures';
-import type { TrafficBatch } from '../core/traffic-counts';
-import { TrafficRelay, type RelayLedger } from '../core/traffic-relay';
+import type { FleetLoad } from '../core/fleet/fleet-figures';
+import type { TrafficBatch } from '../core/fleet/traffic-counts';
+import { TrafficRelay, type RelayLedger } from '../core/fleet/traffic-relay';
 import { fleetAggregatorOf } from '../health/monitor-client';
 import type { MonitorStorage } from '../health/monitor-storage';
 import { errorMessage, logEvent } from '../log';

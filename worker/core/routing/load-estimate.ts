@@ -19,7 +19,7 @@
  * a lone isolate both measure the same thing. A fleet figure older than FLEET_LOAD_MAX_AGE_MS (an
  * isolate that has not reported for a while) is left out rather than trusted. Pure.
  */
-import type { FleetLoad } from '../fleet-figures';
+import type { FleetLoad } from '../fleet/fleet-figures';
 
 /**
  * Fleet figures older than this are not used: the 25 s they may be in the steady state (a report

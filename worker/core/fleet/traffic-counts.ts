@@ -7,9 +7,9 @@
  */
 import { addToSketch, emptySketch, encodeSketch, mergeWire, type HllRegisters, type HllWire } from './hyperloglog';
 import { emptyHistogram, mergeHistogram, observeLatency, type LatencyHistogram } from './latency-histogram';
-import { FAILURE_REASONS, type FailureReason } from './failover/failed-attempt';
-import type { Decision } from './routing/route-plan';
-import type { SettledReason } from './routing/route-settlement';
+import { FAILURE_REASONS, type FailureReason } from '../failover/failed-attempt';
+import type { Decision } from '../routing/route-plan';
+import type { SettledReason } from '../routing/route-settlement';
 /** Why a session moved to an origin: a re-pin's reason, or `repin` (its origin handed it over). */
 export type MoveReason = SettledReason | 'repin';
 /**

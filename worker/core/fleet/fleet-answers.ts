@@ -7,7 +7,7 @@
  * - one origin's endpoint: its figures without the chart, and what "drained" is judged from;
  * - the metrics: the totals (the aggregator passes the stored ones) and active sessions.
  */
-import type { DrainFacts } from './health/drain-rule';
+import type { DrainFacts } from '../health/drain-rule';
 import { originFigures, withoutSeries, type LiveFigures, type OriginFigures } from './fleet-figures';
 import type { FleetTotals, FleetView } from './fleet-window';
 

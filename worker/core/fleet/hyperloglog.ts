@@ -9,7 +9,7 @@
  * sketch (less on the wire: a sketch with few registers set travels as a list of them).
  * The sketch holds register maxima of hashes, not session ids: nothing in it can be read back.
  */
-import { murmur3 } from './routing/hash';
+import { murmur3 } from '../routing/hash';
 
 export const HLL_PRECISION = 10;
 export const HLL_REGISTERS = 1 << HLL_PRECISION;
