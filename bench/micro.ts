@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { importSigningKey, signAffinityToken, verifyAffinityToken } from '../worker/core/session/affinity-token';
-import { parseConfigText } from '../worker/core/config-parse';
+import { parseConfigText } from '../worker/core/config/config-parse';
 import { compileRoutingTable } from '../worker/core/routing/routing-table';
 import { createSelector, type SelectionAlgorithm } from '../worker/core/routing/selector';
 import { TrafficTally } from '../worker/core/fleet/traffic-counts';

@@ -18,8 +18,8 @@
  * lost; its stored ledger kept) and the fleet aggregator refuses forwards for 3 s. After the traffic
  * stops, isolates report what they still hold, as the last request before a quiet spell schedules.
  */
-import type { HealthConfig } from '../worker/core/config-schema';
-import { parseConfig } from '../worker/core/config-parse';
+import type { HealthConfig } from '../worker/core/config/config-schema';
+import { parseConfig } from '../worker/core/config/config-parse';
 import { fleetView } from '../worker/core/fleet/fleet-window';
 import { seededRandom } from '../worker/core/overload-scenario';
 import { relayedSnapshotMaxAgeMs, snapshotMaxAgeMs, snapshotRefreshMs } from '../worker/core/health/snapshot-age';

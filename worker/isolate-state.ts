@@ -8,7 +8,7 @@ import { importStateKey } from './core/session/sealed-state';
 import type { Bindings } from './bindings';
 import { ConfigStore } from './config/config-store';
 import { importSigningKey } from './core/session/affinity-token';
-import type { HealthConfig } from './core/config-schema';
+import type { HealthConfig } from './core/config/config-schema';
 import { importEnvelopeKey } from './core/session/learned-envelope';
 import { RetryBudget, type RetryBudgetOptions } from './core/failover/retry-budget';
 import type { Availability } from './core/routing/route-plan';

@@ -5,8 +5,8 @@
  */
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../worker/core/config-parse';
-import { ConfigSchema } from '../../worker/core/config-schema';
+import { parseConfig } from '../../worker/core/config/config-parse';
+import { ConfigSchema } from '../../worker/core/config/config-schema';
 import { read } from './markdown';
 
 interface Row {

@@ -6,7 +6,7 @@ import {
   readConfigText,
   storeConfig,
 } from '../../worker/config/config-source';
-import { parseConfig } from '../../worker/core/config-parse';
+import { parseConfig } from '../../worker/core/config/config-parse';
 import { seedConfig, testEnv } from './support';
 
 const kv = testEnv.ORIGINS;

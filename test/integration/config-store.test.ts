@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CONFIG_REFRESH_MS, ConfigStore } from '../../worker/config/config-store';
-import { parseConfig } from '../../worker/core/config-parse';
+import { parseConfig } from '../../worker/core/config/config-parse';
 import { FakeMonitor, seedConfig, testEnv } from './support';
 
 const good = (id: string) => ({ origins: [{ id, url: `https://${id}.example.com` }] });

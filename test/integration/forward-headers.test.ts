@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../worker/core/config-parse';
-import type { Config } from '../../worker/core/config-schema';
+import { parseConfig } from '../../worker/core/config/config-parse';
+import type { Config } from '../../worker/core/config/config-schema';
 import { compileRoutingTable } from '../../worker/core/routing/routing-table';
 import {
   clientResponseHeaders,

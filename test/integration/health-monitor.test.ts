@@ -7,7 +7,7 @@ import {
   runInDurableObject,
 } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseConfig } from '../../worker/core/config-parse';
+import { parseConfig } from '../../worker/core/config/config-parse';
 import { healthPlan } from '../../worker/core/health/health-plan';
 import { COORDINATOR } from '../../worker/health/monitor-protocol';
 import worker from '../../worker/index';

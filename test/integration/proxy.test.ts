@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { importSigningKey, signAffinityToken } from '../../worker/core/session/affinity-token';
-import { parseConfig } from '../../worker/core/config-parse';
+import { parseConfig } from '../../worker/core/config/config-parse';
 import { compileRoutingTable } from '../../worker/core/routing/routing-table';
 import {
   affinityCookie,

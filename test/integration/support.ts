@@ -15,7 +15,7 @@ import { env } from 'cloudflare:workers';
 import { vi } from 'vitest';
 import { createApp } from '../../worker/app';
 import type { Bindings } from '../../worker/bindings';
-import { parseConfigText } from '../../worker/core/config-parse';
+import { parseConfigText } from '../../worker/core/config/config-parse';
 import { healthPlan } from '../../worker/core/health/health-plan';
 import { DEFAULT_LOCATION } from '../../worker/core/fleet/location-name';
 import { locationObjectOf } from '../../worker/health/monitor-client';

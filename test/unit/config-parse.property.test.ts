@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, parseConfigText, type ConfigParseResult } from '../../worker/core/config-parse';
+import { parseConfig, parseConfigText, type ConfigParseResult } from '../../worker/core/config/config-parse';
 import { compileRoutingTable, originUrl } from '../../worker/core/routing/routing-table';
 
 // ---------------------------------------------------------------------------------------------------

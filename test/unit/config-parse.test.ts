@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS } from '../../worker/core/config-schema';
-import { formatPath, parseConfig, parseConfigText } from '../../worker/core/config-parse';
+import { CONFIG_DEFAULTS } from '../../worker/core/config/config-schema';
+import { formatPath, parseConfig, parseConfigText } from '../../worker/core/config/config-parse';
 import { compileRoutingTable, originUrl } from '../../worker/core/routing/routing-table';
 
 const minimal = { origins: [{ id: 'app-1', url: 'https://app-1.internal.example.com' }] };

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as yamlText } from 'yaml';
-import { parseConfig } from '../../worker/core/config-parse';
+import { parseConfig } from '../../worker/core/config/config-parse';
 import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet/fleet-window';
 import { renderPrometheus } from '../../worker/core/fleet/prometheus-text';
 import { TrafficTally } from '../../worker/core/fleet/traffic-counts';

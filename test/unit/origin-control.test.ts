@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../worker/core/config-parse';
+import { parseConfig } from '../../worker/core/config/config-parse';
 import { effectiveOrigin } from '../../worker/core/routing/effective-origin';
 import {
   applyControlReport,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../worker/core/config-parse';
+import { parseConfig } from '../../worker/core/config/config-parse';
 import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet/fleet-window';
 import { renderPrometheus } from '../../worker/core/fleet/prometheus-text';
 import { TrafficTally } from '../../worker/core/fleet/traffic-counts';

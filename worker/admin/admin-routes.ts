@@ -7,7 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from '../bindings';
 import { CONFIG_KEY, type ConfigFailure } from '../config/config-source';
-import { parseConfigText } from '../core/config-parse';
+import { parseConfigText } from '../core/config/config-parse';
 import type { IsolateState } from '../isolate-state';
 import { adminAuth, adminEnabled } from './admin-auth';
 import { ADMIN_ROUTES } from './admin-paths';

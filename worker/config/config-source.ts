@@ -4,8 +4,8 @@
  * through here, so a missing key, a refused value and a failed read mean the same everywhere.
  * Validation itself is the pure core's (core/config-parse.ts); this module only adds the I/O.
  */
-import { describeProblems, parseConfigText, type ConfigProblem } from '../core/config-parse';
-import type { Config } from '../core/config-schema';
+import { describeProblems, parseConfigText, type ConfigProblem } from '../core/config/config-parse';
+import type { Config } from '../core/config/config-schema';
 import { errorMessage, logEvent, type LogLevel } from '../log';
 
 /** The KV key that holds the configuration JSON. */

@@ -8,7 +8,7 @@
  * holds nothing usable, for the last good configuration the health coordinator keeps (last-good.ts).
  */
 import type { Bindings } from '../bindings';
-import type { Config } from '../core/config-schema';
+import type { Config } from '../core/config/config-schema';
 import { compileRoutingTable, type RoutingTable } from '../core/routing/routing-table';
 import type { LastGoodConfig } from '../health/monitor-protocol';
 import { logEvent } from '../log';

@@ -9,7 +9,7 @@
  * period) when only settings outside the health plan changed, which no isolate asks it to look at.
  */
 import type { Bindings } from '../bindings';
-import type { Config } from '../core/config-schema';
+import type { Config } from '../core/config/config-schema';
 import { coordinatorOf } from '../health/monitor-client';
 import type { LastGoodConfig } from '../health/monitor-protocol';
 import { errorMessage, logEvent } from '../log';

@@ -7,7 +7,7 @@
  * Nothing here runs without a balance factor: the proxy neither counts requests in flight nor asks for
  * a bound then.
  */
-import type { Config } from '../core/config-schema';
+import type { Config } from '../core/config/config-schema';
 import { loadBound } from '../core/routing/bounded-load';
 import type { FleetLoad } from '../core/fleet/fleet-figures';
 import { fleetConcurrencyByIndex, originLoad, usableFleetLoad } from '../core/routing/load-estimate';

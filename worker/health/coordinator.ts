@@ -10,7 +10,7 @@
  */
 import type { Bindings } from '../bindings';
 import { validateConfigText } from '../config/config-source';
-import type { Config } from '../core/config-schema';
+import type { Config } from '../core/config/config-schema';
 import { healthPlan, splitIntoShards, type HealthPlan } from '../core/health/health-plan';
 import { initialHealth } from '../core/health/health-transition';
 import type { OriginControls } from '../core/control/origin-control';

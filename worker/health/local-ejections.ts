@@ -4,7 +4,7 @@
  * monitor (probes, and the reports of every isolate) has the final word; this only bridges the
  * moments until its snapshot arrives.
  */
-import type { HealthConfig } from '../core/config-schema';
+import type { HealthConfig } from '../core/config/config-schema';
 
 /** How long an origin stays ejected here: about as long as the probes need to confirm a failure. */
 export function ejectionMs(health: HealthConfig): number {

@@ -13,7 +13,7 @@
  * probing-shard.ts; their storage keys are listed in monitor-storage.ts, and monitor-client.ts is the
  * one place that builds stubs of them.
  */
-import type { HealthConfig, OriginState } from '../core/config-schema';
+import type { HealthConfig, OriginState } from '../core/config/config-schema';
 import type { ProbeTarget } from '../core/health/health-plan';
 import type { OriginHealth } from '../core/health/health-transition';
 import type { ControlsInForce } from '../core/control/origin-control';

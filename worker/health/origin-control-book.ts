@@ -5,7 +5,7 @@
  * the coordinator's memory (`controls`) and storage (monitor-storage.ts); the coordinator writes them.
  */
 import { validateConfigText } from '../config/config-source';
-import type { Config } from '../core/config-schema';
+import type { Config } from '../core/config/config-schema';
 import {
   applyControlReport,
   controlsAfterConfigChange,

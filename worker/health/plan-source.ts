@@ -10,7 +10,7 @@
  */
 import { logConfigFailure, readConfigText, validateConfigText } from '../config/config-source';
 import { KV_PROPAGATION_MS } from '../config/config-store';
-import type { Config } from '../core/config-schema';
+import type { Config } from '../core/config/config-schema';
 
 /** How often, at most, the coordinator reads KV when asked to. */
 export const KV_SYNC_INTERVAL_MS = 5_000;

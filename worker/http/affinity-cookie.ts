@@ -3,7 +3,7 @@
  * handle the RFC 6265 grammar (reading is `getCookie`); the token itself is ours (see core/affinity-token).
  */
 import { generateCookie } from 'hono/cookie';
-import { stateCookieName, type AffinityConfig } from '../core/config-schema';
+import { stateCookieName, type AffinityConfig } from '../core/config/config-schema';
 import { encodeBase64Url } from '../core/text/base64url';
 
 /** A new session id: 96 random bits, 16 base64url characters. */

@@ -12,7 +12,7 @@
  * session, so that it is handed over once; a state cookie that cannot be the session's is removed.
  * The outcome says which tag the session's token carries from now on, and whether it changed.
  */
-import type { AffinityConfig } from '../core/config-schema';
+import type { AffinityConfig } from '../core/config/config-schema';
 import {
   IV_BYTES,
   MAX_STATE_BYTES,

@@ -16,7 +16,7 @@
  * directive twice is dropped quietly; two different ones of a kind (a second session directive,
  * `ready` after `drain`, a second weight) cannot both hold: the first wins and the others are ignored.
  */
-import { ORIGIN_ID_PATTERN } from '../config-schema';
+import { ORIGIN_ID_PATTERN } from '../config/config-schema';
 
 export const AFFINITY_CONTROL_HEADER = 'affinity-control';
 

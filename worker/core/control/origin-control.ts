@@ -13,7 +13,7 @@
  *   - the operator has since changed that origin's state or weight, or removed it: the operator's
  *     newer word replaces the origin's (controlsAfterConfigChange).
  */
-import type { Config } from '../config-schema';
+import type { Config } from '../config/config-schema';
 
 export interface DrainControl {
   draining: boolean;

@@ -4,13 +4,13 @@
  * (requests_total, http_responses_total{code}, connection errors as failures_total{kind}, redispatches
  * as moved_sessions_total{reason}, up/weight/status gauges, current sessions). Pure: data in, text out.
  */
-import type { Config } from '../config-schema';
+import type { Config } from '../config/config-schema';
 import { effectiveOrigin } from '../routing/effective-origin';
 import type { FleetMetrics } from './fleet-answers';
 import { HEALTH_STATES, type HealthState } from '../health/health-transition';
 import { LATENCY_BOUNDS_MS } from './latency-histogram';
 import type { ControlsInForce } from '../control/origin-control';
-import { ORIGIN_STATES } from '../config-schema';
+import { ORIGIN_STATES } from '../config/config-schema';
 import { FAILURE_REASONS, reachOf } from '../failover/failed-attempt';
 import { emptyCounts, MOVE_REASONS, STATUS_CLASSES, type OriginCounts } from './traffic-counts';
 

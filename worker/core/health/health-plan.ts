@@ -7,7 +7,7 @@
  * enough to finish within one interval even when every probe times out: six origins per wave, as many
  * waves as fit in the interval (at least one).
  */
-import type { Config, HealthConfig } from '../config-schema';
+import type { Config, HealthConfig } from '../config/config-schema';
 import { murmur3 } from '../routing/hash';
 
 /** Connections one Worker invocation may hold open at once. */

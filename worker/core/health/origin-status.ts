@@ -4,7 +4,7 @@
  * the share of new sessions it takes right now. Pure: the status endpoint and page render what this
  * returns.
  */
-import type { Config } from '../config-schema';
+import type { Config } from '../config/config-schema';
 import { effectiveOrigin, type EffectiveOrigin } from '../routing/effective-origin';
 import { initialHealth, type HealthState, type OriginHealth } from './health-transition';
 import type { ControlsInForce } from '../control/origin-control';

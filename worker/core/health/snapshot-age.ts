@@ -9,7 +9,7 @@
  * age plus the relayed age old while requests come (1.8 × the refresh age, at most 9 s), which leaves a
  * tenth of the interval for the two hops before the maximum age would make a request wait.
  */
-import type { HealthConfig } from '../config-schema';
+import type { HealthConfig } from '../config/config-schema';
 
 /** The longest a request waits for a fresh snapshot before it routes by the one it has. */
 export const FRESH_SNAPSHOT_WAIT_MS = 250;

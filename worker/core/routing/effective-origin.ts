@@ -10,7 +10,7 @@
  *   `<n>%` is likewise relative to the configured weight), so an operator's weight 0 stays 0 and an
  *   origin can only lower its share, never raise it past what the operator allows.
  */
-import type { OriginConfig, OriginState } from '../config-schema';
+import type { OriginConfig, OriginState } from '../config/config-schema';
 import type { ControlInForce } from '../control/origin-control';
 
 export type SetBy = 'operator' | 'origin';

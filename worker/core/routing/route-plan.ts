@@ -14,7 +14,7 @@
  *   moved off its origin, skips origins above the bound for the next of its own preference list; the
  *   skipped ones stay behind as last resorts. A kept pin never moves because of load.
  */
-import type { FailoverMode, OriginState } from '../config-schema';
+import type { FailoverMode, OriginState } from '../config/config-schema';
 import type { OriginSelector } from './selector';
 
 /** What health says of an origin right now: up, down by the probes, or down by a failed connection here. */

@@ -3,7 +3,7 @@
  * request without rebuilding anything.
  */
 import { ADMIN_SESSION_COOKIE_NAMES } from '../session/admin-session';
-import type { Config, OriginState } from '../config-schema';
+import type { Config, OriginState } from '../config/config-schema';
 import { effectiveOrigin } from './effective-origin';
 import { healthPlan, type HealthPlan } from '../health/health-plan';
 import { parseLearnedNames, type LearnedName } from '../session/learned-names';

@@ -5,7 +5,7 @@ import { createRendezvousSelector } from './rendezvous';
 
 export type { OriginSelector, WeightedOrigin } from './origin-selector';
 
-import type { SelectionAlgorithm } from '../config-schema';
+import type { SelectionAlgorithm } from '../config/config-schema';
 
 export type { SelectionAlgorithm };
 

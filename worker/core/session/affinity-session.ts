@@ -2,7 +2,7 @@
  * What an affinity cookie means for its session, and when the session needs a fresh cookie.
  */
 import type { AffinityClaims, TokenVerdict } from './affinity-token';
-import type { AffinityConfig } from '../config-schema';
+import type { AffinityConfig } from '../config/config-schema';
 
 /** The cookie's outcome as the decision log reports it. */
 export type CookieOutcome = 'valid' | 'absent' | 'tampered' | 'expired' | 'unknown-origin' | 'previous-key';

@@ -6,10 +6,10 @@
  * not a silently ignored setting.
  */
 import * as v from 'valibot';
-import { HTTP_TOKEN as TOKEN } from './text/http-token';
-import { entryNamingCookie, LearnedNamesSchema } from './session/learned-names';
+import { HTTP_TOKEN as TOKEN } from '../text/http-token';
+import { entryNamingCookie, LearnedNamesSchema } from '../session/learned-names';
 import { normaliseOriginUrl } from './origin-url';
-import { REPLAY_POLICIES } from './failover/replay-rule';
+import { REPLAY_POLICIES } from '../failover/replay-rule';
 
 /** Origin ids are opaque labels that end up in the affinity cookie, so they stay cookie- and URL-safe. */
 export const ORIGIN_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
