@@ -5,8 +5,8 @@
  * in a few seconds: `npm run bench:overload`.
  */
 import { pathToFileURL } from 'node:url';
-import { CASCADE_SCENARIOS, seededRandom, type OverloadOutcome } from '../worker/core/overload-scenario';
-import { simulateOverload } from '../worker/core/overload-simulation';
+import { CASCADE_SCENARIOS, seededRandom, type OverloadOutcome } from './overload/overload-scenario';
+import { simulateOverload } from './overload/overload-simulation';
 import { median } from './stats';
 
 export const SEEDS = [1, 2, 3, 4, 5];

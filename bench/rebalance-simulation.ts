@@ -14,7 +14,7 @@
  */
 import { RebalanceRate } from '../worker/core/routing/rebalance-rate';
 import { planRoute, type RoutableOrigin, type RouteRequest } from '../worker/core/routing/route-plan';
-import { seededRandom } from '../worker/core/overload-scenario';
+import { seededRandom } from './overload/overload-scenario';
 import { createSelector, type OriginSelector } from '../worker/core/routing/selector';
 
 const SESSIONS = 30_000;

@@ -7,7 +7,7 @@
  */
 import { FRESH_SNAPSHOT_WAIT_MS } from '../worker/core/health/snapshot-age';
 import { murmur3 } from '../worker/core/routing/hash';
-import { exponential } from '../worker/core/overload-scenario';
+import { exponential } from './overload/overload-scenario';
 import { TrafficTally } from '../worker/core/fleet/traffic-counts';
 import { MAX_UNCONFIRMED_BATCHES, UnconfirmedBatches } from '../worker/core/fleet/traffic-relay';
 import { TRAFFIC_REPORT_INTERVAL_MS } from '../worker/fleet/fleet-protocol';

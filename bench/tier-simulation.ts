@@ -21,7 +21,7 @@
 import type { HealthConfig } from '../worker/core/config/config-schema';
 import { parseConfig } from '../worker/core/config/config-parse';
 import { fleetView } from '../worker/core/fleet/fleet-window';
-import { seededRandom } from '../worker/core/overload-scenario';
+import { seededRandom } from './overload/overload-scenario';
 import { relayedSnapshotMaxAgeMs, snapshotMaxAgeMs, snapshotRefreshMs } from '../worker/core/health/snapshot-age';
 import { TRAFFIC_REPORT_INTERVAL_MS } from '../worker/fleet/fleet-protocol';
 import { SimulatedIsolates } from './simulated-isolates';

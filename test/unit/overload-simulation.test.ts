@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CASCADE_SCENARIOS, seededRandom, zipfSampler } from '../../worker/core/overload-scenario';
-import { simulateOverload } from '../../worker/core/overload-simulation';
+import { CASCADE_SCENARIOS, seededRandom, zipfSampler } from '../../bench/overload/overload-scenario';
+import { simulateOverload } from '../../bench/overload/overload-simulation';
 
 const moderate = CASCADE_SCENARIOS['moderate skew'];
 

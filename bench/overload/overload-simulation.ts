@@ -18,10 +18,10 @@
  * their next request. Placement sees load as the worker does: the fleet's concurrency (rate × latency)
  * averaged over the last `window` seconds as of the last report, plus the placing isolate's own.
  */
-import { loadBound } from './routing/bounded-load';
+import { loadBound } from '../../worker/core/routing/bounded-load';
 import { exponential, poisson, zipfSampler, type OverloadOutcome, type OverloadScenario } from './overload-scenario';
-import { planRoute, type Availability, type RoutableOrigin, type RouteRequest } from './routing/route-plan';
-import { createSelector, type OriginSelector } from './routing/selector';
+import { planRoute, type Availability, type RoutableOrigin, type RouteRequest } from '../../worker/core/routing/route-plan';
+import { createSelector, type OriginSelector } from '../../worker/core/routing/selector';
 
 interface Session {
   key: string;
