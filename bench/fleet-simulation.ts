@@ -10,7 +10,7 @@
  */
 import { copyFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PERSIST_INTERVAL_MS } from '../worker/fleet/fleet-protocol';
+import { PERSIST_INTERVAL_MS } from '../worker/monitor/fleet-protocol';
 import { BUNDLE_DIR, startEdgeAffinity } from './http-load';
 
 const REPORT_INTERVAL_S = 10;

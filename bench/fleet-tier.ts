@@ -18,10 +18,10 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PERSIST_INTERVAL_MS } from '../worker/fleet/fleet-protocol';
+import { PERSIST_INTERVAL_MS } from '../worker/monitor/fleet-protocol';
 import { HLL_RELATIVE_ERROR } from '../worker/core/fleet/hyperloglog';
 import { relayedSnapshotMaxAgeMs } from '../worker/core/health/snapshot-age';
-import { LOCATION_FORWARD_INTERVAL_MS } from '../worker/location/location-protocol';
+import { LOCATION_FORWARD_INTERVAL_MS } from '../worker/monitor/location-protocol';
 import { capacity, openLoop, prepareSimulationEntry, stats, type CallStats } from './fleet-simulation';
 import { buildBundle, BUNDLE_DIR, startEdgeAffinity } from './http-load';
 import { startOrigin } from './origin';

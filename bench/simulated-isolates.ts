@@ -10,7 +10,7 @@ import { murmur3 } from '../worker/core/routing/hash';
 import { exponential } from './overload/overload-scenario';
 import { TrafficTally } from '../worker/core/fleet/traffic-counts';
 import { MAX_UNCONFIRMED_BATCHES, UnconfirmedBatches } from '../worker/core/fleet/traffic-relay';
-import { TRAFFIC_REPORT_INTERVAL_MS } from '../worker/fleet/fleet-protocol';
+import { TRAFFIC_REPORT_INTERVAL_MS } from '../worker/monitor/fleet-protocol';
 import { LOCAL_HOP_MS, type TierEvent, type TierWorld } from './tier-world';
 
 /** The snapshot ages health-view.ts goes by (core/snapshot-age.ts). */

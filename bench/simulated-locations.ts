@@ -17,7 +17,7 @@ import {
   LOCATION_DRAIN_FORWARD_INTERVAL_MS,
   LOCATION_FORWARD_INTERVAL_MS,
   SNAPSHOT_RETRY_AFTER_FAILURE_MS,
-} from '../worker/location/location-protocol';
+} from '../worker/monitor/location-protocol';
 import { LOCAL_HOP_MS, type Answer, type TierEvent, type TierWorld } from './tier-world';
 
 const FLEET_REFUSAL_MS = 3_000;

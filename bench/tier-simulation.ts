@@ -23,7 +23,7 @@ import { parseConfig } from '../worker/core/config/config-parse';
 import { fleetView } from '../worker/core/fleet/fleet-window';
 import { seededRandom } from './overload/overload-scenario';
 import { relayedSnapshotMaxAgeMs, snapshotMaxAgeMs, snapshotRefreshMs } from '../worker/core/health/snapshot-age';
-import { TRAFFIC_REPORT_INTERVAL_MS } from '../worker/fleet/fleet-protocol';
+import { TRAFFIC_REPORT_INTERVAL_MS } from '../worker/monitor/fleet-protocol';
 import { SimulatedIsolates } from './simulated-isolates';
 import { SimulatedLocations } from './simulated-locations';
 import { isIsolateEvent, TierWorld } from './tier-world';

@@ -5,9 +5,9 @@
  */
 import { createApp } from './app';
 import type { Bindings } from './bindings';
-import { coordinatorOf } from './health/monitor-client';
+import { coordinatorOf } from './monitor/monitor-client';
 
-export { OriginHealthMonitor } from './health/origin-health-monitor';
+export { OriginHealthMonitor } from './monitor/origin-health-monitor';
 
 const app = createApp();
 

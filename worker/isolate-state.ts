@@ -17,7 +17,7 @@ import { withOriginControls, type RoutingTable } from './core/routing/routing-ta
 import { ControlReporter } from './health/control-reporter';
 import { HealthView } from './health/health-view';
 import { ejectionMs, LocalEjections } from './health/local-ejections';
-import { locationObjectOf, type LocationObject } from './health/monitor-client';
+import { locationObjectOf, type LocationObject } from './monitor/monitor-client';
 import { DEFAULT_LOCATION, locationOf } from './core/fleet/location-name';
 import { PassiveReporter } from './health/passive-reporter';
 import type { AttemptFailure } from './core/failover/failed-attempt';

@@ -7,8 +7,8 @@ import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } fro
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TrafficTally } from '../../worker/core/fleet/traffic-counts';
 import { REMOVED_ORIGIN_RETENTION_MS } from '../../worker/core/fleet/fleet-retention';
-import { RETIREMENT_CHECK_MS } from '../../worker/fleet/fleet-aggregator';
-import { PERSIST_INTERVAL_MS, type FleetTotals } from '../../worker/fleet/fleet-protocol';
+import { RETIREMENT_CHECK_MS } from '../../worker/monitor/aggregator/fleet-aggregator';
+import { PERSIST_INTERVAL_MS, type FleetTotals } from '../../worker/monitor/fleet-protocol';
 import { emptyHealthMonitors, seedConfig, testEnv } from './support';
 
 const fleet = () => testEnv.HEALTH_MONITOR.getByName('fleet');

@@ -9,9 +9,9 @@ import {
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../worker/core/config/config-parse';
 import { healthPlan } from '../../worker/core/health/health-plan';
-import { COORDINATOR } from '../../worker/health/monitor-protocol';
+import { COORDINATOR } from '../../worker/monitor/monitor-protocol';
 import worker from '../../worker/index';
-import { PROBE_USER_AGENT } from '../../worker/health/probe';
+import { PROBE_USER_AGENT } from '../../worker/monitor/coordinator/probe';
 import {
   affinityCookie,
   answersWith,

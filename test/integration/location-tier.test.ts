@@ -9,8 +9,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Bindings } from '../../worker/bindings';
-import { locationObjectOf } from '../../worker/health/monitor-client';
-import type { RelayLedger } from '../../worker/location/location-protocol';
+import { locationObjectOf } from '../../worker/monitor/monitor-client';
+import type { RelayLedger } from '../../worker/monitor/location-protocol';
 import {
   answersWith,
   emptyHealthMonitors,

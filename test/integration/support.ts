@@ -18,7 +18,7 @@ import type { Bindings } from '../../worker/bindings';
 import { parseConfigText } from '../../worker/core/config/config-parse';
 import { healthPlan } from '../../worker/core/health/health-plan';
 import { DEFAULT_LOCATION } from '../../worker/core/fleet/location-name';
-import { locationObjectOf } from '../../worker/health/monitor-client';
+import { locationObjectOf } from '../../worker/monitor/monitor-client';
 import type { OriginHealth } from '../../worker/core/health/health-transition';
 import { applyControlReport, controlsInForce, type OriginControls } from '../../worker/core/control/origin-control';
 import type {
@@ -27,7 +27,7 @@ import type {
   HealthStatus,
   LastGoodConfig,
   PassiveFailure,
-} from '../../worker/health/monitor-protocol';
+} from '../../worker/monitor/monitor-protocol';
 import { fleetMetrics, fleetStatus, originFleetFacts } from '../../worker/core/fleet/fleet-answers';
 import { fleetView, mergeBatch, newFleetWindow } from '../../worker/core/fleet/fleet-window';
 import type {
@@ -36,10 +36,10 @@ import type {
   FleetStatus,
   OriginFleetFacts,
   TrafficBatch,
-} from '../../worker/fleet/fleet-protocol';
+} from '../../worker/monitor/fleet-protocol';
 import { IsolateState, type IsolateStateOptions } from '../../worker/isolate-state';
 import { sleep } from '../support/wait';
-import type { RelayAnswer } from '../../worker/location/location-protocol';
+import type { RelayAnswer } from '../../worker/monitor/location-protocol';
 
 export const testEnv = env as Bindings;
 

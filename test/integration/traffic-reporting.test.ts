@@ -5,9 +5,9 @@
  * itself, and what it forwards, is tested in location-tier.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { FleetLoad, TrafficBatch } from '../../worker/fleet/fleet-protocol';
-import type { LocationObject } from '../../worker/health/monitor-client';
-import type { RelayAnswer } from '../../worker/location/location-protocol';
+import type { FleetLoad, TrafficBatch } from '../../worker/monitor/fleet-protocol';
+import type { LocationObject } from '../../worker/monitor/monitor-client';
+import type { RelayAnswer } from '../../worker/monitor/location-protocol';
 import { TrafficReporter } from '../../worker/fleet/traffic-reporter';
 import { affinityCookie, answersWith, freshWorker, seedConfig, stubOrigins, testEnv } from './support';
 import { claimsOf } from '../support/affinity-claims';

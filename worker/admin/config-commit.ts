@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../bindings';
 import { logConfigFailure, readConfigText, storeConfig } from '../config/config-source';
 import type { Config } from '../core/config/config-schema';
-import { coordinatorOf } from '../health/monitor-client';
+import { coordinatorOf } from '../monitor/monitor-client';
 import type { IsolateState } from '../isolate-state';
 import { errorMessage, logEvent } from '../log';
 import { etagOf, ifMatchHolds } from './config-etag';

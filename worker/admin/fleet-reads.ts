@@ -4,9 +4,9 @@
  * a 500: the status, the metrics and the origin endpoint still say what this isolate knows.
  */
 import type { Bindings } from '../bindings';
-import type { FleetMetrics, FleetStatus, OriginFleetFacts } from '../fleet/fleet-protocol';
-import type { HealthStatus } from '../health/monitor-protocol';
-import { coordinatorOf, fleetAggregatorOf } from '../health/monitor-client';
+import type { FleetMetrics, FleetStatus, OriginFleetFacts } from '../monitor/fleet-protocol';
+import type { HealthStatus } from '../monitor/monitor-protocol';
+import { coordinatorOf, fleetAggregatorOf } from '../monitor/monitor-client';
 import { errorMessage } from '../log';
 
 export type Read<T> = { ok: true; value: T } | { ok: false; error: string };

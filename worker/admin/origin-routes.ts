@@ -10,16 +10,16 @@ import type { AppEnv } from '../bindings';
 import { readConfig } from '../config/config-source';
 import type { Config } from '../core/config/config-schema';
 import { isDrained } from '../core/health/drain-rule';
-import type { OriginFleetFacts } from '../fleet/fleet-protocol';
+import type { OriginFleetFacts } from '../monitor/fleet-protocol';
 import { parseOriginPatch, patchOrigin } from '../core/config/origin-patch';
 import { originStatus, type OriginStatus } from '../core/health/origin-status';
 import type { IsolateState } from '../isolate-state';
-import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from '../fleet/fleet-protocol';
-import { LOCATION_DRAIN_FORWARD_INTERVAL_MS, LOCATION_LONGEST_HOLD_MS } from '../location/location-protocol';
+import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from '../monitor/fleet-protocol';
+import { LOCATION_DRAIN_FORWARD_INTERVAL_MS, LOCATION_LONGEST_HOLD_MS } from '../monitor/location-protocol';
 import { commitConfig } from './config-commit';
 import { NO_STORE } from './no-store';
 import { readFleetOrigin, readHealthStatus, type Read } from './fleet-reads';
-import type { HealthStatus } from '../health/monitor-protocol';
+import type { HealthStatus } from '../monitor/monitor-protocol';
 import { healthRecords, originControls } from './status-report';
 
 /** How long a draining origin must go without requests to count as drained, unless `?idle=` says otherwise. */

@@ -11,7 +11,7 @@ import { originStatus, type OriginStatus } from '../core/health/origin-status';
 import type { IsolateState } from '../isolate-state';
 import { etagOf } from './config-etag';
 import { readFleetStatus, readHealthStatus, type Read } from './fleet-reads';
-import type { ControlsInForce, HealthStatus } from '../health/monitor-protocol';
+import type { ControlsInForce, HealthStatus } from '../monitor/monitor-protocol';
 
 /** Which configuration is in force in the answering isolate, and why. */
 export interface ConfigReport {

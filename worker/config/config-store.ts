@@ -10,7 +10,7 @@
 import type { Bindings } from '../bindings';
 import type { Config } from '../core/config/config-schema';
 import { compileRoutingTable, type RoutingTable } from '../core/routing/routing-table';
-import type { LastGoodConfig } from '../health/monitor-protocol';
+import type { LastGoodConfig } from '../monitor/monitor-protocol';
 import { logEvent } from '../log';
 import {
   CONFIG_KEY,

@@ -10,8 +10,8 @@
  */
 import type { Bindings } from '../bindings';
 import type { Config } from '../core/config/config-schema';
-import { coordinatorOf } from '../health/monitor-client';
-import type { LastGoodConfig } from '../health/monitor-protocol';
+import { coordinatorOf } from '../monitor/monitor-client';
+import type { LastGoodConfig } from '../monitor/monitor-protocol';
 import { errorMessage, logEvent } from '../log';
 import { logConfigFailure, validateConfigText } from './config-source';
 

@@ -24,9 +24,9 @@
 import type { FleetLoad } from '../core/fleet/fleet-figures';
 import { TrafficTally, type CountedRequest, type TrafficBatch } from '../core/fleet/traffic-counts';
 import { MAX_UNCONFIRMED_BATCHES, UnconfirmedBatches } from '../core/fleet/traffic-relay';
-import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from './fleet-protocol';
-import type { LocationObject } from '../health/monitor-client';
-import type { RelayAnswer } from '../location/location-protocol';
+import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from '../monitor/fleet-protocol';
+import type { LocationObject } from '../monitor/monitor-client';
+import type { RelayAnswer } from '../monitor/location-protocol';
 import { errorMessage, logEvent } from '../log';
 
 /**

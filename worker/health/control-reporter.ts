@@ -14,7 +14,7 @@ import type { StandingDirectives } from '../core/control/affinity-control';
 import type { ControlReport, ControlsInForce } from '../core/control/origin-control';
 import { errorMessage, logEvent } from '../log';
 import type { HealthView } from './health-view';
-import { coordinatorOf } from './monitor-client';
+import { coordinatorOf } from '../monitor/monitor-client';
 import { COORDINATOR_REPORT_INTERVAL_MS } from './passive-reporter';
 
 type Aspect = 'drain' | 'weightPercent';

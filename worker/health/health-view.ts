@@ -1,7 +1,7 @@
 /**
  * This isolate's view of origin health: the monitor's snapshot, cached, so that routing reads health
  * without a Durable Object call. The snapshot is read from the object of this isolate's location,
- * which keeps the coordinator's (location/snapshot-relay.ts); its age is counted from when the
+ * which keeps the coordinator's (monitor/location/snapshot-relay.ts); its age is counted from when the
  * coordinator took it, whoever handed it over (core/snapshot-age.ts).
  *
  * Two ages matter. Past half the probe interval (at most 5 s) a request refreshes the snapshot behind
@@ -27,8 +27,8 @@ import {
 } from '../core/health/snapshot-age';
 import { errorMessage, logEvent } from '../log';
 import { SharedTask } from '../shared-task';
-import type { LocationObject } from './monitor-client';
-import type { ControlsInForce, HealthSnapshot } from './monitor-protocol';
+import type { LocationObject } from '../monitor/monitor-client';
+import type { ControlsInForce, HealthSnapshot } from '../monitor/monitor-protocol';
 
 /** A snapshot read taking longer than this is taken for lost (its request may have been ended). */
 const REFRESH_ABANDONED_MS = 5_000;

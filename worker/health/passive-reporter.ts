@@ -9,8 +9,8 @@
 import type { Bindings } from '../bindings';
 import type { AttemptFailure } from '../core/failover/failed-attempt';
 import { errorMessage, logEvent } from '../log';
-import { coordinatorOf } from './monitor-client';
-import type { PassiveFailure } from './monitor-protocol';
+import { coordinatorOf } from '../monitor/monitor-client';
+import type { PassiveFailure } from '../monitor/monitor-protocol';
 
 /** How often, at most, an isolate reports to the health coordinator (passive failures, origins' own word). */
 export const COORDINATOR_REPORT_INTERVAL_MS = 1_000;

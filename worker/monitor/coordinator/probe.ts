@@ -3,9 +3,9 @@
  * `health.timeout` (redirects are not followed: a redirect proves the origin is up). At most six
  * probes are in flight at once, the connection limit of one Worker invocation.
  */
-import type { HealthConfig } from '../core/config/config-schema';
-import { CONNECTIONS_PER_INVOCATION, type ProbeTarget } from '../core/health/health-plan';
-import type { ProbeOutcome } from '../core/health/health-transition';
+import type { HealthConfig } from '../../core/config/config-schema';
+import { CONNECTIONS_PER_INVOCATION, type ProbeTarget } from '../../core/health/health-plan';
+import type { ProbeOutcome } from '../../core/health/health-transition';
 
 export const PROBE_USER_AGENT = 'edge-affinity-health-check/1';
 

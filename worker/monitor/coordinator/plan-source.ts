@@ -8,9 +8,9 @@
  * configuration, hands it over, and for the next minute a KV read that still shows the old one does
  * not undo it. What the coordinator adopts is also the last good configuration isolates fall back to.
  */
-import { logConfigFailure, readConfigText, validateConfigText } from '../config/config-source';
-import { KV_PROPAGATION_MS } from '../config/config-store';
-import type { Config } from '../core/config/config-schema';
+import { logConfigFailure, readConfigText, validateConfigText } from '../../config/config-source';
+import { KV_PROPAGATION_MS } from '../../config/config-store';
+import type { Config } from '../../core/config/config-schema';
 
 /** How often, at most, the coordinator reads KV when asked to. */
 export const KV_SYNC_INTERVAL_MS = 5_000;

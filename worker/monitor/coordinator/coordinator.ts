@@ -8,14 +8,14 @@
  * The configuration, the plan derived from it and the coordinator's own orders are stored in one
  * write, so the last good configuration and what is probed never disagree.
  */
-import type { Bindings } from '../bindings';
-import { validateConfigText } from '../config/config-source';
-import type { Config } from '../core/config/config-schema';
-import { healthPlan, splitIntoShards, type HealthPlan } from '../core/health/health-plan';
-import { initialHealth } from '../core/health/health-transition';
-import type { OriginControls } from '../core/control/origin-control';
-import { errorMessage, logEvent } from '../log';
-import { probingShardOf } from './monitor-client';
+import type { Bindings } from '../../bindings';
+import { validateConfigText } from '../../config/config-source';
+import type { Config } from '../../core/config/config-schema';
+import { healthPlan, splitIntoShards, type HealthPlan } from '../../core/health/health-plan';
+import { initialHealth } from '../../core/health/health-transition';
+import type { OriginControls } from '../../core/control/origin-control';
+import { errorMessage, logEvent } from '../../log';
+import { probingShardOf } from '../monitor-client';
 import { OriginControlBook } from './origin-control-book';
 import type {
   ControlReport,
@@ -25,8 +25,8 @@ import type {
   OriginStates,
   PassiveFailure,
   ShardOrders,
-} from './monitor-protocol';
-import type { CoordinatorPlan, HealthRecords, MonitorStorage } from './monitor-storage';
+} from '../monitor-protocol';
+import type { CoordinatorPlan, HealthRecords, MonitorStorage } from '../monitor-storage';
 import { AUTHORITATIVE_MS, KV_SYNC_INTERVAL_MS, newConfigInKv } from './plan-source';
 import type { ProbingShard, ShardMemory } from './probing-shard';
 

@@ -1,11 +1,14 @@
 /**
- * The Durable Object class of the health monitor: a thin shell that reads an object's memory back
- * from storage when it starts and hands each call to the role it belongs to.
+ * The Durable Object class of the health monitor, the deployment's control plane: a thin shell that
+ * reads an object's memory back from storage when it starts and hands each call to the role it
+ * belongs to. worker/monitor/ is its home: this class, its storage schema (monitor-storage.ts), the
+ * stubs isolates and the admin API call it by (monitor-client.ts), what they say to it
+ * (monitor-protocol.ts, fleet-protocol.ts, location-protocol.ts), and its three roles as siblings:
  *
- * - coordinator.ts: the object named "coordinator" (plan, shards, snapshot, passive reports, the last
- *   good configuration);
- * - probing-shard.ts: every object with orders, the coordinator included (orders, alarm, records);
- * - fleet/fleet-aggregator.ts: the object named "fleet" (every isolate's traffic, merged). It is an
+ * - coordinator/: the object named "coordinator" (plan, shards, snapshot, passive reports, the last
+ *   good configuration: coordinator.ts) and every object with orders, the coordinator included
+ *   (orders, alarm, records: probing-shard.ts);
+ * - aggregator/fleet-aggregator.ts: the object named "fleet" (every isolate's traffic, merged). It is an
  *   object of this class rather than a class of its own so that deploying it needs no new binding or
  *   migration; it shares no storage, memory or request queue with the health objects all the same.
  *   Its alarm stores its totals; a probing object's alarm probes;
@@ -14,16 +17,18 @@
  *   `fleet`; its alarm forwards). Each role's alarm work does nothing in an object that does not play
  *   it, so the one alarm handler runs them all.
  *
- * monitor-storage.ts documents what each role stores; monitor-client.ts builds every stub.
+ * monitor-storage.ts documents what each role stores; monitor-client.ts builds every stub. The isolate's
+ * side of each conversation lives elsewhere: health/ (the snapshot it routes by, its reports) and
+ * fleet/ (its traffic reports, the load it places by).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../bindings';
-import { FleetAggregator } from '../fleet/fleet-aggregator';
-import { LOCATION_FORWARD_INTERVAL_MS, type RelayAnswer } from '../location/location-protocol';
-import { SnapshotRelay } from '../location/snapshot-relay';
-import { TrafficForwarder } from '../location/traffic-forwarder';
-import type { FleetLoad, FleetMetrics, FleetStatus, OriginFleetFacts, TrafficBatch } from '../fleet/fleet-protocol';
-import { Coordinator, type CoordinatorMemory } from './coordinator';
+import { FleetAggregator } from './aggregator/fleet-aggregator';
+import { LOCATION_FORWARD_INTERVAL_MS, type RelayAnswer } from './location-protocol';
+import { SnapshotRelay } from './location/snapshot-relay';
+import { TrafficForwarder } from './location/traffic-forwarder';
+import type { FleetLoad, FleetMetrics, FleetStatus, OriginFleetFacts, TrafficBatch } from './fleet-protocol';
+import { Coordinator, type CoordinatorMemory } from './coordinator/coordinator';
 import type {
   ControlReport,
   HealthSnapshot,
@@ -33,7 +38,7 @@ import type {
   ShardOrders,
 } from './monitor-protocol';
 import { MonitorStorage, type HealthRecords } from './monitor-storage';
-import { ProbingShard, type ShardMemory } from './probing-shard';
+import { ProbingShard, type ShardMemory } from './coordinator/probing-shard';
 
 export class OriginHealthMonitor extends DurableObject<Bindings> {
   readonly #shardMemory: ShardMemory = { records: {} };

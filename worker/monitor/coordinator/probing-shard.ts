@@ -6,12 +6,12 @@
  * alarm probes the shard, applies the rise/fall transitions, stores, sends its records, and is re-armed in
  * `finally`, so one failed round never stops the probing.
  */
-import type { Bindings } from '../bindings';
-import { applyPassiveFailures, applyProbe, initialHealth } from '../core/health/health-transition';
-import { errorMessage, logEvent } from '../log';
-import { coordinatorOf } from './monitor-client';
-import type { PassiveFailure, ShardOrders } from './monitor-protocol';
-import type { HealthRecords, MonitorStorage } from './monitor-storage';
+import type { Bindings } from '../../bindings';
+import { applyPassiveFailures, applyProbe, initialHealth } from '../../core/health/health-transition';
+import { errorMessage, logEvent } from '../../log';
+import { coordinatorOf } from '../monitor-client';
+import type { PassiveFailure, ShardOrders } from '../monitor-protocol';
+import type { HealthRecords, MonitorStorage } from '../monitor-storage';
 import { probeAll } from './probe';
 
 /** What a probing object holds in memory, read back from storage when it starts. */

@@ -17,7 +17,7 @@
  * PERSIST_INTERVAL_MS of reports. An object that never stored a window starts watching anew, and
  * "drained" waits for a full idle period of its own watching.
  */
-import { readConfig } from '../config/config-source';
+import { readConfig } from '../../config/config-source';
 import {
   fleetMetrics,
   fleetStatus,
@@ -25,9 +25,9 @@ import {
   type FleetMetrics,
   type FleetStatus,
   type OriginFleetFacts,
-} from '../core/fleet/fleet-answers';
-import { fleetLoad, type FleetLoad } from '../core/fleet/fleet-figures';
-import { retireRemovedOrigins } from '../core/fleet/fleet-retention';
+} from '../../core/fleet/fleet-answers';
+import { fleetLoad, type FleetLoad } from '../../core/fleet/fleet-figures';
+import { retireRemovedOrigins } from '../../core/fleet/fleet-retention';
 import {
   bucketsChangedSince,
   fleetView,
@@ -38,11 +38,11 @@ import {
   type FleetTotals,
   type FleetWindow,
   type StoredBucket,
-} from '../core/fleet/fleet-window';
-import type { TrafficBatch } from '../core/fleet/traffic-counts';
-import type { MonitorStorage } from '../health/monitor-storage';
-import { logEvent } from '../log';
-import { PERSIST_INTERVAL_MS } from './fleet-protocol';
+} from '../../core/fleet/fleet-window';
+import type { TrafficBatch } from '../../core/fleet/traffic-counts';
+import type { MonitorStorage } from '../monitor-storage';
+import { logEvent } from '../../log';
+import { PERSIST_INTERVAL_MS } from '../fleet-protocol';
 
 /** How often, at most, the totals of origins gone from the configuration are looked for (one KV read). */
 export const RETIREMENT_CHECK_MS = 5 * 60_000;

@@ -14,13 +14,13 @@
  * most once per `KV_SYNC_INTERVAL_MS`, the coordinator's own limit: during a configuration change every
  * isolate asks, and one call per location is enough.
  */
-import type { Bindings } from '../bindings';
-import { coordinatorOf } from '../health/monitor-client';
-import type { HealthSnapshot } from '../health/monitor-protocol';
-import { KV_SYNC_INTERVAL_MS } from '../health/plan-source';
-import { errorMessage, logEvent } from '../log';
-import { SharedTask } from '../shared-task';
-import { SNAPSHOT_RETRY_AFTER_FAILURE_MS } from './location-protocol';
+import type { Bindings } from '../../bindings';
+import { coordinatorOf } from '../monitor-client';
+import type { HealthSnapshot } from '../monitor-protocol';
+import { KV_SYNC_INTERVAL_MS } from '../coordinator/plan-source';
+import { errorMessage, logEvent } from '../../log';
+import { SharedTask } from '../../shared-task';
+import { SNAPSHOT_RETRY_AFTER_FAILURE_MS } from '../location-protocol';
 
 /** A coordinator read taking longer than this is taken for lost. */
 const READ_ABANDONED_MS = 5_000;

@@ -4,8 +4,8 @@
  * changes an origin, and says what is in force given the origins' health records. Its entries live in
  * the coordinator's memory (`controls`) and storage (monitor-storage.ts); the coordinator writes them.
  */
-import { validateConfigText } from '../config/config-source';
-import type { Config } from '../core/config/config-schema';
+import { validateConfigText } from '../../config/config-source';
+import type { Config } from '../../core/config/config-schema';
 import {
   applyControlReport,
   controlsAfterConfigChange,
@@ -13,9 +13,9 @@ import {
   type ControlReport,
   type ControlsInForce,
   type OriginControls,
-} from '../core/control/origin-control';
-import type { LastGoodConfig } from './monitor-protocol';
-import type { HealthRecords } from './monitor-storage';
+} from '../../core/control/origin-control';
+import type { LastGoodConfig } from '../monitor-protocol';
+import type { HealthRecords } from '../monitor-storage';
 
 export class OriginControlBook {
   constructor(

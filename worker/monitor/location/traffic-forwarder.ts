@@ -11,18 +11,18 @@
  * write is per forward (at most once per 10 s), never per report. A location object plays no other
  * role, so its alarm is only ever set for the next forward: when it rings, a forward is due.
  */
-import type { Bindings } from '../bindings';
-import type { FleetLoad } from '../core/fleet/fleet-figures';
-import type { TrafficBatch } from '../core/fleet/traffic-counts';
-import { TrafficRelay, type RelayLedger } from '../core/fleet/traffic-relay';
-import { fleetAggregatorOf } from '../health/monitor-client';
-import type { MonitorStorage } from '../health/monitor-storage';
-import { errorMessage, logEvent } from '../log';
+import type { Bindings } from '../../bindings';
+import type { FleetLoad } from '../../core/fleet/fleet-figures';
+import type { TrafficBatch } from '../../core/fleet/traffic-counts';
+import { TrafficRelay, type RelayLedger } from '../../core/fleet/traffic-relay';
+import { fleetAggregatorOf } from '../monitor-client';
+import type { MonitorStorage } from '../monitor-storage';
+import { errorMessage, logEvent } from '../../log';
 import {
   LOCATION_DRAIN_FORWARD_INTERVAL_MS,
   LOCATION_FORWARD_INTERVAL_MS,
   type RelayAnswer,
-} from './location-protocol';
+} from '../location-protocol';
 
 export class TrafficForwarder {
   #relay?: TrafficRelay;

@@ -4,8 +4,8 @@
  * One object, named "coordinator", holds the plan (what to probe), splits it into shards, probes
  * shard 0 itself and hands the others to objects named "shard-1", "shard-2"..., which send their
  * results back. Isolates read its snapshot through the object of their location, which keeps a copy
- * for all of them and, when the plan is not their configuration's, asks it to read KV (plan-source.ts;
- * location/location-protocol.ts). They send it their passive failure reports and what origins said of
+ * for all of them and, when the plan is not their configuration's, asks it to read KV (coordinator/plan-source.ts;
+ * location-protocol.ts). They send it their passive failure reports and what origins said of
  * themselves (`Affinity-Control: drain`, `ready`, `weight=<n>%`) straight. An isolate that starts while
  * KV holds nothing usable asks it for the last good configuration.
  *

@@ -4,8 +4,8 @@
  * role, so an object's name is spelt once (monitor-protocol.ts) and the way to reach it once (here).
  */
 import type { Bindings } from '../bindings';
-import { FLEET_AGGREGATOR } from '../fleet/fleet-protocol';
-import { locationObjectName } from '../location/location-protocol';
+import { FLEET_AGGREGATOR } from './fleet-protocol';
+import { locationObjectName } from './location-protocol';
 import { COORDINATOR, shardName } from './monitor-protocol';
 
 export type MonitorNamespace = Bindings['HEALTH_MONITOR'];
