@@ -25,7 +25,7 @@ import { SigningKeyCache } from './http/signing-keys';
 import { writeDecision } from './fleet/analytics';
 import { PlacementLoad } from './fleet/placement-load';
 import { TrafficReporter, type TrafficReporterOptions } from './fleet/traffic-reporter';
-import type { DecisionRecord } from './http/decision-log';
+import type { DecisionRecord } from './core/routing/decision-record';
 
 export interface IsolateStateOptions {
   /** How this isolate reports its traffic to the fleet aggregator. @default {} (every 10 s) */

@@ -10,7 +10,7 @@
  * Never a session id, a cookie value or a client address.
  */
 import { statusClass } from '../core/fleet/traffic-counts';
-import type { DecisionRecord } from '../http/decision-log';
+import type { DecisionRecord } from '../core/routing/decision-record';
 import { errorMessage, logEvent } from '../log';
 
 export function decisionDataPoint(record: DecisionRecord, location: string | undefined): AnalyticsEngineDataPoint {

@@ -1,75 +1,10 @@
 /**
- * One structured log line per proxied request, so that every routing decision can be understood
- * afterwards: where it went, why, and what the cookie and any envelope said. Deliberately absent:
- * cookie values, envelopes and the values in them, session ids, client addresses, query strings and
- * secrets.
+ * One structured log line per proxied request (the decision record, core/routing/decision-record.ts),
+ * so that every routing decision can be understood afterwards, and the opt-in debugging header.
  */
-import type { CookieOutcome } from '../core/session/affinity-session';
-import type { EnvelopeOutcome } from '../core/session/envelope-reading';
-import type { Decision } from '../core/routing/route-plan';
-import type { SettledReason } from '../core/routing/route-settlement';
-import { logEvent } from '../log';
-import type { ClientFailureKind } from './client-failure';
 import type { AttemptFailure } from '../core/failover/failed-attempt';
-import type { ForwardStop } from './forwarder';
-
-export interface DecisionRecord {
-  method: string;
-  path: string;
-  /** The origin that served the request; null when none did. */
-  origin: string | null;
-  decision: Decision;
-  /** With `repinned`, why the session left its origin (`cf-521`, `connect-failed`, `timeout`, `unhealthy`, …). */
-  reason?: SettledReason;
-  cookie: CookieOutcome;
-  /** With `affinity.learn` only: what the request carried under the learned names. */
-  envelope?: EnvelopeOutcome;
-  /** The learned name `envelope` is about (`header:mcp-session-id`), when one was carried. */
-  learned?: string;
-  status: number;
-  durationMs: number;
-  /** Origins tried, the one that served included. */
-  tried: number;
-  failOpen: boolean;
-  /** The failed attempts, in order (the log writes them as `attempts`). */
-  failures: readonly AttemptFailure[];
-  /** Why no further origin was tried, when none answered (`not-idempotent`, `resent-once`, `budget`, …). */
-  stopped?: ForwardStop;
-  /** The request failed on the client's side (no origin was blamed for it). */
-  clientFailure?: ClientFailureKind;
-  /**
-   * The `Affinity-Control` directives followed for this request, as written canonically (`release`,
-   * `repin=app-2`, `drain`, `weight=50%`), those of a replayed answer first.
-   */
-  control?: string[];
-  /** The origin whose answer was dropped for `replay=<id>`; `origin` is the one that answered the replay. */
-  replayedFrom?: string;
-  /** The origin the session was handed over to (`repin=<id>`): its cookie names it from now on. */
-  handedOverTo?: string;
-  /** With `affinity.handoff`: the answering origin got the session's sealed state, sealed by this origin. */
-  stateFrom?: string;
-}
-
-/**
- * With `affinity.decisionLog: "changes"`, the bulk of traffic (a valid pin kept, answered without
- * trouble) is not logged, like HAProxy's `option dontlog-normal`; everything else still is. A pin is
- * valid when the request carried a valid cookie or a valid envelope, and nothing else it carried was bad.
- */
-export function isRoutine(record: DecisionRecord): boolean {
-  const envelope = record.envelope ?? 'absent';
-  const credentialsValid =
-    (record.cookie === 'valid' || record.cookie === 'absent') &&
-    (envelope === 'valid' || envelope === 'absent') &&
-    (record.cookie === 'valid' || envelope === 'valid');
-  return (
-    record.decision === 'pinned' &&
-    credentialsValid &&
-    record.failures.length === 0 &&
-    record.status < 500 &&
-    !record.clientFailure &&
-    !record.control
-  );
-}
+import type { DecisionRecord } from '../core/routing/decision-record';
+import { logEvent } from '../log';
 
 export function logDecision(record: DecisionRecord): void {
   // `handedOverTo` is in `control` already (`repin=<id>`): it is there for the counts.

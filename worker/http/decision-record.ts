@@ -5,7 +5,7 @@
  */
 import { loggedPath } from '../core/text/logged-path';
 import type { Settlement } from '../core/routing/route-settlement';
-import type { DecisionRecord } from './decision-log';
+import type { DecisionRecord } from '../core/routing/decision-record';
 import type { Attempts, Exchange } from './exchange';
 
 export function decisionRecord(

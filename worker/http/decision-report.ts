@@ -3,7 +3,8 @@
  * Engine when bound), and the decision log — every line, or with `decisionLog: "changes"` all but the
  * routine ones.
  */
-import { isRoutine, logDecision, type DecisionRecord } from './decision-log';
+import { isRoutine, type DecisionRecord } from '../core/routing/decision-record';
+import { logDecision } from './decision-log';
 import type { Exchange } from './exchange';
 
 /**

@@ -3,7 +3,7 @@
  * what to do, never a secret, a cookie value or a stack trace.
  */
 import { CONFIG_KEY, type ConfigFailure } from '../config/config-source';
-import type { ClientFailure, ClientFailureKind } from './client-failure';
+import type { ClientFailure, ClientFailureKind } from '../core/failover/client-failure';
 
 export function plainText(status: number, message: string, retryAfterSeconds?: number): Response {
   const headers = new Headers({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });

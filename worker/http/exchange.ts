@@ -6,7 +6,7 @@ import type { Bindings } from '../bindings';
 import type { RoutePlan, RouteRequest } from '../core/routing/route-plan';
 import type { RoutingTable } from '../core/routing/routing-table';
 import type { IsolateState } from '../isolate-state';
-import type { ClientFailure } from './client-failure';
+import type { ClientFailure } from '../core/failover/client-failure';
 import type { AttemptFailure } from '../core/failover/failed-attempt';
 import type { ForwardStop } from './forwarder';
 import type { HeardControl } from './origin-control';

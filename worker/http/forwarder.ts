@@ -20,23 +20,13 @@
  * headers, edited in place (one copy, the Request's); later attempts copy that one.
  */
 import { classifyAnswer, classifyThrown, type AttemptFailure } from '../core/failover/failed-attempt';
-import { mayResend, type ReplayPolicy, type ResendStop } from '../core/failover/replay-rule';
+import { mayResend, type ForwardStop, type ReplayPolicy } from '../core/failover/replay-rule';
 import type { RetryBudget } from '../core/failover/retry-budget';
 import { originUrl, type RoutedOrigin } from '../core/routing/routing-table';
 import type { InFlightCounter } from '../fleet/placement-load';
 import { errorMessage } from '../log';
-import type { ClientFailure } from './client-failure';
+import type { ClientFailure } from '../core/failover/client-failure';
 import type { OutgoingBody } from './request-body';
-
-export type ForwardStop =
-  /** Every candidate failed. */
-  | 'exhausted'
-  /** The replay rule kept the request from going on (core/replay-rule.ts). */
-  | ResendStop
-  /** The isolate's retry budget had no room for another resend of an attempt that may have reached its origin. */
-  | 'budget'
-  /** The client's side failed: see `clientFailure`. */
-  | 'client';
 
 export type ForwardOutcome =
   | { ok: true; response: Response; answeredBy: number; failures: AttemptFailure[] }
@@ -48,6 +38,8 @@ export type ForwardOutcome =
       next?: number;
       clientFailure?: ClientFailure;
     };
+
+export type { ForwardStop };
 
 export interface ForwardRequest {
   method: string;

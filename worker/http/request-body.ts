@@ -16,7 +16,7 @@
  * ended, so the origin sees a cut connection rather than a short body that looks complete (workerd ends
  * a chunked upload cleanly when a stream it reads errors), and the failure is recorded as the client's.
  */
-import type { ClientFailure } from './client-failure';
+import type { ClientFailure } from '../core/failover/client-failure';
 import { errorMessage } from '../log';
 import { guardedStream, readChunks, type ChunkRead } from './stream-reading';
 

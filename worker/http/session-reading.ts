@@ -7,7 +7,12 @@ import { parse } from 'hono/utils/cookie';
 import { interpretCookie, outlivedMaxAge, type CookieReading } from '../core/session/affinity-session';
 import { stateCookieName } from '../core/config/config-schema';
 import { readStateCookie, type StateKey } from '../core/session/sealed-state';
-import { verifyAffinityToken, type AffinityClaims, type SigningKeys, type TokenVerdict } from '../core/session/affinity-token';
+import {
+  verifyAffinityToken,
+  type AffinityClaims,
+  type SigningKeys,
+  type TokenVerdict,
+} from '../core/session/affinity-token';
 import { NO_ENVELOPE, type EnvelopeReading } from '../core/session/envelope-reading';
 import type { RoutingTable } from '../core/routing/routing-table';
 import { requestSessionKey } from '../core/routing/session-key';

@@ -66,3 +66,14 @@ function policyAllows({ policy, method, keyed }: ResendQuestion): boolean {
 export function carriesIdempotencyKey(value: string | null): boolean {
   return value !== null && value.trim() !== '';
 }
+
+/** Why a request went no further than the origins it tried. */
+export type ForwardStop =
+  /** Every candidate failed. */
+  | 'exhausted'
+  /** The replay rule kept the request from going on (`mayResend`). */
+  | ResendStop
+  /** The isolate's retry budget had no room for another resend of an attempt that may have reached its origin. */
+  | 'budget'
+  /** The client's side failed: see `clientFailure`. */
+  | 'client';
