@@ -7,6 +7,7 @@ import { RebalanceRate } from './core/routing/rebalance-rate';
 import { importStateKey } from './core/session/sealed-state';
 import type { Bindings } from './bindings';
 import { ConfigStore } from './config/config-store';
+import { coordinatorOf } from './monitor/monitor-client';
 import { importSigningKey } from './core/session/affinity-token';
 import type { HealthConfig } from './core/config/config-schema';
 import { importEnvelopeKey } from './core/session/learned-envelope';
@@ -52,7 +53,7 @@ export interface CountedSession {
 }
 
 export class IsolateState {
-  readonly config = new ConfigStore();
+  readonly config = new ConfigStore((env) => coordinatorOf(env.HEALTH_MONITOR).lastGoodConfig());
   readonly keys = new SigningKeyCache(importSigningKey);
   /** Derived only once a request or a response has a learned value to open or seal. */
   readonly envelopeKeys = new SigningKeyCache(importEnvelopeKey);

@@ -1,3 +1,4 @@
+import { coordinatorOf } from '../../worker/monitor/monitor-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CONFIG_REFRESH_MS, ConfigStore } from '../../worker/config/config-store';
 import { parseConfig } from '../../worker/core/config/config-parse';
@@ -22,6 +23,9 @@ afterEach(() => vi.restoreAllMocks());
 
 /** The store's bindings: the real KV, and a health monitor whose last good configuration a test sets. */
 let monitor: FakeMonitor;
+/** The isolate's own ask: the (fake) coordinator's last good configuration. */
+const keptByCoordinator = (bindings: typeof env) => coordinatorOf(bindings.HEALTH_MONITOR).lastGoodConfig();
+
 let env: { ORIGINS: KVNamespace; HEALTH_MONITOR: ReturnType<FakeMonitor['binding']> };
 beforeEach(() => {
   monitor = new FakeMonitor();
@@ -49,7 +53,7 @@ describe('ConfigStore', () => {
   it('reads KV once, then serves from memory until the refresh interval', async () => {
     await seedConfig(good('a'));
     const { kv, reads } = countedKv();
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     const bg = background();
     for (let i = 0; i < 100; i++) await store.lookup({ ...env, ORIGINS: kv }, T0 + i, bg.run);
     expect(reads()).toBe(1);
@@ -60,7 +64,7 @@ describe('ConfigStore', () => {
 
   it('takes a change in KV within one refresh interval, without making a request wait for it', async () => {
     await seedConfig(good('a'));
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     expect(await originIds(store, T0)).toEqual(['a']);
     await seedConfig(good('b'));
     expect(await originIds(store, T0 + CONFIG_REFRESH_MS - 1)).toEqual(['a']);
@@ -73,7 +77,7 @@ describe('ConfigStore', () => {
 
   it('parses a configuration once per change, not per refresh', async () => {
     await seedConfig(good('a'));
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     const first = await store.lookup(env, T0, () => {});
     const bg = background();
     await store.lookup(env, T0 + CONFIG_REFRESH_MS, bg.run);
@@ -84,7 +88,7 @@ describe('ConfigStore', () => {
 
   it('keeps the last good configuration when KV gets an invalid one, logs the problems once and reports them', async () => {
     await seedConfig(good('a'));
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     await originIds(store, T0);
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     await seedConfig({ origins: [{ id: 'a', url: 'ftp://a' }] });
@@ -102,7 +106,7 @@ describe('ConfigStore', () => {
 
   it('keeps the last good configuration when the key disappears', async () => {
     await seedConfig(good('a'));
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     await originIds(store, T0);
     vi.spyOn(console, 'error').mockImplementation(() => {});
     await testEnv.ORIGINS.delete('config');
@@ -111,7 +115,7 @@ describe('ConfigStore', () => {
 
   it('says a configuration is invalid again after a failed KV read came between', async () => {
     await seedConfig({ origins: [] });
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     vi.spyOn(console, 'error').mockImplementation(() => {});
     expect(await originIds(store, T0)).toBe('invalid');
     vi.spyOn(testEnv.ORIGINS, 'get').mockRejectedValueOnce(new Error('KV unavailable'));
@@ -122,7 +126,7 @@ describe('ConfigStore', () => {
   it('reports a missing configuration, and retries KV at most once a second meanwhile', async () => {
     await testEnv.ORIGINS.delete('config');
     const { reads } = countedKv();
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     expect(await originIds(store, T0)).toBe('missing');
     expect(await originIds(store, T0 + 500)).toBe('missing');
     expect(reads()).toBe(1);
@@ -132,7 +136,7 @@ describe('ConfigStore', () => {
 
   it('applies an admin change at once, and does not let a stale KV read undo it', async () => {
     await seedConfig(good('a'));
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     await originIds(store, T0);
     applyAsAdmin(store, good('b'), T0 + 1);
     expect(await originIds(store, T0 + 2)).toEqual(['b']);
@@ -142,7 +146,7 @@ describe('ConfigStore', () => {
 
   it('takes a newer KV value written after an admin change, good or bad, without waiting out the stale-read guard', async () => {
     await seedConfig(good('a'));
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     await originIds(store, T0);
     applyAsAdmin(store, good('b'), T0 + 1);
     await seedConfig(good('c')); // written after the PUT, by wrangler or another isolate
@@ -175,7 +179,7 @@ describe('ConfigStore in an isolate that starts while KV holds nothing usable', 
       monitor.lastGood = keptByMonitor();
       const warnings = vi.spyOn(console, 'warn').mockImplementation(() => {});
       vi.spyOn(console, 'error').mockImplementation(() => {});
-      const store = new ConfigStore();
+      const store = new ConfigStore(keptByCoordinator);
       expect(await originIds(store, T0)).toEqual(['kept']);
       expect(store.state().inForce).toMatchObject({
         source: 'last-good',
@@ -193,7 +197,7 @@ describe('ConfigStore in an isolate that starts while KV holds nothing usable', 
   it('asks the monitor once for concurrent first requests, and at most once a second while it has none', async () => {
     await seedConfig(INVALID);
     vi.spyOn(console, 'error').mockImplementation(() => {});
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     const first = await Promise.all(Array.from({ length: 20 }, () => store.lookup(env, T0, () => {})));
     expect(first.every((lookup) => !lookup.ok && lookup.failure === 'invalid')).toBe(true);
     expect(monitor.lastGoodCalls).toBe(1);
@@ -209,7 +213,7 @@ describe('ConfigStore in an isolate that starts while KV holds nothing usable', 
     monitor.lastGood = keptByMonitor();
     vi.spyOn(console, 'error').mockImplementation(() => {});
     vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     expect(await originIds(store, T0)).toEqual(['kept']);
     expect(await originIds(store, T0 + CONFIG_REFRESH_MS)).toEqual(['kept']); // still invalid: unchanged
     await seedConfig(good('b'));
@@ -222,7 +226,7 @@ describe('ConfigStore in an isolate that starts while KV holds nothing usable', 
     await seedConfig(good('a'));
     monitor.lastGood = keptByMonitor();
     vi.spyOn(console, 'error').mockImplementation(() => {});
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     expect(await originIds(store, T0)).toEqual(['a']);
     await seedConfig(INVALID);
     expect(await originIds(store, T0 + CONFIG_REFRESH_MS)).toEqual(['a']);
@@ -236,7 +240,7 @@ describe('ConfigStore in an isolate that starts while KV holds nothing usable', 
       text: JSON.stringify({ origins: [{ id: 'x', url: 'http://x', wieght: 2 }] }),
     };
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const store = new ConfigStore();
+    const store = new ConfigStore(keptByCoordinator);
     expect(await originIds(store, T0)).toBe('invalid');
     expect(logged(errors)).toContainEqual(expect.objectContaining({ event: 'config.invalid', reader: 'last-good' }));
   });
@@ -245,9 +249,9 @@ describe('ConfigStore in an isolate that starts while KV holds nothing usable', 
     await seedConfig(INVALID);
     vi.spyOn(console, 'error').mockImplementation(() => {});
     const warnings = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    expect(await originIds(new ConfigStore(), T0)).toBe('invalid');
+    expect(await originIds(new ConfigStore(keptByCoordinator), T0)).toBe('invalid');
     monitor.lastGood = new Error('Durable Object unavailable');
-    expect(await originIds(new ConfigStore(), T0)).toBe('invalid');
+    expect(await originIds(new ConfigStore(keptByCoordinator), T0)).toBe('invalid');
     expect(logged(warnings)).toEqual([
       expect.objectContaining({ event: 'config.last-good-unavailable', error: 'Durable Object unavailable' }),
     ]);

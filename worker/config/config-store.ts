@@ -10,7 +10,6 @@
 import type { Bindings } from '../bindings';
 import type { Config } from '../core/config/config-schema';
 import { compileRoutingTable, type RoutingTable } from '../core/routing/routing-table';
-import type { LastGoodConfig } from '../monitor/monitor-protocol';
 import { logEvent } from '../log';
 import {
   CONFIG_KEY,
@@ -20,7 +19,7 @@ import {
   type ConfigFailure,
   type StoredText,
 } from './config-source';
-import { recallLastGood } from './last-good';
+import { recallLastGood, type KeptLastGood, type LastGoodConfig } from './last-good';
 import { SharedTask } from '../shared-task';
 
 /** A KV read (and, cold, the coordinator's last good configuration) taking longer than this is taken for lost. */
@@ -83,7 +82,14 @@ export class ConfigStore {
   /** The KV read under way, which concurrent requests share. */
   readonly #loading = new SharedTask(LOAD_ABANDONED_MS);
 
-  constructor(private readonly refreshMs = CONFIG_REFRESH_MS) {}
+  /**
+   * @param keptLastGood asks the health coordinator for its last good configuration, for an isolate
+   * that has none while KV holds nothing usable (isolate-state.ts passes the stub's call in).
+   */
+  constructor(
+    private readonly keptLastGood: (env: ConfigBindings) => ReturnType<KeptLastGood>,
+    private readonly refreshMs = CONFIG_REFRESH_MS,
+  ) {}
 
   /** The configuration in force; waits only when this isolate has none. */
   async lookup(env: ConfigBindings, now: number, background: (task: Promise<unknown>) => void): Promise<ConfigLookup> {
@@ -181,7 +187,7 @@ export class ConfigStore {
    * configuration rather than answer 503 to everything: the contract keeps the last good one in force.
    */
   async #fallBackToLastGood(env: ConfigBindings, because: ConfigFailure, now: number): Promise<void> {
-    const recalled = await recallLastGood(env.HEALTH_MONITOR);
+    const recalled = await recallLastGood(() => this.keptLastGood(env));
     if (!recalled || this.#inForce) return; // an admin PUT may have been applied meanwhile
     const { text, config, source, adoptedAt } = recalled;
     const table = compileRoutingTable(config);

@@ -8,12 +8,27 @@
  * good value it read from KV itself. It may lag KV's last good value by up to a minute (the cron's
  * period) when only settings outside the health plan changed, which no isolate asks it to look at.
  */
-import type { Bindings } from '../bindings';
 import type { Config } from '../core/config/config-schema';
-import { coordinatorOf } from '../monitor/monitor-client';
-import type { LastGoodConfig } from '../monitor/monitor-protocol';
 import { errorMessage, logEvent } from '../log';
 import { logConfigFailure, validateConfigText } from './config-source';
+
+/**
+ * The configuration the coordinator adopted last, from which its plan is derived: kept in its storage
+ * with that plan, it is the last good configuration that outlives every isolate (config/last-good.ts).
+ */
+export interface LastGoodConfig {
+  /** The exact text, as KV held it or the admin API stored it (so its ETag is the same everywhere). */
+  text: string;
+  source: 'kv' | 'admin';
+  /** When the coordinator adopted it, in ms since the epoch. */
+  adoptedAt: number;
+}
+
+/**
+ * Asks whoever keeps it (the health coordinator, one Durable Object call: the isolate passes the ask
+ * in, so that the configuration's floor does not reach up to the monitor's) for the last good text.
+ */
+export type KeptLastGood = () => Promise<LastGoodConfig | null>;
 
 export type RecalledConfig = LastGoodConfig & { config: Config };
 
@@ -22,10 +37,10 @@ export type RecalledConfig = LastGoodConfig & { config: Config };
  * again: it may have been adopted under an older deployment's rules. Undefined when there is none
  * to apply; why is logged, except for "none yet", the normal state before the first configuration.
  */
-export async function recallLastGood(monitor: Bindings['HEALTH_MONITOR']): Promise<RecalledConfig | undefined> {
+export async function recallLastGood(keptLastGood: KeptLastGood): Promise<RecalledConfig | undefined> {
   let kept: LastGoodConfig | null;
   try {
-    kept = await coordinatorOf(monitor).lastGoodConfig();
+    kept = await keptLastGood();
   } catch (error) {
     logEvent('warn', 'config.last-good-unavailable', { error: errorMessage(error) });
     return undefined;

@@ -13,6 +13,7 @@
  * probing-shard.ts; their storage keys are listed in monitor-storage.ts, and monitor-client.ts is the
  * one place that builds stubs of them.
  */
+import type { LastGoodConfig } from '../config/last-good';
 import type { HealthConfig, OriginState } from '../core/config/config-schema';
 import type { ProbeTarget } from '../core/health/health-plan';
 import type { OriginHealth } from '../core/health/health-transition';
@@ -26,19 +27,9 @@ export function shardName(shard: number): string {
   return shard === 0 ? COORDINATOR : `shard-${shard}`;
 }
 
-/**
- * The configuration the coordinator adopted last, from which its plan is derived: kept in its storage
- * with that plan, it is the last good configuration that outlives every isolate (config/last-good.ts).
- */
-export interface LastGoodConfig {
-  /** The exact text, as KV held it or the admin API stored it (so its ETag is the same everywhere). */
-  text: string;
-  source: 'kv' | 'admin';
-  /** When the coordinator adopted it, in ms since the epoch. */
-  adoptedAt: number;
-}
-
 /** What one object probes. `generation` changes with every new plan, so late results of an old one are dropped. */
+export type { LastGoodConfig };
+
 export interface ShardOrders {
   generation: number;
   shard: number;
