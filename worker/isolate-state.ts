@@ -22,7 +22,7 @@ import { locationObjectOf, type LocationObject } from './monitor/monitor-client'
 import { DEFAULT_LOCATION, locationOf } from './core/fleet/location-name';
 import { PassiveReporter } from './health/passive-reporter';
 import type { AttemptFailure } from './core/failover/failed-attempt';
-import { SigningKeyCache } from './http/signing-keys';
+import { SigningKeyCache } from './signing-keys';
 import { writeDecision } from './fleet/analytics';
 import { PlacementLoad } from './fleet/placement-load';
 import { TrafficReporter, type TrafficReporterOptions } from './fleet/traffic-reporter';

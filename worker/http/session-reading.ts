@@ -21,7 +21,7 @@ import { VerifiedTokens } from '../core/session/verified-tokens';
 import { newSessionId } from './affinity-cookie';
 import { readEnvelopes } from './learned-request';
 import { SessionState } from './session-state';
-import type { KeyPair } from './signing-keys';
+import type { KeyPair } from '../signing-keys';
 
 export interface Session {
   keys: SigningKeys;

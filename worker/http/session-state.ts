@@ -26,7 +26,7 @@ import {
 } from '../core/session/sealed-state';
 import { logEvent } from '../log';
 import { clearedStateCookieHeader, stateCookieHeader } from './affinity-cookie';
-import type { KeyPair } from './signing-keys';
+import type { KeyPair } from '../signing-keys';
 
 export const STATE_HEADER = 'affinity-state';
 export const HANDOFF_STATE_HEADER = 'affinity-handoff-state';

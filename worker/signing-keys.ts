@@ -3,7 +3,7 @@
  * much as a verification — and again only if the secrets change. One cache per kind of key: the
  * affinity cookie's, the envelopes' of learned values, and the sealed states'.
  */
-import type { SigningKey } from '../core/session/affinity-token';
+import type { SigningKey } from './core/session/affinity-token';
 
 /** The key of the current secret, and the previous one's during a rotation. */
 export interface KeyPair<K> {
