@@ -6,7 +6,7 @@
  */
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { etagOf } from '../../worker/admin/config-etag';
+import { etagOf } from '../../worker/admin/config-commit';
 import { parsePrometheus, sampleValue } from '../support/prometheus-parser';
 import {
   affinityCookie,

@@ -17,8 +17,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { AppEnv } from '../bindings';
 import { readAdminSession } from './admin-session-cookie';
-import { wantsHtml } from './negotiation';
-import { NO_STORE } from './no-store';
+import { NO_STORE, wantsHtml } from './admin-answers';
 import { renderSignInPage, type SignInNotice } from './page-layout';
 
 const CHALLENGE = { ...NO_STORE, 'www-authenticate': 'Bearer realm="edge-affinity"' };

@@ -11,7 +11,7 @@ import type { Config } from '../core/config/config-schema';
 import { coordinatorOf } from '../monitor/monitor-client';
 import type { IsolateState } from '../isolate-state';
 import { errorMessage, logEvent } from '../log';
-import { etagOf, ifMatchHolds } from './config-etag';
+import { encodeBase64Url } from '../core/text/base64url';
 
 export type Refusal = { status: 412 | 503; error: string };
 
@@ -62,4 +62,23 @@ async function tellMonitor(c: Context<AppEnv>, text: string): Promise<void> {
     // Stored and applied all the same: the coordinator reads KV when isolates or the cron ask it to.
     logEvent('warn', 'health.configure-failed', { error: errorMessage(error) });
   }
+}
+
+/**
+ * The entity tag of a stored configuration, so that an operator's read-modify-write can say "only if
+ * nobody changed it since I read it" (`If-Match`, RFC 9110 §13.1.1) instead of silently overwriting a
+ * colleague's change.
+ */
+export async function etagOf(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return `"${encodeBase64Url(new Uint8Array(digest)).slice(0, 22)}"`;
+}
+
+/** Strong comparison: `*` matches any stored value; weak tags never match. */
+export function ifMatchHolds(ifMatch: string, current: string | null): boolean {
+  if (current === null) return false;
+  return ifMatch
+    .split(',')
+    .map((tag) => tag.trim())
+    .some((tag) => tag === '*' || tag === current);
 }

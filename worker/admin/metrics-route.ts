@@ -8,7 +8,7 @@ import type { AppEnv } from '../bindings';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../core/fleet/prometheus-text';
 import type { IsolateState } from '../isolate-state';
 import { readFleetMetrics, readHealthStatus } from './fleet-reads';
-import { NO_STORE } from './no-store';
+import { NO_STORE } from './admin-answers';
 import { originControls } from './status-report';
 
 export async function serveMetrics(c: Context<AppEnv>, isolate: IsolateState): Promise<Response> {

@@ -17,7 +17,7 @@ import type { IsolateState } from '../isolate-state';
 import { DRAINING_TRAFFIC_REPORT_INTERVAL_MS, TRAFFIC_REPORT_INTERVAL_MS } from '../monitor/fleet-protocol';
 import { LOCATION_DRAIN_FORWARD_INTERVAL_MS, LOCATION_LONGEST_HOLD_MS } from '../monitor/location-protocol';
 import { commitConfig } from './config-commit';
-import { NO_STORE } from './no-store';
+import { NO_STORE } from './admin-answers';
 import { readFleetOrigin, readHealthStatus, type Read } from './fleet-reads';
 import type { HealthStatus } from '../monitor/monitor-protocol';
 import { healthRecords, originControls } from './status-report';

@@ -9,7 +9,7 @@ import type { OriginFigures } from '../core/fleet/fleet-figures';
 import type { OriginHealth } from '../core/health/health-transition';
 import { originStatus, type OriginStatus } from '../core/health/origin-status';
 import type { IsolateState } from '../isolate-state';
-import { etagOf } from './config-etag';
+import { etagOf } from './config-commit';
 import { readFleetStatus, readHealthStatus, type Read } from './fleet-reads';
 import type { ControlsInForce, HealthStatus } from '../monitor/monitor-protocol';
 

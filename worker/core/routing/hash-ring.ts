@@ -7,7 +7,7 @@
  * further clockwise. The cost of the ring: shares drift from the weights by the luck of point
  * placement, and a departing origin's keys go to whichever origins own the next points, unevenly.
  */
-import type { OriginSelector, WeightedOrigin } from './origin-selector';
+import type { OriginSelector, WeightedOrigin } from './selector';
 import { SESSION_KEY_SEED, murmur3 } from './hash';
 
 /** Points per unit of weight: absolute, so that re-weighting one origin moves only its own keys. */

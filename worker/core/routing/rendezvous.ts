@@ -7,7 +7,7 @@
  * all survivors in proportion to weight and no other key moves. There is nothing to build but the
  * per-origin hashes.
  */
-import type { OriginSelector, WeightedOrigin } from './origin-selector';
+import type { OriginSelector, WeightedOrigin } from './selector';
 import { SESSION_KEY_SEED, hashPair, murmur3, unitInterval } from './hash';
 
 const ORIGIN_SEED = 0x5eed_0002;
