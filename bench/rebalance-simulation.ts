@@ -1,6 +1,6 @@
 /**
- * Rebalancing after scale-up, simulated with the worker's own routing (core/route-plan.ts with the
- * rendezvous selector, core/rebalance-rate.ts) and no network: three loaded origins, a fourth added,
+ * Rebalancing after scale-up, simulated with the worker's own routing (core/routing/route-plan.ts with the
+ * rendezvous selector, core/routing/rebalance-rate.ts) and no network: three loaded origins, a fourth added,
  * and how the load spreads over the next hour with and without `affinity.rebalance`.
  *
  *   npm run bench:rebalance

@@ -13,7 +13,7 @@ import { MAX_UNCONFIRMED_BATCHES, UnconfirmedBatches } from '../worker/core/flee
 import { TRAFFIC_REPORT_INTERVAL_MS } from '../worker/monitor/fleet-protocol';
 import { LOCAL_HOP_MS, type TierEvent, type TierWorld } from './tier-world';
 
-/** The snapshot ages health-view.ts goes by (core/snapshot-age.ts). */
+/** The snapshot ages health-view.ts goes by (core/health/snapshot-age.ts). */
 export interface SnapshotRule {
   refreshMs: number;
   maxAgeMs: number;

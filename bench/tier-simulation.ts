@@ -5,9 +5,9 @@
  * object and reporting its traffic there, which forwards to the fleet aggregator.
  *
  * The decisions are the worker's own code, not a model of it: the isolate's tally, receipts and
- * unconfirmed batches (core/traffic-counts.ts, core/traffic-relay.ts), the location's relay (merging,
+ * unconfirmed batches (core/fleet/traffic-counts.ts, core/fleet/traffic-relay.ts), the location's relay (merging,
  * rounds, ledger, when a forward is due), the aggregator's window and its session estimate
- * (core/fleet-window.ts), the snapshot ages (core/snapshot-age.ts). What is modelled: the calls
+ * (core/fleet/fleet-window.ts), the snapshot ages (core/health/snapshot-age.ts). What is modelled: the calls
  * between them (a local hop of 1 ms each way, and a round trip of 20 to 250 ms from each location to
  * the global objects), the isolates' requests, and the rules of the shells around those cores
  * (health-view.ts: refresh past the refresh age, wait past the interval; snapshot-relay.ts: one read

@@ -1,6 +1,6 @@
 /**
  * The heap the isolate's memory of verified envelopes takes when a client floods it with authentic
- * envelopes at the value limit (core/verified-tokens.ts): entries kept, bytes charged, heap measured.
+ * envelopes at the value limit (core/session/verified-tokens.ts): entries kept, bytes charged, heap measured.
  *
  *   npm run bench:memory
  *

@@ -20,7 +20,12 @@
  */
 import { loadBound } from '../../worker/core/routing/bounded-load';
 import { exponential, poisson, zipfSampler, type OverloadOutcome, type OverloadScenario } from './overload-scenario';
-import { planRoute, type Availability, type RoutableOrigin, type RouteRequest } from '../../worker/core/routing/route-plan';
+import {
+  planRoute,
+  type Availability,
+  type RoutableOrigin,
+  type RouteRequest,
+} from '../../worker/core/routing/route-plan';
 import { createSelector, type OriginSelector } from '../../worker/core/routing/selector';
 
 interface Session {

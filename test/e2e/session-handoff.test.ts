@@ -150,7 +150,7 @@ describe('a cart whose origin is drained, then disabled', () => {
 
 describe('rebalancing to an origin added (affinity.rebalance)', () => {
   const RATE = 2;
-  /** The bucket holds a second's worth, and at least one move, up front (core/rebalance-rate.ts). */
+  /** The bucket holds a second's worth, and at least one move, up front (core/routing/rebalance-rate.ts). */
   const CAPACITY = Math.max(1, RATE);
   /** Moves the bucket allows from `from` to `to` (ms); Miniflare runs the worker in one isolate, so one bucket. */
   const allowance = (from: number, to: number) => CAPACITY + (RATE * (to - from)) / 1000;

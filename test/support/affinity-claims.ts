@@ -1,6 +1,6 @@
 /**
  * What an affinity cookie says (origin id, session id, expiry), read the way the worker reads it:
- * through its own verification (core/affinity-token.ts), not by splitting the token on dots. A test
+ * through its own verification (core/session/affinity-token.ts), not by splitting the token on dots. A test
  * that reads a pin this way also learns that the worker signed it, and the token's layout stays the
  * business of one module.
  */

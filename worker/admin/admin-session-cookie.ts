@@ -2,7 +2,7 @@
  * The admin session on the wire: an HttpOnly, `SameSite=Strict` cookie scoped to the admin prefix,
  * signed with Hono's signed-cookie helpers (HMAC-SHA256, checked with `crypto.subtle.verify`) under a
  * key derived from ADMIN_TOKEN, so rotating the token ends every session. The signed value carries
- * its own expiry (core/admin-session.ts), checked on every request: `Max-Age` only asks the browser
+ * its own expiry (core/session/admin-session.ts), checked on every request: `Max-Age` only asks the browser
  * to forget the cookie, and a client that keeps it or edits it gains nothing.
  *
  * Which requests the cookie may authenticate at all is admin-auth.ts's business.

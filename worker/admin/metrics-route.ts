@@ -1,5 +1,5 @@
 /**
- * `GET /_affinity/metrics`: the fleet's figures for Prometheus (core/prometheus-text.ts), counted
+ * `GET /_affinity/metrics`: the fleet's figures for Prometheus (core/fleet/prometheus-text.ts), counted
  * across every isolate by the fleet aggregator, with the health coordinator's view of each origin.
  * Bearer token only, like every admin route but the status page.
  */

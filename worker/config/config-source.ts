@@ -2,7 +2,7 @@
  * The configuration's one home in KV: the key, reading it, validating it, storing it, and what every
  * failure is called. The isolates' config store, the health coordinator and the admin API all go
  * through here, so a missing key, a refused value and a failed read mean the same everywhere.
- * Validation itself is the pure core's (core/config-parse.ts); this module only adds the I/O.
+ * Validation itself is the pure core's (core/config/config-parse.ts); this module only adds the I/O.
  */
 import { describeProblems, parseConfigText, type ConfigProblem } from '../core/config/config-parse';
 import type { Config } from '../core/config/config-schema';

@@ -2,7 +2,7 @@
  * This isolate's side of load-aware placement (`affinity.balanceFactor`): the requests it has in
  * flight to each origin, and the fleet's concurrency from the aggregator's last answer, each arranged
  * by origin index once per configuration and once per answer, so that placing a session only adds and
- * compares (core/load-estimate.ts says what load is, core/bounded-load.ts what the bound is).
+ * compares (core/routing/load-estimate.ts says what load is, core/routing/bounded-load.ts what the bound is).
  *
  * Nothing here runs without a balance factor: the proxy neither counts requests in flight nor asks for
  * a bound then.

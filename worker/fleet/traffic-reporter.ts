@@ -1,9 +1,9 @@
 /**
  * This isolate's traffic tally and its reports to the fleet aggregator, through the object of its
  * location, which merges the reports of its isolates and forwards them once per 10 s
- * (location/traffic-forwarder.ts).
+ * (monitor/location/traffic-forwarder.ts).
  *
- * Counting is a few additions per request in memory (core/traffic-counts.ts). Reports are coalesced:
+ * Counting is a few additions per request in memory (core/fleet/traffic-counts.ts). Reports are coalesced:
  * one call per isolate per `reportIntervalMs` at most, always behind a response (`waitUntil`), never
  * in front of one. The first request with nothing scheduled schedules the next report at its due
  * time, inside its own `waitUntil`, so the last requests before a quiet spell are reported too (a
@@ -16,7 +16,7 @@
  * The location object answers at once, with the fleet's recent load per origin from its last forward
  * (kept here as `fleetLoad`) and a receipt. This isolate keeps each batch until an answer says the
  * round it went into was forwarded, and takes back into its tally any batch whose location object was
- * restarted before forwarding it, or that the location object never took (core/traffic-relay.ts): a
+ * restarted before forwarding it, or that the location object never took (core/fleet/traffic-relay.ts): a
  * restart loses nothing and counts nothing twice. At most MAX_UNCONFIRMED_BATCHES are kept: past that
  * the oldest is let go (logged), since a location that has answered nothing for that long has most
  * likely forwarded it already or lost it for good.

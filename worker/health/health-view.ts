@@ -2,7 +2,7 @@
  * This isolate's view of origin health: the monitor's snapshot, cached, so that routing reads health
  * without a Durable Object call. The snapshot is read from the object of this isolate's location,
  * which keeps the coordinator's (monitor/location/snapshot-relay.ts); its age is counted from when the
- * coordinator took it, whoever handed it over (core/snapshot-age.ts).
+ * coordinator took it, whoever handed it over (core/health/snapshot-age.ts).
  *
  * Two ages matter. Past half the probe interval (at most 5 s) a request refreshes the snapshot behind
  * its response, so an isolate under traffic never has an old one. Past a whole interval the snapshot

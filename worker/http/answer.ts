@@ -17,7 +17,7 @@ import { clientFault, originUnavailable } from './error-responses';
 import type { Attempts, Exchange } from './exchange';
 import { clientResponseHeaders, passesAsIs } from './forward-headers';
 import { carriesLearnedValues, sealLearnedValues } from './learned-response';
-import { AFFINITY_CONTROL_HEADER } from './origin-control';
+import { AFFINITY_CONTROL_HEADER } from './control-reading';
 import { keepOutOfSharedCaches } from './private-response';
 import { settleState, STATE_HEADER } from './session-state';
 
@@ -135,7 +135,7 @@ async function sessionCookie(
   return signedCookie(exchange, pinnedOriginId(exchange, answered, settlement), stateTag);
 }
 
-/** Whether the session's cookie is due again with this answer (core/session-pin.ts says when). */
+/** Whether the session's cookie is due again with this answer (core/session/session-pin.ts says when). */
 function cookieDue(exchange: Exchange, answered: Answered, settlement: Settlement): boolean {
   const { table, session, startedAt } = exchange;
   const originId = pinnedOriginId(exchange, answered, settlement);

@@ -9,7 +9,7 @@ import type { IsolateState } from '../isolate-state';
 import type { ClientFailure } from '../core/failover/client-failure';
 import type { AttemptFailure } from '../core/failover/failed-attempt';
 import type { ForwardStop } from './forwarder';
-import type { HeardControl } from './origin-control';
+import type { HeardControl } from './control-reading';
 import type { Session } from './session-reading';
 import type { UnavailableReason } from './error-responses';
 

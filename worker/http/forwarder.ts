@@ -1,8 +1,8 @@
 /**
  * Sends a request to its candidate origins in order until one answers, and sends it again to the next
- * one only when the replay rule allows (core/replay-rule.ts).
+ * one only when the replay rule allows (core/failover/replay-rule.ts).
  *
- * Every attempt's outcome is classified once (core/failed-attempt.ts): an answer Cloudflare minted
+ * Every attempt's outcome is classified once (core/failover/failed-attempt.ts): an answer Cloudflare minted
  * because it could not reach the origin (521, 522, 523, 525, 526, 530) is *not reached*, and moves on
  * whatever the method; a thrown error (refused or reset: workerd tells them apart no better than
  * that), no response headers within the timeout, or Cloudflare's 520 or 524 *may have reached* the

@@ -1,6 +1,6 @@
 /**
  * A request to a draining origin keeps that origin in use until its response has been delivered,
- * not only at its start: "drained" (core/drain-rule.ts) is judged from the last request the fleet saw,
+ * not only at its start: "drained" (core/health/drain-rule.ts) is judged from the last request the fleet saw,
  * so an upload of 14 s, or a download still streaming, must not look idle while it runs.
  *
  * Every request is counted when its response headers are in (dated then, not at its start). While a

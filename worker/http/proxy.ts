@@ -25,7 +25,7 @@ import type { Attempts, Exchange, Incoming } from './exchange';
 import { prepareOriginHeaders } from './forward-headers';
 import { Forwarder, type ForwardOutcome } from './forwarder';
 import { restoreLearnedValues } from './learned-request';
-import { readOriginControl, type HeardControl } from './origin-control';
+import { readOriginControl, type HeardControl } from './control-reading';
 import { prepareBody } from './request-body';
 import { readSession, type Session } from './session-reading';
 

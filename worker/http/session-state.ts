@@ -1,5 +1,5 @@
 /**
- * A session's sealed state through one request (`affinity.handoff`, core/sealed-state.ts).
+ * A session's sealed state through one request (`affinity.handoff`, core/session/sealed-state.ts).
  *
  * Request side: the state cookie never reaches an origin (forward-headers.ts strips it with the
  * worker's other cookies). An attempt to an origin other than the one that sealed the state — the

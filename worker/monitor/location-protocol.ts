@@ -2,12 +2,12 @@
  * What isolates and the object of their location say to each other: the tier that makes the load on
  * the global objects (`coordinator`, `fleet`) grow with the number of locations, not of isolates.
  *
- * Every isolate talks to the object of its location, `location:<colo>` (core/location-name.ts), an
+ * Every isolate talks to the object of its location, `location:<colo>` (core/fleet/location-name.ts), an
  * object of the health monitor's class (no binding or migration of its own): it reads the health
  * snapshot there (`relayedSnapshot`), asks there for the coordinator to look at KV (`relaySync`), and
  * hands its traffic reports there (`relayTraffic`). The location object keeps the coordinator's
  * snapshot for its isolates (snapshot-relay.ts) and forwards their reports, merged, to `fleet` once
- * per interval (traffic-forwarder.ts, core/traffic-relay.ts); its answer to a report carries the
+ * per interval (traffic-forwarder.ts, core/fleet/traffic-relay.ts); its answer to a report carries the
  * fleet's load from the last forward, which load-aware placement uses.
  *
  * Passive failure reports and what origins said of themselves (`Affinity-Control: drain`, …) still go
@@ -31,7 +31,7 @@ export const LOCATION_FORWARD_INTERVAL_MS = 10_000;
 export const LOCATION_DRAIN_FORWARD_INTERVAL_MS = 1_000;
 /**
  * The longest a report waits in its location object before it is forwarded: forwards keep to slots of
- * the object's own phase, the next at least half an interval after the last (core/traffic-relay.ts).
+ * the object's own phase, the next at least half an interval after the last (core/fleet/traffic-relay.ts).
  */
 export const LOCATION_LONGEST_HOLD_MS = LOCATION_FORWARD_INTERVAL_MS * 1.5;
 

@@ -26,7 +26,7 @@ export function fleetAggregatorOf(monitor: MonitorNamespace) {
 }
 
 /**
- * The object of an isolate's location (core/location-name.ts): its snapshot, its traffic reports.
+ * The object of an isolate's location (core/fleet/location-name.ts): its snapshot, its traffic reports.
  *
  * No location hint is given. A hint names a region (`weur`, `enam`, …), not a location, and the
  * platform publishes no map from one to the other; without one an object is created near the request

@@ -38,7 +38,7 @@ export interface MonitorStorageSchema {
   states: OriginStates;
   /**
    * Coordinator: what each origin said of itself (`drain`/`ready`, `weight=<n>%`), when, and since
-   * when; written with `config` when a configuration replaces some of it (origin-control.ts).
+   * when; written with `config` when a configuration replaces some of it (core/control/origin-control.ts).
    */
   controls: OriginControls;
   /** Coordinator: the plan derived from `config`. */
@@ -58,7 +58,7 @@ export interface MonitorStorageSchema {
   fleetWatchingSince: number;
   /**
    * Location object: per recent incarnation, the last round of merged reports the fleet aggregator
-   * took (core/traffic-relay.ts), written after each forward. Its isolates' batches themselves are
+   * took (core/fleet/traffic-relay.ts), written after each forward. Its isolates' batches themselves are
    * never stored: each isolate keeps its own until this says they went out.
    */
   relayLedger: RelayLedger;

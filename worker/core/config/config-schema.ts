@@ -28,7 +28,7 @@ export const DECISION_LOG_MODES = ['all', 'changes'] as const;
 /** `persistent`: the cookies carry `Max-Age`; `browser`: none, they end with the browser session. */
 export const COOKIE_LIFETIMES = ['persistent', 'browser'] as const;
 
-/** The name of the cookie that carries a session's sealed state (core/sealed-state.ts). */
+/** The name of the cookie that carries a session's sealed state (core/session/sealed-state.ts). */
 export const stateCookieName = (affinityCookie: string) => `${affinityCookie}_state`;
 
 /** Defaults applied to every optional setting. */
@@ -170,7 +170,7 @@ const AffinitySchema = v.pipe(
     decisionLog: v.optional(oneOf(DECISION_LOG_MODES), d.affinity.decisionLog),
     learn: v.optional(LearnedNamesSchema, () => [...d.affinity.learn]),
     /**
-     * Load-aware placement (core/bounded-load.ts): a session placed on an origin skips it while its
+     * Load-aware placement (core/routing/bounded-load.ts): a session placed on an origin skips it while its
      * load is above this many times the weighted mean. No default: absent, placement ignores load.
      */
     balanceFactor: v.optional(atLeast(1, 'must be a number of at least 1 (1.25 is typical)')),
@@ -178,7 +178,7 @@ const AffinitySchema = v.pipe(
     handoff: v.optional(v.boolean('must be true or false'), d.affinity.handoff),
     /**
      * Moves sessions that carry a sealed state to their first choice when it changed (an origin added,
-     * readmitted, heavier), at most `rate` a second per isolate (core/rebalance-rate.ts, route-plan.ts). Absent: never.
+     * readmitted, heavier), at most `rate` a second per isolate (core/routing/rebalance-rate.ts, route-plan.ts). Absent: never.
      */
     rebalance: v.optional(strict({ rate: bounded(0.01, 1000) })),
     /** Seconds from a session's first pin after which it is re-hashed, whatever its activity; signed. */
@@ -238,7 +238,7 @@ const ProxySchema = strict({
   /** Seconds an origin has to answer a request whose body streams through (over 64 KiB); then 502. */
   uploadTimeout: v.optional(bounded(1, 3600), d.proxy.uploadTimeout),
   /**
-   * What is sent to the next origin after an attempt that may have reached its origin (core/replay-rule.ts):
+   * What is sent to the next origin after an attempt that may have reached its origin (core/failover/replay-rule.ts):
    * `safe` idempotent methods only, `keyed` also requests with an `Idempotency-Key`, `always` anything.
    */
   replay: v.optional(oneOf(REPLAY_POLICIES), d.proxy.replay),

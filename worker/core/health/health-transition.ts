@@ -26,7 +26,7 @@ export interface OriginHealth {
   changedAt?: number;
   /**
    * Unix ms of the last return from unhealthy to healthy: the origin was down (crashed, restarted), so
-   * what it said of itself before (origin-control.ts) was said by a process that is gone.
+   * what it said of itself before (core/control/origin-control.ts) was said by a process that is gone.
    */
   recoveredAt?: number;
 }

@@ -6,7 +6,7 @@
  *
  * Version 2 carries what only some deployments use, each field empty when unused: when the session
  * was first pinned (`affinity.maxAge` judges its absolute lifetime by it) and the tag of the session's
- * sealed state (core/sealed-state.ts: a state cookie is only opened with the token that names it, so an
+ * sealed state (core/session/sealed-state.ts: a state cookie is only opened with the token that names it, so an
  * older state cannot be replayed next to a newer pin). A token with neither is written as version 1,
  * byte for byte what it always was.
  *
@@ -25,7 +25,7 @@ export interface AffinityClaims {
   expiresAt: number;
   /** Unix time, seconds, of the session's first pin (written when `affinity.maxAge` is set). */
   startedAt?: number;
-  /** The tag of the session's sealed state (core/sealed-state.ts), when it has one. */
+  /** The tag of the session's sealed state (core/session/sealed-state.ts), when it has one. */
   stateTag?: string;
 }
 

@@ -11,7 +11,7 @@
  * knows without opening anything whether a request goes to another origin than the state's.
  *
  * A state is bound to its session's affinity token as well: the token carries the state's tag, a
- * keyed MAC of session id and value (core/affinity-token.ts). A client that keeps an older state
+ * keyed MAC of session id and value (core/session/affinity-token.ts). A client that keeps an older state
  * cookie next to a newer token gets nothing from it, and the worker knows the value changed without
  * opening the cookie.
  *

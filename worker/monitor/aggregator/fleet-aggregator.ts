@@ -1,6 +1,6 @@
 /**
  * The fleet aggregator role: merges every isolate's traffic reports into recent buckets
- * (core/fleet-window.ts) and answers each admin route with what it shows (core/fleet-answers.ts).
+ * (core/fleet/fleet-window.ts) and answers each admin route with what it shows (core/fleet/fleet-answers.ts).
  *
  * Memory is the working copy; storage keeps the totals (Prometheus counters, `lastRequestAt`). A
  * report marks them unstored and, if none is set, sets the object's alarm PERSIST_INTERVAL_MS ahead;

@@ -2,7 +2,7 @@
  * The coordinator role, played by the object named "coordinator": it adopts the configuration (from
  * the admin API, or read from KV itself: plan-source.ts), keeps it as the last good configuration,
  * derives the plan, splits it into shards and hands them out, takes the shards' records, the
- * isolates' passive reports and what they heard origins say of themselves (origin-control.ts), and
+ * isolates' passive reports and what they heard origins say of themselves (core/control/origin-control.ts), and
  * answers the snapshot every isolate routes by.
  *
  * The configuration, the plan derived from it and the coordinator's own orders are stored in one

@@ -1,6 +1,6 @@
 /**
  * The coordinator's book of what origins said of themselves (`drain`, `ready`, `weight=<n>%`; the
- * rules are core/origin-control.ts): it takes isolates' reports, gives way to a configuration that
+ * rules are core/control/origin-control.ts): it takes isolates' reports, gives way to a configuration that
  * changes an origin, and says what is in force given the origins' health records. Its entries live in
  * the coordinator's memory (`controls`) and storage (monitor-storage.ts); the coordinator writes them.
  */

@@ -1,5 +1,5 @@
 /**
- * A location object's side of the traffic reports: takes its isolates' batches (core/traffic-relay.ts
+ * A location object's side of the traffic reports: takes its isolates' batches (core/fleet/traffic-relay.ts
  * merges them and says when to forward), forwards the merged batch to the fleet aggregator on the
  * object's alarm, and stores the ledger after every forward the aggregator took, so that an
  * incarnation started later can tell isolates which of their batches went out.
@@ -35,7 +35,7 @@ export class TrafficForwarder {
     private readonly env: Bindings,
     /** Drawn when the object starts: receipts of an earlier start are told apart by it. */
     private readonly incarnation: string,
-    /** Drawn when the object starts: where in the interval its forwards fall (core/traffic-relay.ts). */
+    /** Drawn when the object starts: where in the interval its forwards fall (core/fleet/traffic-relay.ts). */
     private readonly phaseMs: number,
   ) {}
 

@@ -1,6 +1,6 @@
 /**
  * What the proxy hears in an origin's `Affinity-Control` answer header: the grammar is
- * core/affinity-control.ts, what a session directive may do core/session-control.ts; here the
+ * core/control/affinity-control.ts, what a session directive may do core/control/session-control.ts; here the
  * origin's word about itself is handed to the reporter (fleet-wide, behind the response), and what is
  * not followed is logged, once per answer, each directive with why. The client never sees the header
  * and never gets an error for it.
