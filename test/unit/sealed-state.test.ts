@@ -44,7 +44,7 @@ async function roundTrip(
   expect: Partial<{ sessionId: string; cookie: string; tagOf: string; nowSeconds: number }> = {},
 ) {
   const text = await sealState(state, sealing.current, iv());
-  const tag = await stateTag(state.sessionId, expect.tagOf ?? state.value, sealing.current);
+  const tag = await stateTag(state.sessionId, state.originId, expect.tagOf ?? state.value, sealing.current);
   return openState(
     readStateCookie(text)!,
     {
@@ -107,7 +107,7 @@ describe('a sealed state', () => {
   it('does not open when any character of it is changed', async () => {
     const keys = await keysFor('secret-one');
     const text = await sealState(contents(), keys.current, iv());
-    const tag = await stateTag(contents().sessionId, contents().value, keys.current);
+    const tag = await stateTag(contents().sessionId, contents().originId, contents().value, keys.current);
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: text.length - 1 }), fc.constantFrom(...'AQgw_-09a.'), async (at, char) => {
         fc.pre(text[at] !== char);
@@ -147,6 +147,24 @@ describe('a sealed state', () => {
       ok: false,
       reason: 'replaced',
     });
+  });
+
+  it('is not taken once re-sealed for another origin: the token names the new one only', async () => {
+    const keys = await keysFor('secret-one');
+    const old = await sealState(contents({ originId: 'app-1' }), keys.current, iv());
+    const tagOfNew = await stateTag(contents().sessionId, 'app-2', contents().value, keys.current);
+    const opened = await openState(
+      readStateCookie(old)!,
+      {
+        cookie: '__affinity',
+        sessionId: contents().sessionId,
+        stateTag: tagOfNew,
+        nowSeconds: NOW,
+        maxAgeSeconds: 3600,
+      },
+      keys,
+    );
+    expect(opened).toEqual({ ok: false, reason: 'replaced' });
   });
 
   it('is dropped once older than the session could be idle', async () => {

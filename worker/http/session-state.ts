@@ -154,7 +154,7 @@ export async function settleState(state: SessionState, answer: AnswerFacts): Pro
   if (said?.kind === 'clear') return cleared();
   const seal = async (value: string, originId = answer.originId, force = false): Promise<StateOutcome> => {
     const keys = await state.sources.keys();
-    const newTag = await stateTag(sessionId, value, keys.current);
+    const newTag = await stateTag(sessionId, originId, value, keys.current);
     if (!force && newTag === tag && state.originId === originId) return unchanged;
     const contents = { cookie: affinity.cookie, sessionId, originId, issuedAt: nowSeconds, value };
     const sealed = await sealState(contents, keys.current, crypto.getRandomValues(new Uint8Array(IV_BYTES)));
@@ -164,7 +164,8 @@ export async function settleState(state: SessionState, answer: AnswerFacts): Pro
       tagChanged: newTag !== tag,
     };
   };
-  if (said?.kind === 'set') return seal(said.value);
+  // Sealed anew with a re-issued token even when the value repeats: its issue time slides with it.
+  if (said?.kind === 'set') return seal(said.value, answer.originId, answer.refresh);
   if (said?.kind === 'refused') {
     logEvent('warn', said.reason === 'too-large' ? 'handoff.too-large' : 'handoff.refused', {
       origin: answer.originId,

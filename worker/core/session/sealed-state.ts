@@ -99,9 +99,13 @@ export async function importStateKey(secret: string): Promise<StateKey> {
   return { id: encodeBase64Url(new Uint8Array(idBits)).slice(0, 6), key, tagKey };
 }
 
-/** The state's tag in the affinity token: 128 bits of HMAC over session id and value. */
-export async function stateTag(sessionId: string, value: string, key: StateKey): Promise<string> {
-  const mac = await crypto.subtle.sign('HMAC', key.tagKey, encoder.encode(`${sessionId}\n${value}`));
+/**
+ * The state's tag in the affinity token: 128 bits of HMAC over session id, sealing origin and value.
+ * The origin is in it so that a state re-sealed for the session's new origin has a new tag: the cookie
+ * the old origin sealed no longer opens, and cannot be handed over a second time.
+ */
+export async function stateTag(sessionId: string, originId: string, value: string, key: StateKey): Promise<string> {
+  const mac = await crypto.subtle.sign('HMAC', key.tagKey, encoder.encode(`${sessionId}\n${originId}\n${value}`));
   return encodeBase64Url(new Uint8Array(mac).slice(0, 16));
 }
 
@@ -183,7 +187,8 @@ export async function openState(
   } catch {
     return { ok: false, reason: 'forged' };
   }
-  if ((await stateTag(expected.sessionId, value, key)) !== expected.stateTag) return { ok: false, reason: 'replaced' };
+  if ((await stateTag(expected.sessionId, cookie.originId, value, key)) !== expected.stateTag)
+    return { ok: false, reason: 'replaced' };
   return { ok: true, value, originId: cookie.originId, issuedAt: cookie.issuedAt, signedWith: signer };
 }
 
