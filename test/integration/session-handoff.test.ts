@@ -357,3 +357,64 @@ describe('a state that lives as long as its session', () => {
     }
   });
 });
+
+describe('what review found, held', () => {
+  it('a state sealed anew when its origin repeats the same checkpoint with a re-issued token', async () => {
+    await configure({ ttl: 4 });
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    try {
+      const { client, origin } = await clientWithCart(freshWorker(), 'tea');
+      vi.advanceTimersByTime(2_000);
+      await client.visit('/?add=tea'); // the token is due, the value repeated
+      vi.advanceTimersByTime(1_000);
+      await client.visit('/');
+      vi.advanceTimersByTime(2_000);
+      stubOrigins({ ...shops(), [origin]: 'refuse' });
+      expect((await client.visit('/')).handoff).toBe('tea');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('the cookie sealed before a move cannot have the state handed over a second time', async () => {
+    const { client, origin } = await clientWithCart(freshWorker(), 'tea');
+    const beforeMove = client.jar.get('__affinity_state')!;
+    stubOrigins({ ...shops(), [origin]: 'refuse' });
+    expect((await client.visit('/')).handoff).toBe('tea');
+    client.jar.set('__affinity_state', beforeMove);
+    expect((await client.visit('/')).handoff).toBeNull();
+  });
+
+  it('rebalancing moves no POST: a failed first choice could not fall back to the pin', async () => {
+    await configure({ rebalance: { rate: 1000 } });
+    const clients = await Promise.all(Array.from({ length: 24 }, () => clientWithCart(freshWorker(), 'cart')));
+    await configure({ rebalance: { rate: 1000 } }, [...ORIGINS, { id: 'four', url: 'http://four' }]);
+    stubOrigins({ ...shops(), four: shop('four') });
+    const fresh = freshWorker();
+    let moved = 0;
+    for (const { client, origin } of clients) {
+      const cookie = [...client.jar].map(([n, v]) => `${n}=${v}`).join('; ');
+      const response = await fresh.fetch(`${HTTP}/checkout`, { method: 'POST', body: 'order=1', headers: { cookie } });
+      expect(response.headers.get('x-served-by')).toBe(origin);
+      const get = await new Client(fresh).visit('/', { cookie });
+      if (get.servedBy === 'four') moved++;
+    }
+    expect(moved).toBeGreaterThan(0); // the same sessions' GETs do move
+  });
+
+  it('rebalancing does not undo an origin’s repin', async () => {
+    await configure({ rebalance: { rate: 1000 } });
+    const worker = freshWorker();
+    const { client, origin } = await clientWithCart(worker, 'room-7');
+    const target = ORIGINS.find((o) => o.id !== origin)!.id;
+    stubOrigins({
+      ...shops(),
+      [origin]: () => new Response('x', { headers: { 'x-served-by': origin, 'affinity-control': `repin=${target}` } }),
+    });
+    await client.visit('/');
+    stubOrigins(shops());
+    const handed = await client.visit('/');
+    expect([handed.servedBy, handed.handoff]).toEqual([target, 'room-7']);
+    expect((await client.visit('/')).servedBy).toBe(target);
+  });
+});

@@ -124,6 +124,19 @@ describe('affinity token, version 2 (session start and state tag)', () => {
     expect(verdict).toEqual({ status: 'valid', claims: startOnly, signedWith: 'current' });
   });
 
+  it('round-trips the mark of a session an origin handed over', async () => {
+    const handed = { ...claims, handedOver: true as const };
+    const token = await signAffinityToken(handed, current);
+    expect(token.split('.').at(-2)).toBe('h');
+    expect(await verifyAffinityToken(token, { current }, NOW)).toEqual({
+      status: 'valid',
+      claims: handed,
+      signedWith: 'current',
+    });
+    const unmarked = token.replace('.h.', '..');
+    expect(await verifyAffinityToken(unmarked, { current }, NOW)).toEqual({ status: 'invalid' });
+  });
+
   it('is written as version 1, as before, when neither is used', async () => {
     expect((await signAffinityToken(claims, current)).startsWith('1.')).toBe(true);
   });

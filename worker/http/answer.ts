@@ -132,7 +132,18 @@ async function sessionCookie(
   const { affinity } = table.config;
   if (settlement.released) return clearedAffinityCookieHeader(affinity, incoming.request.url);
   if (!cookieDue(exchange, answered, settlement) && !stateTagChanged) return;
-  return signedCookie(exchange, pinnedOriginId(exchange, answered, settlement), stateTag);
+  const originId = pinnedOriginId(exchange, answered, settlement);
+  return signedCookie(exchange, originId, stateTag, isHandedOver(exchange, settlement, originId));
+}
+
+/**
+ * Whether the session's pin is where an origin handed it (`repin`): just now, or before, by a token
+ * that names the same pin. Any other move the worker makes clears it.
+ */
+function isHandedOver(exchange: Exchange, settlement: Settlement, originId: string): boolean {
+  if (settlement.handedOverTo !== undefined) return true;
+  const claims = exchange.session.reading.claims;
+  return claims?.handedOver === true && claims.originId === originId;
 }
 
 /** Whether the session's cookie is due again with this answer (core/session/session-pin.ts says when). */
@@ -147,7 +158,12 @@ function cookieDue(exchange: Exchange, answered: Answered, settlement: Settlemen
 }
 
 /** The `Set-Cookie` of a fresh token pinning the session to `originId`, naming its state by `stateTag`. */
-async function signedCookie(exchange: Exchange, originId: string, stateTag: string | undefined): Promise<string> {
+async function signedCookie(
+  exchange: Exchange,
+  originId: string,
+  stateTag: string | undefined,
+  handedOver = false,
+): Promise<string> {
   const { incoming, table, session, startedAt } = exchange;
   const { affinity } = table.config;
   const claims: AffinityClaims = {
@@ -157,6 +173,7 @@ async function signedCookie(exchange: Exchange, originId: string, stateTag: stri
   };
   if (affinity.maxAge !== undefined) claims.startedAt = session.startedAt;
   if (stateTag !== undefined) claims.stateTag = stateTag;
+  if (handedOver) claims.handedOver = true;
   const token = await signAffinityToken(claims, session.keys.current);
   return affinityCookieHeader(token, affinity, incoming.request.url);
 }

@@ -24,6 +24,8 @@ export interface OpenRequest {
    * called at once, with the time its headers came.
    */
   deliver(response: Response, answeredBy: number | undefined, count: (at: number) => void): Response;
+  /** Ends the request's marks without a response (something threw before one was made). */
+  close(): void;
 }
 
 /** Watches a request whose first origin is `index` (undefined: it has none). */
@@ -47,6 +49,7 @@ export function openRequest(exchange: Exchange, index: number | undefined): Open
   };
   if (draining(index)) keepInUse(index!);
   return {
+    close: stop,
     deliver(response, answeredBy, count) {
       stop();
       count(Date.now());

@@ -19,7 +19,7 @@ import type { IsolateState } from '../isolate-state';
 import { respond, workerResponse } from './answer';
 import { decisionRecord } from './decision-record';
 import { reportDecision } from './decision-report';
-import { openRequest } from './open-request';
+import { openRequest, type OpenRequest } from './open-request';
 import { configUnavailable, missingSecret, type UnavailableReason } from './error-responses';
 import type { Attempts, Exchange, Incoming } from './exchange';
 import { prepareOriginHeaders } from './forward-headers';
@@ -35,6 +35,20 @@ export async function proxyRequest(incoming: Incoming, isolate: IsolateState): P
   if (exchange instanceof Response) return exchange;
   const { plan, table } = exchange;
   const open = openRequest(exchange, plan.candidates.first);
+  let delivered: Response;
+  try {
+    delivered = await answer(exchange, open);
+  } catch (error) {
+    open.close(); // app.ts answers 500; the request is over, and so are its marks
+    throw error;
+  }
+  isolate.upkeep(incoming.env, table, Date.now(), exchange.background);
+  return delivered;
+}
+
+/** Attempts the request, settles what that makes of the session, and answers, counted. */
+async function answer(exchange: Exchange, open: OpenRequest): Promise<Response> {
+  const { plan, table } = exchange;
   const attempts: Attempts =
     plan.candidates.first === undefined
       ? // Only strict mode keeps a pin it cannot serve; anything else had no origin to go to.
@@ -52,9 +66,7 @@ export async function proxyRequest(incoming: Incoming, isolate: IsolateState): P
   const record = decisionRecord(exchange, attempts, settlement, status);
   const response = await respond(exchange, attempts, settlement, record, own);
   const answeredBy = attempts.kind === 'answered' ? attempts.answeredBy : undefined;
-  const delivered = open.deliver(response, answeredBy, (at) => reportDecision(exchange, record, at));
-  isolate.upkeep(incoming.env, table, Date.now(), exchange.background);
-  return delivered;
+  return open.deliver(response, answeredBy, (at) => reportDecision(exchange, record, at));
 }
 
 /** Configuration, health, the session and its route; or the worker's own answer when it cannot proxy. */
@@ -90,7 +102,7 @@ async function prepareExchange(
     lapsedPin: session.pin.lapsedPin,
     availability,
     placement: placementBound(isolate, table, availability, startedAt),
-    rebalance: rebalancing(isolate, table, session, startedAt),
+    rebalance: rebalancing(isolate, table, session, request.method, startedAt),
   };
   const plan = planRoute(route);
   return { incoming, url: new URL(request.url), isolate, table, session, route, plan, startedAt, background };
@@ -101,10 +113,16 @@ function rebalancing(
   isolate: IsolateState,
   table: RoutingTable,
   session: Session,
+  method: string,
   now: number,
 ): RouteRequest['rebalance'] {
   const { rebalance } = table.config.affinity;
   if (!rebalance || !session.state?.carried) return undefined;
+  // An origin put the session where it is (`repin`): not the hash's to take back.
+  if (session.reading.claims?.handedOver) return undefined;
+  // A voluntary move only where a failed first choice can always fall back to the pin: a GET or HEAD,
+  // which has no body and may be sent again whatever broke.
+  if (method !== 'GET' && method !== 'HEAD') return undefined;
   return () => isolate.rebalanceRate(rebalance.rate).take(now);
 }
 

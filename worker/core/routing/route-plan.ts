@@ -43,14 +43,14 @@ export interface RouteRequest {
   availability(index: number): Availability;
   /**
    * Load-aware placement: makes the test of whether an origin is within its load bound for one more
-   * session. Called at most once per plan, and only when a session is placed (new or moved), never
-   * for a kept pin. Absent: placement ignores load.
+   * session. Called at most once per plan, and only when a session is placed (new or moved) or a
+   * rebalancing move is weighed, never for a pin simply kept. Absent: placement ignores load.
    */
   placement?: () => (index: number) => boolean;
   /**
-   * Rebalancing (`affinity.rebalance`): asked, only for a kept pin to an active origin that is no longer
-   * the session's first choice, whether the session may move to it now (the rate allows it). Absent:
-   * the session is not one to move (it carries no sealed state, or rebalancing is off).
+   * Rebalancing (`affinity.rebalance`): asked, only for a kept pin that is no longer the session's first
+   * choice (see planRebalance), whether the session may move to it now (the rate allows it). Absent:
+   * the session or the request is not one to move (no sealed state, not a GET or HEAD, or rebalancing off).
    */
   rebalance?: () => boolean;
 }
@@ -120,16 +120,26 @@ export function planRoute(request: RouteRequest): RoutePlan {
 }
 
 /**
- * A kept pin whose session would now be placed elsewhere (an origin was added, readmitted or made
- * heavier, and ranks first for it) moves there when the rate allows: the first choice first, the old
- * pin right behind it, so a first choice that fails leaves the session where it was. A request that
- * may try one origin only never rebalances (a failed move would fail a request its pin would have
- * served), and in strict mode (`failover: "none"`) the two are all it tries.
+ * A kept pin whose session would now be placed elsewhere moves there when the rate allows: the first
+ * choice first, the old pin right behind it, so a first choice that fails leaves the session where it
+ * was. Only a session that sits where the hash put it before another origin came to rank above its
+ * pin — one added, readmitted or made heavier — moves: its first choice by the hash alone (load is no
+ * reason to move a pin) is another origin, and without that origin its first choice is its pin. A
+ * session an origin handed over (`repin`), or that load-aware placement put on a later choice, is not
+ * where the hash would put it, and stays. Nor does it move onto an origin above the load bound. A
+ * request that may try one origin only never rebalances (a failed move would fail a request its pin
+ * would have served), and in strict mode (`failover: "none"`) the two are all it tries.
  */
 function planRebalance(request: RouteRequest, pinned: number): RoutePlan | undefined {
   if (request.attempts < 2) return undefined;
-  const [first] = pickNew(request, { count: 1 });
-  if (first === undefined || first === pinned || !request.rebalance!()) return undefined;
+  const { selector, sessionKey, origins } = request;
+  const takes = (index: number) => takesNewSessions(origins[index]!, request.availability(index));
+  const [first] = selector.pick(sessionKey, takes, 1);
+  if (first === undefined || first === pinned) return undefined;
+  const [without] = selector.pick(sessionKey, (index) => index !== first && takes(index), 1);
+  if (without !== pinned) return undefined;
+  if (request.placement && !boundOf(request, request.placement)(first)) return undefined;
+  if (!request.rebalance!()) return undefined;
   const spares =
     request.failover === 'none'
       ? undefined

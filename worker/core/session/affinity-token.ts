@@ -2,7 +2,7 @@
  * The affinity cookie's value: a compact, URL-safe token signed with HMAC-SHA256.
  *
  *   1.<key id>.<expiry, base36 seconds>.<session id>.<origin id>.<signature>
- *   2.<key id>.<expiry>.<session id>.<origin id>.<session start, base36 seconds>.<state tag>.<signature>
+ *   2.<key id>.<expiry>.<session id>.<origin id>.<session start, base36 seconds>.<state tag>.<h>.<signature>
  *
  * Version 2 carries what only some deployments use, each field empty when unused: when the session
  * was first pinned (`affinity.maxAge` judges its absolute lifetime by it) and the tag of the session's
@@ -27,6 +27,8 @@ export interface AffinityClaims {
   startedAt?: number;
   /** The tag of the session's sealed state (core/session/sealed-state.ts), when it has one. */
   stateTag?: string;
+  /** An origin handed the session over to this pin (`repin=<id>`): it is not where the hash put it. */
+  handedOver?: true;
 }
 
 export interface SigningKey {
@@ -51,7 +53,7 @@ const TOKEN_PATTERN =
   /^1\.([A-Za-z0-9_-]{6})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{16,32})\.([A-Za-z0-9._-]{1,64})\.([A-Za-z0-9_-]{43})$/;
 /** Version 2: the origin id may hold dots, but the three fields after it hold none, so the parse is one. */
 const TOKEN_V2_PATTERN =
-  /^2\.([A-Za-z0-9_-]{6})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{16,32})\.([A-Za-z0-9._-]{1,64})\.([0-9a-z]{0,10})\.([A-Za-z0-9_-]{0,22})\.([A-Za-z0-9_-]{43})$/;
+  /^2\.([A-Za-z0-9_-]{6})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{16,32})\.([A-Za-z0-9._-]{1,64})\.([0-9a-z]{0,10})\.([A-Za-z0-9_-]{0,22})\.(h?)\.([A-Za-z0-9_-]{43})$/;
 const HMAC = { name: 'HMAC', hash: 'SHA-256' } as const;
 const KEY_ID_LABEL = 'edge-affinity key id';
 const encoder = new TextEncoder();
@@ -70,9 +72,11 @@ export async function withKeyId(key: CryptoKey): Promise<SigningKey> {
 
 export async function signAffinityToken(claims: AffinityClaims, signer: SigningKey): Promise<string> {
   const fields = [signer.id, claims.expiresAt.toString(36), claims.sessionId, claims.originId];
-  const extended = claims.startedAt !== undefined || claims.stateTag !== undefined;
+  const extended = claims.startedAt !== undefined || claims.stateTag !== undefined || claims.handedOver;
   const payload = extended
-    ? ['2', ...fields, claims.startedAt?.toString(36) ?? '', claims.stateTag ?? ''].join('.')
+    ? ['2', ...fields, claims.startedAt?.toString(36) ?? '', claims.stateTag ?? '', claims.handedOver ? 'h' : ''].join(
+        '.',
+      )
     : ['1', ...fields].join('.');
   const mac = new Uint8Array(await crypto.subtle.sign(HMAC.name, signer.key, encoder.encode(payload)));
   return `${payload}.${encodeBase64Url(mac)}`;
@@ -108,9 +112,20 @@ function parseToken(token: string): { keyId: string; signature: string; claims: 
   }
   const v2 = TOKEN_V2_PATTERN.exec(token);
   if (!v2) return undefined;
-  const [, keyId = '', expiry = '', sessionId = '', originId = '', started = '', stateTag = '', signature = ''] = v2;
+  const [
+    ,
+    keyId = '',
+    expiry = '',
+    sessionId = '',
+    originId = '',
+    started = '',
+    stateTag = '',
+    handed = '',
+    signature = '',
+  ] = v2;
   const claims: AffinityClaims = { originId, sessionId, expiresAt: parseInt(expiry, 36) };
   if (started) claims.startedAt = parseInt(started, 36);
   if (stateTag) claims.stateTag = stateTag;
+  if (handed) claims.handedOver = true;
   return { keyId, signature, claims };
 }
