@@ -196,11 +196,13 @@ describe('the origin’s response headers', () => {
       ['set-cookie', ' pin_state =x'],
       ['set-cookie', 'edge-affinity-admin=s; Path=/_affinity'],
       ['set-cookie', 'pin2=kept'],
+      ['set-cookie', '=pin=1.forged; Path=/app'],
+      ['set-cookie', 'pin_state'],
     ]);
     expect(passesAsIs(headers, OWN)).toBe(false);
     const dropped: string[] = [];
     const out = clientResponseHeaders(new Response('x', { headers }), OWN, dropped);
     expect(out.getSetCookie()).toEqual(['a=1; Path=/', 'pin2=kept']);
-    expect(dropped).toEqual(['pin', 'pin_state', 'edge-affinity-admin']);
+    expect(dropped).toEqual(['pin', 'pin_state', 'edge-affinity-admin', 'pin', 'pin_state']);
   });
 });

@@ -19,6 +19,13 @@ describe('adminPathOf', () => {
       ['///_affinity', '/_affinity'],
       ['/_affinity%2Fstatus', '/_affinity/status'],
       ['/_affinity?next=/x', '/_affinity?next=/x'],
+      ['/%2F_affinity/config', '/_affinity/config'],
+      ['/%2f%2f_affinity/config', '/_affinity/config'],
+      ['/_affinity%5Cconfig', '/_affinity/config'],
+      ['/%5C_affinity/config', '/_affinity/config'],
+      ['/\\_affinity/config', '/_affinity/config'],
+      ['/;x/_affinity/config', '/_affinity/config'],
+      ['/_affinity/', '/_affinity/'],
     ];
     for (const [path, canonical] of spellings) expect(adminPathOf(path), path).toBe(canonical);
   });

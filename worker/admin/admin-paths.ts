@@ -12,24 +12,25 @@ const DECODE_ROUNDS = 3;
  * The admin path that a request path (with its query) names, canonical, or null when it names none.
  * Not only `/_affinity/…`: every spelling an origin's server or framework could read as it — another
  * case, percent-encoded, with path parameters (`/_affinity;x/…`), after empty segments
- * (`//_affinity`) or with an encoded slash — is the admin API too. So none of them is ever proxied:
+ * (`//_affinity`, `/;x/_affinity`), with an encoded slash or a backslash — is the admin API too. So none of them is ever proxied:
  * each is answered by the admin app, under its auth, as the canonical path it spells.
  */
 export function adminPathOf(path: string): string | null {
+  const queryAt = path.indexOf('?');
+  const pathname = queryAt < 0 ? path : path.slice(0, queryAt);
   let start = 0;
-  while (path[start] === '/') start++;
-  if (path[start] !== '_' && path[start] !== '%') return null; // almost every request stops here
-  let end = start;
-  while (end < path.length && !'/?'.includes(path[end]!)) end++;
-  let segment = path.slice(start, end);
-  for (let round = 0; round < DECODE_ROUNDS && segment.includes('%'); round++) segment = decoded(segment);
-  segment = segment.toLowerCase();
-  if (!segment.startsWith(PREFIX_SEGMENT) || !['', '/', ';'].includes(segment[PREFIX_SEGMENT.length] ?? '')) {
-    return null;
-  }
-  let tail = segment.slice(PREFIX_SEGMENT.length);
-  if (tail.startsWith(';')) tail = tail.includes('/') ? tail.slice(tail.indexOf('/')) : '';
-  return ADMIN_PREFIX + tail + path.slice(end);
+  while (pathname[start] === '/') start++;
+  if (!'_%;\\'.includes(pathname[start] ?? '/')) return null; // almost every request stops here
+  let read = pathname;
+  for (let round = 0; round < DECODE_ROUNDS && read.includes('%'); round++) read = decoded(read);
+  // A backslash is a slash to IIS and some Java stacks; an empty or parameter-only segment is nothing
+  // to most servers (Tomcat drops `/;x/`): the first segment that names something is the one read.
+  const segments = read.replaceAll('\\', '/').split('/');
+  let first = 0;
+  while (first < segments.length && (segments[first] === '' || segments[first]!.startsWith(';'))) first++;
+  if ((segments[first] ?? '').split(';', 1)[0]!.toLowerCase() !== PREFIX_SEGMENT) return null;
+  const rest = segments.slice(first + 1);
+  return ADMIN_PREFIX + (rest.length > 0 ? `/${rest.join('/')}` : '') + (queryAt < 0 ? '' : path.slice(queryAt));
 }
 
 function decoded(text: string): string {

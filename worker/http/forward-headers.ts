@@ -158,9 +158,22 @@ export function clientResponseHeaders(
   return headers;
 }
 
-/** The name a `Set-Cookie` line sets (RFC 6265 §5.2: up to the first `=`, trimmed). */
+/**
+ * The name a `Set-Cookie` line sets, as a browser will send it back (RFC 6265bis §5.6): up to the
+ * first `=`, trimmed; for a nameless cookie (`=name=value`, or no `=` at all), what its value begins
+ * with, which the browser sends on its own and a server reads as a name.
+ */
 function cookieNameOf(line: string): string {
-  return line.split(';', 1)[0]!.split('=', 1)[0]!.trim();
+  const pair = line.split(';', 1)[0]!;
+  const equals = pair.indexOf('=');
+  if (equals < 0) return pair.trim();
+  const name = pair.slice(0, equals).trim();
+  return name !== ''
+    ? name
+    : pair
+        .slice(equals + 1)
+        .split('=', 1)[0]!
+        .trim();
 }
 
 /** The headers a `Connection` header names, other than its options; none when there is no such header. */
