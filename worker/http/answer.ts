@@ -57,20 +57,23 @@ export async function respond(
   // Taken out of the answer whether handoff is on or not: a state never reaches the client in clear.
   const stating = response.headers.has(STATE_HEADER);
   const sealing = carriesLearnedValues(response.headers, exchange.table.learned);
-  const { ownCookies } = exchange.table;
   const released = settlement.released === true;
-  const due = !released && cookieDue(exchange, answered, settlement);
+  const pinnedId = pinnedOriginId(exchange, answered, settlement);
+  const due = !released && cookieDue(exchange, pinnedId);
   const settles = stating || state?.unsettled || (released && state?.sources.present) || (due && state?.carried);
   if (state === undefined || !settles) {
-    const cookie = await sessionCookie(exchange, answered, settlement, state?.sources.tag);
+    const cookie = await sessionCookie(exchange, settlement, pinnedId, state?.sources.tag, due);
     const untouched =
-      !cookie && !stating && !sealing && !answered.control && !withHeader && passesAsIs(response.headers, ownCookies);
+      !cookie &&
+      !stating &&
+      !sealing &&
+      !answered.control &&
+      !withHeader &&
+      passesAsIs(response.headers, exchange.table.ownCookies);
     if (untouched) return response;
     return rebuilt(exchange, answered, record, { cookies: cookie ? [cookie] : [], sealing });
   }
-  const dropped: string[] = [];
-  const headers = clientResponseHeaders(response, ownCookies, dropped);
-  if (dropped.length > 0) warnOwnCookieSet(exchange, answered, dropped);
+  const headers = clientHeaders(exchange, answered);
   const outcome = await settleState(state, {
     originId: exchange.table.origins[answered.answeredBy]!.id,
     headers,
@@ -78,9 +81,17 @@ export async function respond(
     refresh: due,
     requestUrl: exchange.incoming.request.url,
   });
-  const cookie = await sessionCookie(exchange, answered, settlement, outcome.tag, outcome.tagChanged);
+  const cookie = await sessionCookie(exchange, settlement, pinnedId, outcome.tag, due || outcome.tagChanged);
   const cookies = [cookie, outcome.setCookie].filter((c): c is string => c !== undefined);
   return rebuilt(exchange, answered, record, { cookies, sealing, headers });
+}
+
+/** The origin's response headers for the client (forward-headers.ts), an origin's try at the worker's cookies logged. */
+function clientHeaders(exchange: Exchange, answered: Answered): Headers {
+  const dropped: string[] = [];
+  const headers = clientResponseHeaders(answered.response, exchange.table.ownCookies, dropped);
+  if (dropped.length > 0) warnOwnCookieSet(exchange, answered, dropped);
+  return headers;
 }
 
 /** The origin's response with what the worker adds: its cookies, sealed values, the debugging header. */
@@ -91,9 +102,7 @@ async function rebuilt(
   adding: { cookies: string[]; sealing: boolean; headers?: Headers },
 ): Promise<Response> {
   const { response } = answered;
-  const dropped: string[] = [];
-  const headers = adding.headers ?? clientResponseHeaders(response, exchange.table.ownCookies, dropped);
-  if (dropped.length > 0) warnOwnCookieSet(exchange, answered, dropped);
+  const headers = adding.headers ?? clientHeaders(exchange, answered);
   if (headers.has(STATE_HEADER)) headers.delete(STATE_HEADER);
   if (answered.control) headers.delete(AFFINITY_CONTROL_HEADER);
   // Sealed for the origin that sent the value, whatever it says of the session: an origin cannot have
@@ -119,20 +128,18 @@ function warnOwnCookieSet(exchange: Exchange, answered: Answered, cookies: strin
 
 /**
  * The `Set-Cookie` of the session's cookie this answer carries, if any: deleted on `release`, fresh
- * when due or when the session's state tag changed.
+ * when `reissue` (it is due, or the session's state tag changed), pinning the session to `originId`.
  */
 async function sessionCookie(
   exchange: Exchange,
-  answered: Answered,
   settlement: Settlement,
+  originId: string,
   stateTag: string | undefined,
-  stateTagChanged = false,
+  reissue: boolean,
 ) {
   const { incoming, table } = exchange;
-  const { affinity } = table.config;
-  if (settlement.released) return clearedAffinityCookieHeader(affinity, incoming.request.url);
-  if (!cookieDue(exchange, answered, settlement) && !stateTagChanged) return;
-  const originId = pinnedOriginId(exchange, answered, settlement);
+  if (settlement.released) return clearedAffinityCookieHeader(table.config.affinity, incoming.request.url);
+  if (!reissue) return;
   return signedCookie(exchange, originId, stateTag, isHandedOver(exchange, settlement, originId));
 }
 
@@ -146,10 +153,9 @@ function isHandedOver(exchange: Exchange, settlement: Settlement, originId: stri
   return claims?.handedOver === true && claims.originId === originId;
 }
 
-/** Whether the session's cookie is due again with this answer (core/session/session-pin.ts says when). */
-function cookieDue(exchange: Exchange, answered: Answered, settlement: Settlement): boolean {
+/** Whether the session's cookie, pinning it to `originId`, is due again (core/session/session-pin.ts says when). */
+function cookieDue(exchange: Exchange, originId: string): boolean {
   const { table, session, startedAt } = exchange;
-  const originId = pinnedOriginId(exchange, answered, settlement);
   return issuesAffinityCookie(session.reading, session.envelope, {
     originId,
     now: startedAt,

@@ -141,14 +141,11 @@ export async function settleState(state: SessionState, answer: AnswerFacts): Pro
   const word = answer.headers.get(STATE_HEADER);
   if (word !== null) answer.headers.delete(STATE_HEADER);
   const unchanged = { tag, tagChanged: false };
-  const cleared = (): StateOutcome =>
-    state.sources.present
-      ? {
-          setCookie: clearedStateCookieHeader(affinity, answer.requestUrl),
-          tag: undefined,
-          tagChanged: tag !== undefined,
-        }
-      : { tag: undefined, tagChanged: tag !== undefined };
+  const cleared = (): StateOutcome => ({
+    ...(state.sources.present && { setCookie: clearedStateCookieHeader(affinity, answer.requestUrl) }),
+    tag: undefined,
+    tagChanged: tag !== undefined,
+  });
   if (answer.released) return cleared();
   const said = word === null ? undefined : readStateWord(word);
   if (said?.kind === 'clear') return cleared();
@@ -179,7 +176,7 @@ export async function settleState(state: SessionState, answer: AnswerFacts): Pro
   // so that it is handed over once, and travels on should the session move again.
   if (opened?.ok && state.handedTo === answer.originId) return seal(opened.value);
   if (answer.refresh && state.carried) {
-    const refreshed = opened ?? (await state.open());
+    const refreshed = await state.open(); // opened once per request, whoever asks first
     if (refreshed?.ok) return seal(refreshed.value, refreshed.originId, true);
     return cleared();
   }
