@@ -99,7 +99,19 @@ export async function capacity(url: (i: number) => string, seconds: number, inFl
   return done / seconds;
 }
 
-export async function runFleetSimulation(originUrl: string, isolates = 1000, seconds = 20): Promise<FleetSimulation> {
+/** The simulation's worker (fleet-sim-entry.js) under Miniflare, and how to read what it counted. */
+export interface SimulationWorker {
+  /** Its URL, without a trailing slash. */
+  base: string;
+  /** The aggregator's totals as stored: waits out one persist interval first, so that all are. */
+  storedView(): Promise<{ requests: number; activeSessions: number }>;
+}
+
+/** Runs `use` against the simulation's worker in front of ten origins at `originUrl`, then disposes of it. */
+export async function withSimulationWorker<T>(
+  originUrl: string,
+  use: (sim: SimulationWorker) => Promise<T>,
+): Promise<T> {
   const mf = await startEdgeAffinity([], {
     entry: 'fleet-sim-entry.js',
     origins: Array.from({ length: 10 }, (_, i) => ({ id: `app-${i + 1}`, url: originUrl })),
@@ -108,10 +120,17 @@ export async function runFleetSimulation(originUrl: string, isolates = 1000, sec
     const base = (await mf.ready).href.replace(/\/$/, '');
     await (await fetch(`${base}/`)).arrayBuffer(); // the coordinator gets its plan, as with real traffic
     const storedView = async () => {
-      // The aggregator's totals are read as stored: wait out one persist interval, so that all are.
       await new Promise((resolve) => setTimeout(resolve, PERSIST_INTERVAL_MS + 1_000));
       return (await (await fetch(`${base}/__sim/view`)).json()) as { requests: number; activeSessions: number };
     };
+    return await use({ base, storedView });
+  } finally {
+    await mf.dispose();
+  }
+}
+
+export async function runFleetSimulation(originUrl: string, isolates = 1000, seconds = 20): Promise<FleetSimulation> {
+  return withSimulationWorker(originUrl, async ({ base, storedView }) => {
     const countedBefore = (await storedView()).requests;
     const schedule: { at: number; url: string; kind: 'report' | 'snapshot' }[] = [];
     for (let i = 0; i < isolates; i++) {
@@ -147,7 +166,5 @@ export async function runFleetSimulation(originUrl: string, isolates = 1000, sec
       reportCapacity,
       snapshotCapacity,
     };
-  } finally {
-    await mf.dispose();
-  }
+  });
 }

@@ -18,12 +18,18 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PERSIST_INTERVAL_MS } from '../worker/monitor/fleet-protocol';
 import { HLL_RELATIVE_ERROR } from '../worker/core/fleet/hyperloglog';
 import { relayedSnapshotMaxAgeMs } from '../worker/core/health/snapshot-age';
 import { LOCATION_FORWARD_INTERVAL_MS } from '../worker/monitor/location-protocol';
-import { capacity, openLoop, prepareSimulationEntry, stats, type CallStats } from './fleet-simulation';
-import { buildBundle, BUNDLE_DIR, startEdgeAffinity } from './http-load';
+import {
+  capacity,
+  openLoop,
+  prepareSimulationEntry,
+  stats,
+  withSimulationWorker,
+  type CallStats,
+} from './fleet-simulation';
+import { buildBundle, BUNDLE_DIR } from './http-load';
 import { startOrigin } from './origin';
 import { median } from './stats';
 import {
@@ -81,17 +87,7 @@ export async function runFleetTier(originUrl: string): Promise<FleetTierResult> 
 }
 
 async function loadRealObjects(originUrl: string, isolates: number): Promise<RealTierLoad> {
-  const mf = await startEdgeAffinity([], {
-    entry: 'fleet-sim-entry.js',
-    origins: Array.from({ length: 10 }, (_, i) => ({ id: `app-${i + 1}`, url: originUrl })),
-  });
-  try {
-    const base = (await mf.ready).href.replace(/\/$/, '');
-    await (await fetch(`${base}/`)).arrayBuffer(); // the coordinator gets its plan, as with real traffic
-    const storedView = async () => {
-      await new Promise((r) => setTimeout(r, PERSIST_INTERVAL_MS + 1_000));
-      return (await (await fetch(`${base}/__sim/view`)).json()) as { requests: number; activeSessions: number };
-    };
+  return withSimulationWorker(originUrl, async ({ base, storedView }) => {
     const perLocation = isolatesPerLocation(isolates, DEFAULT_TIER_SCENARIO.locations, DEFAULT_TIER_SCENARIO.zipf);
     // The wrapper builds each location's merged batch on its first forward (the busiest: 480,000
     // hashes); built before the clock starts, so that the latencies are the objects', not the harness's.
@@ -138,9 +134,7 @@ async function loadRealObjects(originUrl: string, isolates: number): Promise<Rea
       reportCapacity,
       snapshotCapacity,
     };
-  } finally {
-    await mf.dispose();
-  }
+  });
 }
 
 const whole = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a');
